@@ -1,0 +1,1 @@
+"""Executors of the IR: the reference interpreter, the copy-and-patch JIT and its runners."""

@@ -1,0 +1,344 @@
+"""The reference interpreter: executes uop IR on real Python objects.
+
+Tier 1 runs the generic IR and records a type profile; the same executor runs
+optimized IR (tier 2 in CPython's terms), where a failing guard raises
+``SideExit`` carrying the values its exit names, for the runtime to resume tier 1.
+
+Each uop is compiled once into a closure over value indices (``vals`` is a list
+indexed by value number, ``frame`` a list of locals), so the loop body is one
+call per uop: a deliberate middle ground between a ``match`` per uop (slow) and
+generating Python source (fast but opaque).
+"""
+
+from __future__ import annotations
+
+import builtins
+import sys
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ir.core import MODULE_FUNCTION, Exit, Function, Module, Uop
+from ir.uops import DEOPT, Effect, Flag
+
+from .profile import Profile
+
+UNBOUND = object()
+
+RECURSION_LIMIT = 1000
+
+
+class SideExit(Exception):
+    """Optimized code left through ``exit``; ``values`` holds what the exit names."""
+
+    def __init__(self, exit: Exit, vals: list, frame: list):
+        self.exit, self.vals, self.frame = exit, vals, frame
+
+
+@dataclass
+class CompiledBlock:
+    label: str
+    steps: list[Callable]
+    uops: list[Uop]
+    term: tuple
+    params: list[int]
+    count: int = 0          # times entered (for stats: uops = count * len)
+    is_header: bool = False
+
+
+@dataclass
+class CompiledFunction:
+    fn: Function
+    local_index: dict[str, int]
+    blocks: dict[str, CompiledBlock]
+    nvals: int
+    entry: str
+    headers: set[str] = field(default_factory=set)
+
+
+class Interpreter:
+    """Runs a module.  ``call_hook``/``loop_hook`` let a tiered runtime take over."""
+
+    def __init__(self, module: Module, profile: Profile | None = None):
+        self.module = module
+        self.functions = module.function_map()
+        self.profile = profile
+        self.globals: dict[str, object] = {"__name__": "__main__"}
+        self.compiled: dict[str, CompiledFunction] = {}
+        self.depth = 0
+        # A tiered runtime replaces these to count calls and back edges.
+        self.call_hook: Callable | None = None
+        self.loop_hook: Callable | None = None
+
+    # -- entry points ---------------------------------------------------------
+
+    def run_main(self) -> None:
+        self.call(MODULE_FUNCTION, [])
+
+    def call(self, name: str, args: list) -> object:
+        fn = self.functions[name]
+        if len(args) != len(fn.params):
+            n = len(fn.params)
+            raise TypeError(f"{name}() takes {n} positional argument{'s' * (n != 1)} "
+                            f"but {len(args)} {'was' if len(args) == 1 else 'were'} given")
+        if self.depth >= RECURSION_LIMIT:
+            raise RecursionError("maximum recursion depth exceeded")
+        if self.call_hook is not None:
+            return self.call_hook(name, args)
+        return self.call_tier1(name, args)
+
+    def call_tier1(self, name: str, args: list) -> object:
+        cf = self.compile(name)
+        frame = list(args) + [UNBOUND] * (len(cf.fn.locals) - len(args))
+        self.depth += 1
+        try:
+            return self.execute(cf, frame, cf.entry)
+        finally:
+            self.depth -= 1
+
+    def compile(self, name: str) -> CompiledFunction:
+        cf = self.compiled.get(name)
+        if cf is None:
+            cf = self.compiled[name] = compile_function(self, self.functions[name], tier1=True)
+        return cf
+
+    # -- the loop -------------------------------------------------------------
+
+    def execute(self, cf: CompiledFunction, frame: list, label: str, index: int = 0,
+                vals: list | None = None) -> object:
+        """Run ``cf`` from ``label`` (uop ``index``) until it returns."""
+        if vals is None:
+            vals = [None] * cf.nvals
+        blocks = cf.blocks
+        blk = blocks[label]
+        loop_hook = self.loop_hook
+        i = index
+        try:
+            while True:
+                blk.count += 1
+                steps = blk.steps
+                if i:
+                    steps = steps[i:]
+                for step in steps:
+                    step(vals, frame)
+                    i += 1
+                term = blk.term
+                kind = term[0]
+                if kind is Effect.BRANCH:
+                    t = term[2] if vals[term[1]] else term[3]
+                elif kind is Effect.JUMP:
+                    t = term[1]
+                else:  # RETURN
+                    return vals[term[1]]
+                nxt = blocks[t.block]
+                if t.args:
+                    new = [vals[a] for a in t.args]
+                    for p, v in zip(nxt.params, new):
+                        vals[p] = v
+                blk = nxt
+                i = 0
+                if blk.is_header and loop_hook is not None:
+                    done, result = loop_hook(cf, blk.label, frame)
+                    if done:
+                        return result
+        except SideExit:
+            raise
+        except Exception as e:
+            uop = blk.uops[min(i, len(blk.uops) - 1)]
+            frames = e.__dict__.setdefault("_wb_frames", [])
+            frames.append((cf.fn.name, uop.line))
+            raise
+
+
+def compile_function(interp: Interpreter, fn: Function, tier1: bool) -> CompiledFunction:
+    """Turn each uop into a closure ``step(vals, frame)``."""
+    from ir.cfg import natural_loops
+
+    local_index = {name: i for i, name in enumerate(fn.locals)}
+    scratch = fn.max_value() + 1  # where effect-only uops drop their ignored result
+    nvals = scratch + 1
+    blocks: dict[str, CompiledBlock] = {}
+    prof = interp.profile if tier1 else None
+    for b in fn.blocks:
+        steps = []
+        for idx, u in enumerate(b.uops[:-1]):
+            site = (fn.name, b.label, idx)
+            steps.append(_compile_uop(interp, u, local_index, scratch,
+                                      prof.site(site) if prof is not None
+                                      and u.defn.has(Flag.PROFILE) else None))
+        t = b.uops[-1]
+        d = t.defn
+        if d.effect is Effect.BRANCH:
+            term = (Effect.BRANCH, t.inputs[0], t.targets[0], t.targets[1])
+        elif d.effect is Effect.JUMP:
+            term = (Effect.JUMP, t.targets[0])
+        elif d.effect is Effect.RETURN:
+            term = (Effect.RETURN, t.inputs[0])
+        else:
+            raise AssertionError(f"unknown terminator {t.name}")
+        blocks[b.label] = CompiledBlock(b.label, steps, b.uops, term, b.params)
+    headers = {loop.header for loop in natural_loops(fn)}
+    for h in headers:
+        blocks[h].is_header = True
+    return CompiledFunction(fn, local_index, blocks, nvals, fn.entry.label, headers)
+
+
+def _compile_uop(interp: Interpreter, u: Uop, local_index: dict[str, int], scratch: int,
+                 seen: set | None) -> Callable:
+    d = u.defn
+    e = d.effect
+    o = scratch if u.output is None else u.output
+    ins = u.inputs
+    if e is Effect.LOAD_CONST:
+        c = u.imms[0]
+
+        def step(vals, frame):
+            vals[o] = c
+        return step
+    if e is Effect.LOAD_FAST:
+        s = local_index[u.imms[0]]
+
+        def step(vals, frame):
+            vals[o] = frame[s]
+        return step
+    if e is Effect.LOAD_FAST_CHECK:
+        s = local_index[u.imms[0]]
+        name = u.imms[0]
+
+        def step(vals, frame):
+            v = frame[s]
+            if v is UNBOUND:
+                raise UnboundLocalError(
+                    f"cannot access local variable '{name}' where it is not associated "
+                    f"with a value")
+            vals[o] = v
+        return step
+    if e is Effect.STORE_FAST:
+        s = local_index[u.imms[0]]
+        a = ins[0]
+
+        def step(vals, frame):
+            frame[s] = vals[a]
+        return step
+    if e is Effect.LOAD_GLOBAL:
+        name = u.imms[0]
+        g = interp.globals
+        bi = builtins.__dict__
+
+        def step(vals, frame):
+            try:
+                vals[o] = g[name]
+            except KeyError:
+                try:
+                    vals[o] = bi[name]
+                except KeyError:
+                    raise NameError(f"name '{name}' is not defined") from None
+        return step
+    if e is Effect.STORE_GLOBAL:
+        name = u.imms[0]
+        g = interp.globals
+        a = ins[0]
+
+        def step(vals, frame):
+            g[name] = vals[a]
+        return step
+    if e is Effect.CALL_FUNCTION:
+        callee = u.imms[0]
+        call = interp.call
+
+        def step(vals, frame):
+            vals[o] = call(callee, [vals[a] for a in ins])
+        return step
+    if e is Effect.CALL_BUILTIN:
+        f = getattr(builtins, u.imms[0])
+        return _value_step(f, ins, o, seen)
+    if e is Effect.CALL_METHOD:
+        name = u.imms[0]
+
+        def step(vals, frame):
+            args = [vals[a] for a in ins]
+            if seen is not None:
+                seen.add((type(args[0]),))
+            vals[o] = getattr(args[0], name)(*args[1:])
+        return step
+    if e is Effect.VALUE:
+        return _value_step(d.implementation(u.imms), ins, o, seen)
+    if e is Effect.CHECKED:
+        f = d.implementation(u.imms)
+        ex = u.exit
+
+        def step(vals, frame):
+            r = f(*[vals[a] for a in ins])
+            if r is DEOPT:
+                raise SideExit(ex, vals, frame)
+            vals[o] = r
+        return step
+    if e is Effect.GUARD:
+        f = d.implementation(u.imms)
+        ex = u.exit
+        if len(ins) == 1:
+            a = ins[0]
+
+            def step(vals, frame):
+                if not f(vals[a]):
+                    raise SideExit(ex, vals, frame)
+            return step
+
+        def step(vals, frame):
+            if not f(*[vals[a] for a in ins]):
+                raise SideExit(ex, vals, frame)
+        return step
+    if e is Effect.COPY:
+        a = ins[0]
+
+        def step(vals, frame):
+            vals[o] = vals[a]
+        return step
+    if e in (Effect.NOP, Effect.SPILL):
+        def step(vals, frame):
+            pass
+        return step
+    raise AssertionError(f"cannot interpret {u.name}")
+
+
+def _value_step(f: Callable, ins: list[int], o: int, seen: set | None) -> Callable:
+    """``vals[o] = f(*inputs)``, specialised by arity for speed."""
+    n = len(ins)
+    if seen is not None:
+        if n == 1:
+            a = ins[0]
+
+            def step(vals, frame):
+                x = vals[a]
+                seen.add((type(x),))
+                vals[o] = f(x)
+            return step
+        if n == 2:
+            a, b = ins
+
+            def step(vals, frame):
+                x, y = vals[a], vals[b]
+                seen.add((type(x), type(y)))
+                vals[o] = f(x, y)
+            return step
+
+        def step(vals, frame):
+            args = [vals[a] for a in ins]
+            seen.add(tuple(type(x) for x in args))
+            vals[o] = f(*args)
+        return step
+    if n == 1:
+        a = ins[0]
+
+        def step(vals, frame):
+            vals[o] = f(vals[a])
+        return step
+    if n == 2:
+        a, b = ins
+
+        def step(vals, frame):
+            vals[o] = f(vals[a], vals[b])
+        return step
+
+    def step(vals, frame):
+        vals[o] = f(*[vals[a] for a in ins])
+    return step

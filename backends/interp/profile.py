@@ -1,0 +1,35 @@
+"""The tier-1 type profile: which operand types each uop site has seen.
+
+Like PEP 659's specializing interpreter, tier 1 records what it observes; the
+``specialize`` pass reads it.  A site is ``(function, block, index)`` in the
+generic IR.  ``exits`` counts side exits taken back to each tier-1 site, so a
+guard that keeps failing (an int that outgrew 64 bits) stops being specialized.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+Site = tuple[str, str, int]
+
+
+def type_name(t: type) -> str:
+    return "none" if t is type(None) else t.__name__
+
+
+@dataclass
+class Profile:
+    types: dict[Site, set[tuple[type, ...]]] = field(default_factory=dict)
+    exits: Counter = field(default_factory=Counter)
+
+    def site(self, key: Site) -> set[tuple[type, ...]]:
+        return self.types.setdefault(key, set())
+
+    def seen(self, key: Site) -> list[tuple[str, ...]]:
+        """Operand type names seen at a site, sorted for determinism."""
+        return sorted(tuple(type_name(t) for t in ts) for ts in self.types.get(key, ()))
+
+    def monomorphic(self, key: Site) -> tuple[str, ...] | None:
+        s = self.seen(key)
+        return s[0] if len(s) == 1 else None

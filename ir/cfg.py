@@ -1,0 +1,135 @@
+"""Control-flow graph queries: predecessors, orders, dominators, natural loops.
+
+Written directly (Cooper, Harvey & Kennedy's dominator algorithm) because the
+verifier runs after every pass and must stay linear and import-light;
+``to_networkx`` gives the same graph to whoever wants drawing or graph
+algorithms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .core import Function
+
+
+def successors(fn: Function) -> dict[str, list[str]]:
+    return {b.label: b.successors() for b in fn.blocks}
+
+
+def predecessors(fn: Function) -> dict[str, list[str]]:
+    preds: dict[str, list[str]] = {b.label: [] for b in fn.blocks}
+    for b in fn.blocks:
+        for s in b.successors():
+            if s in preds and b.label not in preds[s]:
+                preds[s].append(b.label)
+    return preds
+
+
+def reverse_postorder(fn: Function) -> list[str]:
+    """Blocks reachable from the entry, each before its successors (back edges aside)."""
+    succ = successors(fn)
+    seen: set[str] = set()
+    order: list[str] = []
+    if not fn.blocks:
+        return order
+    stack = [(fn.entry.label, iter(succ[fn.entry.label]))]
+    seen.add(fn.entry.label)
+    while stack:
+        label, it = stack[-1]
+        for s in it:
+            if s not in seen and s in succ:
+                seen.add(s)
+                stack.append((s, iter(succ[s])))
+                break
+        else:
+            stack.pop()
+            order.append(label)
+    order.reverse()
+    return order
+
+
+def dominators(fn: Function) -> dict[str, str]:
+    """Immediate dominator of every reachable block (the entry maps to itself)."""
+    rpo = reverse_postorder(fn)
+    if not rpo:
+        return {}
+    index = {b: i for i, b in enumerate(rpo)}
+    preds = predecessors(fn)
+    idom: dict[str, str] = {rpo[0]: rpo[0]}
+
+    def intersect(a: str, b: str) -> str:
+        while a != b:
+            while index[a] > index[b]:
+                a = idom[a]
+            while index[b] > index[a]:
+                b = idom[b]
+        return a
+
+    changed = True
+    while changed:
+        changed = False
+        for b in rpo[1:]:
+            new = None
+            for p in preds[b]:
+                if p in idom:
+                    new = p if new is None else intersect(p, new)
+            if new is not None and idom.get(b) != new:
+                idom[b] = new
+                changed = True
+    return idom
+
+
+def dominates(idom: dict[str, str], a: str, b: str) -> bool:
+    """Does block ``a`` dominate block ``b``?"""
+    while True:
+        if a == b:
+            return True
+        parent = idom.get(b)
+        if parent is None or parent == b:
+            return False
+        b = parent
+
+
+@dataclass
+class Loop:
+    header: str
+    blocks: frozenset[str]
+    latches: tuple[str, ...]
+
+
+def natural_loops(fn: Function) -> list[Loop]:
+    """One loop per header: the union of the natural loops of its back edges."""
+    idom = dominators(fn)
+    preds = predecessors(fn)
+    latches: dict[str, list[str]] = {}
+    for b in reverse_postorder(fn):
+        for s in fn.block(b).successors():
+            if s in idom and dominates(idom, s, b):
+                latches.setdefault(s, []).append(b)
+    loops = []
+    for header in sorted(latches, key=reverse_postorder(fn).index):
+        body = {header}
+        work = [l for l in latches[header] if l != header]
+        body.update(work)
+        while work:
+            x = work.pop()
+            for p in preds[x]:
+                if p not in body and p in idom:
+                    body.add(p)
+                    work.append(p)
+        loops.append(Loop(header, frozenset(body), tuple(latches[header])))
+    return loops
+
+
+def to_networkx(fn: Function):
+    """The CFG as a ``networkx.DiGraph`` (nodes are labels, with ``uops`` counts)."""
+    import networkx as nx
+
+    g = nx.DiGraph()
+    for b in fn.blocks:
+        g.add_node(b.label, uops=len(b.uops))
+    for b in fn.blocks:
+        for s in b.successors():
+            g.add_edge(b.label, s)
+    return g

@@ -1,0 +1,161 @@
+"""IR data structures: values, uops, blocks, functions, modules.
+
+Values are plain integers (``%7`` in text), defined once; a function keeps the
+side tables of facts about them (type, location) so that uops stay small,
+comparable dataclasses.  Locals are frame slots read and written by
+``_LOAD_FAST``/``_STORE_FAST`` until a pass promotes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from .uops import UOPS, UopDef
+
+
+@dataclass
+class Target:
+    """A successor block, with the values passed to its parameters."""
+
+    block: str
+    args: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Exit:
+    """Where a side exit resumes in tier 1, and where each tier-1 value lives.
+
+    ``block``/``index`` name the tier-1 uop to re-execute; ``values`` maps each
+    tier-1 value live there to the value holding it in this code; ``locals``
+    maps each promoted local to the value holding it (other locals are in the
+    frame).
+    """
+
+    block: str
+    index: int
+    values: list[tuple[int, int]] = field(default_factory=list)
+    locals: list[tuple[str, int]] = field(default_factory=list)
+
+
+@dataclass
+class Uop:
+    name: str
+    inputs: list[int] = field(default_factory=list)
+    output: int | None = None
+    imms: tuple = ()
+    targets: list[Target] = field(default_factory=list)
+    exit: Exit | None = None
+    line: int | None = None
+
+    @property
+    def defn(self) -> UopDef:
+        return UOPS[self.name]
+
+    def uses(self) -> Iterator[int]:
+        """Every value read: inputs, successor arguments, exit values."""
+        yield from self.inputs
+        for t in self.targets:
+            yield from t.args
+        if self.exit is not None:
+            for _, v in self.exit.values:
+                yield v
+            for _, v in self.exit.locals:
+                yield v
+
+    def replace_uses(self, mapping: dict[int, int]) -> None:
+        self.inputs = [mapping.get(v, v) for v in self.inputs]
+        for t in self.targets:
+            t.args = [mapping.get(v, v) for v in t.args]
+        if self.exit is not None:
+            self.exit.values = [(k, mapping.get(v, v)) for k, v in self.exit.values]
+            self.exit.locals = [(k, mapping.get(v, v)) for k, v in self.exit.locals]
+
+
+@dataclass
+class Block:
+    label: str
+    uops: list[Uop] = field(default_factory=list)
+    params: list[int] = field(default_factory=list)
+
+    @property
+    def terminator(self) -> Uop:
+        return self.uops[-1]
+
+    def successors(self) -> list[str]:
+        if not self.uops:
+            return []
+        return [t.block for t in self.uops[-1].targets]
+
+
+@dataclass
+class Function:
+    name: str
+    params: list[str] = field(default_factory=list)
+    locals: list[str] = field(default_factory=list)     # params first
+    blocks: list[Block] = field(default_factory=list)   # the first is the entry
+    types: dict[int, str] = field(default_factory=dict)  # value -> type fact
+    locs: dict[int, str] = field(default_factory=dict)   # value -> r0 / s3
+    line: int | None = None
+    _next_value: int | None = field(default=None, compare=False, repr=False)
+
+    def block(self, label: str) -> Block:
+        for b in self.blocks:
+            if b.label == label:
+                return b
+        raise KeyError(label)
+
+    def block_map(self) -> dict[str, Block]:
+        return {b.label: b for b in self.blocks}
+
+    @property
+    def entry(self) -> Block:
+        return self.blocks[0]
+
+    def uops(self) -> Iterator[tuple[Block, int, Uop]]:
+        for b in self.blocks:
+            for i, u in enumerate(b.uops):
+                yield b, i, u
+
+    def max_value(self) -> int:
+        m = -1
+        for b in self.blocks:
+            for p in b.params:
+                m = max(m, p)
+            for u in b.uops:
+                if u.output is not None:
+                    m = max(m, u.output)
+        return m
+
+    def new_value(self) -> int:
+        """A value number not used anywhere in the function."""
+        if self._next_value is None:
+            self._next_value = self.max_value() + 1
+        v = self._next_value
+        self._next_value += 1
+        return v
+
+    def new_label(self, stem: str = "bb") -> str:
+        used = {b.label for b in self.blocks}
+        i = 0
+        while f"{stem}{i}" in used:
+            i += 1
+        return f"{stem}{i}"
+
+
+@dataclass
+class Module:
+    name: str
+    functions: list[Function] = field(default_factory=list)
+
+    def function(self, name: str) -> Function:
+        for f in self.functions:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def function_map(self) -> dict[str, Function]:
+        return {f.name: f for f in self.functions}
+
+
+MODULE_FUNCTION = "<module>"

@@ -1,0 +1,283 @@
+"""The uop table: every uop is defined once, here.
+
+The interpreter, the verifier, the printer/parser, the passes' metadata queries and
+the stencil generator all read this table, as CPython generates its interpreter,
+tier-2 executor and JIT templates from ``Python/bytecodes.c``.
+
+A uop consumes SSA values (``inputs``), produces at most one (``output``), carries
+immediates of fixed kinds (a local's name, a constant, an operator, ...), and a
+terminator names its successor blocks.  ``impl`` is the reference semantics for
+uops that compute a value; frame and control uops (``_LOAD_FAST``, ``_JUMP``, ...)
+are executed by the interpreter itself, keyed on their ``Effect``.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import operator
+from dataclasses import dataclass, field
+from typing import Callable
+
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+
+
+def fits_int64(x: int) -> bool:
+    return INT64_MIN <= x <= INT64_MAX
+
+
+class Flag(enum.Flag):
+    NONE = 0
+    PURE = enum.auto()        # no observable effect: removable when unused
+    GUARD = enum.auto()       # checks a fact and leaves through its side exit if false
+    DEOPT = enum.auto()       # may leave through a side exit (guards, overflow checks)
+    ESCAPES = enum.auto()     # runs arbitrary Python (a runtime helper in compiled code)
+    BRANCH = enum.auto()      # conditional control transfer
+    TERMINATOR = enum.auto()  # ends a block
+    PROFILE = enum.auto()     # tier 1 records the operand types seen at this site
+
+
+class Imm(enum.Enum):
+    """Kinds of immediates; each has its own spelling in the text form."""
+
+    LOCAL = "local"      # frame slot name: total, $seq0
+    GLOBAL = "global"    # module global name
+    CONST = "const"      # Python literal: 3, 2.5, 'x', None, True
+    BINOP = "binop"      # + - * / // % ** << >> & | ^ and in-place +=, ...
+    CMPOP = "cmpop"      # < <= > >= == != is is_not in not_in
+    UNOP = "unop"        # neg pos invert
+    FUNC = "func"        # @name of a module function
+    NAME = "name"        # builtin or method name
+    INT = "int"          # small integer count
+
+
+class Effect(enum.Enum):
+    """What the interpreter must do beyond calling ``impl``."""
+
+    VALUE = "value"              # output = impl(*inputs)
+    GUARD = "guard"              # exit unless impl(*inputs)
+    CHECKED = "checked"          # output = impl(*inputs), or exit if it returns DEOPT
+    LOAD_CONST = "load_const"
+    LOAD_FAST = "load_fast"
+    LOAD_FAST_CHECK = "load_fast_check"
+    STORE_FAST = "store_fast"
+    LOAD_GLOBAL = "load_global"
+    STORE_GLOBAL = "store_global"
+    CALL_FUNCTION = "call_function"
+    CALL_BUILTIN = "call_builtin"
+    CALL_METHOD = "call_method"
+    JUMP = "jump"
+    BRANCH = "branch"
+    RETURN = "return"
+    COPY = "copy"                # output = input (a register move or a reload)
+    SPILL = "spill"              # no value semantics: the allocator's bookkeeping
+    NOP = "nop"
+
+
+class Deopt:
+    """Returned by a CHECKED uop's ``impl`` when its fast path does not apply."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "DEOPT"
+
+
+DEOPT = Deopt()
+
+VARIADIC = "*"
+
+
+@dataclass(frozen=True)
+class UopDef:
+    name: str
+    inputs: tuple[str, ...] = ()           # names; a trailing "*" entry means variadic
+    output: bool = False
+    imms: tuple[Imm, ...] = ()
+    targets: int = 0                       # successor blocks named by a terminator
+    flags: Flag = Flag.NONE
+    effect: Effect = Effect.VALUE
+    impl: Callable | None = None           # reference semantics (see Effect)
+    make_impl: Callable | None = None      # impl built from the immediates
+    result: str | None = None              # type of the output, when the uop fixes it
+    requires: tuple[str | None, ...] = ()  # input types a specialized uop relies on
+    guard_type: str | None = None          # a guard proves all its inputs have this type
+    doc: str = ""
+    stencil: str = ""                      # C body for the copy-and-patch backend
+    generic: str | None = None             # the generic uop this one specializes
+
+    @property
+    def variadic(self) -> bool:
+        return bool(self.inputs) and self.inputs[-1] == VARIADIC
+
+    @property
+    def fixed_inputs(self) -> int:
+        return len(self.inputs) - (1 if self.variadic else 0)
+
+    def has(self, flag: Flag) -> bool:
+        return bool(self.flags & flag)
+
+    @property
+    def is_terminator(self) -> bool:
+        return self.has(Flag.TERMINATOR)
+
+    @property
+    def is_guard(self) -> bool:
+        return self.has(Flag.GUARD)
+
+    @property
+    def can_exit(self) -> bool:
+        return self.has(Flag.DEOPT)
+
+    def implementation(self, imms: tuple) -> Callable | None:
+        if self.make_impl is not None:
+            return self.make_impl(*imms)
+        return self.impl
+
+
+UOPS: dict[str, UopDef] = {}
+
+
+def _define(d: UopDef) -> UopDef:
+    assert d.name not in UOPS, d.name
+    UOPS[d.name] = d
+    return d
+
+
+def lookup(name: str) -> UopDef | None:
+    return UOPS.get(name)
+
+
+# --------------------------------------------------------------------------- operators
+
+BINOPS: dict[str, Callable] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+    "//": operator.floordiv, "%": operator.mod, "**": operator.pow,
+    "<<": operator.lshift, ">>": operator.rshift, "&": operator.and_,
+    "|": operator.or_, "^": operator.xor,
+    "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul,
+    "/=": operator.itruediv, "//=": operator.ifloordiv, "%=": operator.imod,
+    "**=": operator.ipow, "<<=": operator.ilshift, ">>=": operator.irshift,
+    "&=": operator.iand, "|=": operator.ior, "^=": operator.ixor,
+}
+
+CMPOPS: dict[str, Callable] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "==": operator.eq, "!=": operator.ne, "is": operator.is_, "is_not": operator.is_not,
+    "in": lambda a, b: a in b, "not_in": lambda a, b: a not in b,
+}
+
+UNOPS: dict[str, Callable] = {"neg": operator.neg, "pos": operator.pos, "invert": operator.invert}
+
+
+def base_binop(op: str) -> str:
+    """``+=`` and ``+`` specialize alike for immutable numbers."""
+    return op[:-1] if op.endswith("=") and op not in CMPOPS else op
+
+
+def _unpack(n: int):
+    def unpack(v):
+        try:
+            items = tuple(v)
+        except TypeError:
+            raise TypeError(f"cannot unpack non-iterable {type(v).__name__} object") from None
+        if len(items) > n:
+            raise ValueError(f"too many values to unpack (expected {n})")
+        if len(items) < n:
+            raise ValueError(f"not enough values to unpack (expected {n}, got {len(items)})")
+        return items
+    return unpack
+
+
+def _iter_seq(v):
+    """The sequence a lowered ``for`` loop indexes: lists and tuples as they are."""
+    if type(v) in (list, tuple, str, range):
+        return v
+    try:
+        return tuple(iter(v))
+    except TypeError:
+        raise TypeError(f"'{type(v).__name__}' object is not iterable") from None
+
+
+def _range_arg(v):
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(
+            f"'{type(v).__name__}' object cannot be interpreted as an integer") from None
+
+
+def _range_step(v):
+    v = _range_arg(v)
+    if v == 0:
+        raise ValueError("range() arg 3 must not be zero")
+    return v
+
+
+def _range_has_next(cur, stop, step):
+    return cur < stop if step > 0 else cur > stop
+
+
+# --------------------------------------------------------------------------- generic uops
+
+P, G, D, E = Flag.PURE, Flag.GUARD, Flag.DEOPT, Flag.ESCAPES
+
+_define(UopDef("_LOAD_CONST", output=True, imms=(Imm.CONST,), flags=P,
+               effect=Effect.LOAD_CONST, doc="a Python constant"))
+_define(UopDef("_LOAD_FAST", output=True, imms=(Imm.LOCAL,), flags=P,
+               effect=Effect.LOAD_FAST, doc="read a frame local known to be bound"))
+_define(UopDef("_LOAD_FAST_CHECK", output=True, imms=(Imm.LOCAL,),
+               effect=Effect.LOAD_FAST_CHECK,
+               doc="read a frame local that may be unbound (raises UnboundLocalError)"))
+_define(UopDef("_STORE_FAST", inputs=("value",), imms=(Imm.LOCAL,),
+               effect=Effect.STORE_FAST, doc="write a frame local"))
+_define(UopDef("_LOAD_GLOBAL", output=True, imms=(Imm.GLOBAL,), flags=E,
+               effect=Effect.LOAD_GLOBAL, doc="module global, then builtin"))
+_define(UopDef("_STORE_GLOBAL", inputs=("value",), imms=(Imm.GLOBAL,), flags=E,
+               effect=Effect.STORE_GLOBAL, doc="write a module global"))
+_define(UopDef("_BINARY_OP", inputs=("lhs", "rhs"), output=True, imms=(Imm.BINOP,),
+               flags=E | Flag.PROFILE, make_impl=lambda op: BINOPS[op],
+               doc="any binary operator on any objects"))
+_define(UopDef("_COMPARE_OP", inputs=("lhs", "rhs"), output=True, imms=(Imm.CMPOP,),
+               flags=E | Flag.PROFILE, make_impl=lambda op: CMPOPS[op],
+               doc="any comparison on any objects"))
+_define(UopDef("_UNARY_OP", inputs=("value",), output=True, imms=(Imm.UNOP,),
+               flags=E | Flag.PROFILE, make_impl=lambda op: UNOPS[op], doc="- + ~"))
+_define(UopDef("_UNARY_NOT", inputs=("value",), output=True, flags=P, result="bool",
+               requires=("bool",), impl=operator.not_, doc="not of a bool"))
+_define(UopDef("_TO_BOOL", inputs=("value",), output=True, flags=E | Flag.PROFILE,
+               result="bool", impl=bool, doc="truth value of any object"))
+_define(UopDef("_BINARY_SUBSCR", inputs=("container", "index"), output=True,
+               flags=E | Flag.PROFILE, impl=operator.getitem, doc="container[index]"))
+_define(UopDef("_STORE_SUBSCR", inputs=("container", "index", "value"),
+               flags=E | Flag.PROFILE, impl=operator.setitem,
+               doc="container[index] = value"))
+_define(UopDef("_BUILD_LIST", inputs=(VARIADIC,), output=True, flags=P, result="list",
+               impl=lambda *xs: list(xs), doc="[a, b, ...]"))
+_define(UopDef("_BUILD_TUPLE", inputs=(VARIADIC,), output=True, flags=P, result="tuple",
+               impl=lambda *xs: xs, doc="(a, b, ...)"))
+_define(UopDef("_UNPACK_SEQUENCE", inputs=("seq",), output=True, imms=(Imm.INT,),
+               flags=E, result="tuple", make_impl=_unpack,
+               doc="tuple(seq), checked to have exactly n items"))
+_define(UopDef("_ITER_SEQ", inputs=("iterable",), output=True, flags=E, impl=_iter_seq,
+               doc="the indexable sequence a lowered for-loop walks"))
+_define(UopDef("_RANGE_ARG", inputs=("value",), output=True, flags=E | Flag.PROFILE,
+               result="int", impl=_range_arg, doc="operator.index for range() bounds"))
+_define(UopDef("_RANGE_STEP", inputs=("value",), output=True, flags=E, result="int",
+               impl=_range_step, doc="range() step: an int, never zero"))
+_define(UopDef("_RANGE_HAS_NEXT", inputs=("cur", "stop", "step"), output=True, flags=P,
+               result="bool", requires=("int", "int", "int"), impl=_range_has_next,
+               doc="loop test of a range with a step whose sign is not known statically"))
+_define(UopDef("_CALL_FUNCTION", inputs=(VARIADIC,), output=True, imms=(Imm.FUNC,),
+               flags=E, effect=Effect.CALL_FUNCTION, doc="call a module function"))
+_define(UopDef("_CALL_BUILTIN", inputs=(VARIADIC,), output=True, imms=(Imm.NAME,),
+               flags=E | Flag.PROFILE, effect=Effect.CALL_BUILTIN, doc="call a builtin"))
+_define(UopDef("_CALL_METHOD", inputs=("self", VARIADIC), output=True, imms=(Imm.NAME,),
+               flags=E | Flag.PROFILE, effect=Effect.CALL_METHOD, doc="obj.name(args)"))
+_define(UopDef("_JUMP", targets=1, flags=Flag.TERMINATOR, effect=Effect.JUMP))
+_define(UopDef("_BRANCH", inputs=("cond",), targets=2, requires=("bool",),
+               flags=Flag.TERMINATOR | Flag.BRANCH, effect=Effect.BRANCH,
+               doc="to the first target if cond is True, else the second"))
+_define(UopDef("_RETURN", inputs=("value",), flags=Flag.TERMINATOR, effect=Effect.RETURN))
+_define(UopDef("_NOP", flags=P, effect=Effect.NOP))

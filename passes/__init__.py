@@ -1,0 +1,1 @@
+"""Optimization passes over the uop IR, the pass manager and its registry."""

@@ -1,0 +1,5 @@
+"""``python -m workbench`` is the ``workbench`` command."""
+
+from .cli import entry
+
+entry()

@@ -1,0 +1,38 @@
+"""Reading user input: a Python script (compiled by the frontend) or ``.uop`` IR text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ir.core import Module
+from ir.errors import WorkbenchError
+
+
+def read_text(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorkbenchError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise WorkbenchError(f"{path}: is a directory") from None
+    except UnicodeDecodeError as e:
+        raise WorkbenchError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except OSError as e:
+        raise WorkbenchError(f"{path}: cannot read: {e.strerror}") from None
+
+
+def load_module(path: str) -> Module:
+    """A module from ``f.py`` (frontend) or ``f.uop`` (IR text), verified."""
+    from ir.verifier import verify_module
+
+    text = read_text(path)
+    if path.endswith(".uop"):
+        from ir.parser import parse_module
+
+        module = parse_module(text, path)
+    else:
+        from ir.frontend import compile_source
+
+        module = compile_source(text, path)
+    verify_module(module)
+    return module

@@ -1,0 +1,47 @@
+"""Running a user's program and ending it as CPython would.
+
+An exception the program raises ends the run with CPython's shape: a traceback on
+stderr whose last line is exactly CPython's, and exit status 1.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+
+def format_program_error(exc: BaseException, filename: str) -> str:
+    """A CPython-style traceback built from the frames the interpreter recorded."""
+    lines = ["Traceback (most recent call last):\n"]
+    try:
+        source = Path(filename).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        source = []
+    frames = list(reversed(getattr(exc, "_wb_frames", [])))
+    for func, line in frames:
+        lines.append(f'  File "{filename}", line {line}, in {func}\n')
+        if line is not None and 0 < line <= len(source):
+            lines.append(f"    {source[line - 1].strip()}\n")
+    lines.extend(traceback.format_exception_only(type(exc), exc))
+    return "".join(lines)
+
+
+def run_guarded(body, filename: str) -> int:
+    """Run ``body()``; a program exception is printed CPython-style and gives 1."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20000))
+    try:
+        body()
+    except Exception as e:  # the program's own exception
+        from ir.errors import WorkbenchError
+
+        if isinstance(e, WorkbenchError):
+            raise
+        sys.stdout.flush()
+        sys.stderr.write(format_program_error(e, filename))
+        return 1
+    finally:
+        sys.setrecursionlimit(limit)
+    sys.stdout.flush()
+    return 0
