@@ -1,0 +1,66 @@
+"""Build a stencil library from C source, once: results are cached on disk.
+
+The key is sha256 of (source, flags, compiler identity, format version); see
+`compiler.fingerprint` for why the compiler is identified by its binary rather than by
+running `--version`: a cache hit then starts no process. Files are written to a temporary
+name and renamed into place, so parallel test processes never see half a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+from . import compiler
+from .elf_reader import read_stencils
+from .stencil import StencilLibrary
+
+FORMAT = 1  # bump when Stencil/Hole change shape or elf_reader changes its output
+_memory: dict[str, StencilLibrary] = {}
+
+
+def cache_dir() -> Path:
+    if custom := os.environ.get("WORKBENCH_CACHE_DIR"):
+        return Path(custom)
+    return Path.home() / ".cache" / "uop-workbench" / "stencils"
+
+
+def library_key(source: str, extra_flags: tuple[str, ...] = ()) -> str:
+    flags = [*compiler.target_flags(), *compiler.CFLAGS, *extra_flags]
+    ident = json.dumps([FORMAT, source, flags, compiler.fingerprint()])
+    return hashlib.sha256(ident.encode()).hexdigest()
+
+
+def build_library(source: str, extra_flags: tuple[str, ...] = ()) -> StencilLibrary:
+    """The stencils of every function in `source` (a Mapping name -> Stencil)."""
+    extra_flags = tuple(extra_flags)
+    key = library_key(source, extra_flags)
+    if key in _memory:
+        return _memory[key]
+    path = cache_dir() / f"{key}.pickle"
+    try:
+        library = pickle.loads(path.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        library = None
+    if not isinstance(library, StencilLibrary) or library.key != key:
+        obj = compiler.compile_c(source, extra_flags)
+        library = StencilLibrary(read_stencils(obj), compiler.version(), key)
+        _store(path, pickle.dumps(library))
+    _memory[key] = library
+    return library
+
+
+def _store(path: Path, blob: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

@@ -1,0 +1,1 @@
+"""Running machine code inside Unicorn, with Python helpers and instruction/memory counting."""

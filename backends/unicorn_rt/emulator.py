@@ -1,0 +1,255 @@
+"""Run linked machine code inside Unicorn, counting instructions and memory accesses.
+
+Memory map (all below 2 GiB, so rel32 calls from code reach helpers directly):
+
+    CODE_BASE    the code blob (linked for this address)   r-x
+    DATA_BASE    a scratch region for frames and the like  rw-
+    STACK_BASE   the stack                                 rw-
+    HELPER_BASE  helper slots, 16 bytes each, all `ret`    r-x
+    SENTINEL     the return address of `call`; reaching it ends the run
+
+A helper is a Python callable. Code calls its slot address; a code hook on the helper
+range reads the SysV argument registers, calls the callable and puts its result in rax,
+then the slot's `ret` returns to the caller as a real helper would.
+
+Two counting modes, with the same results: "blocks" (a Python hook per basic block;
+instructions per block decoded once with capstone; fast) and "trace" (a hook per
+instruction, plus every memory read and write with address and value). "none" counts
+nothing and runs at full Unicorn speed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Callable
+
+import capstone
+import unicorn
+from unicorn import x86_const as X
+
+CODE_BASE = 0x1000_0000
+DATA_BASE = 0x2000_0000
+STACK_BASE = 0x3000_0000
+HELPER_BASE = 0x4000_0000
+SENTINEL = 0x4800_0000
+HELPER_SLOT = 16
+PAGE = 0x1000
+
+ARG_REGS = (X.UC_X86_REG_RDI, X.UC_X86_REG_RSI, X.UC_X86_REG_RDX, X.UC_X86_REG_RCX,
+            X.UC_X86_REG_R8, X.UC_X86_REG_R9)
+GPRS = (X.UC_X86_REG_RAX, X.UC_X86_REG_RBX, X.UC_X86_REG_RCX, X.UC_X86_REG_RDX,
+        X.UC_X86_REG_RSI, X.UC_X86_REG_RDI, X.UC_X86_REG_RBP, X.UC_X86_REG_R8,
+        X.UC_X86_REG_R9, X.UC_X86_REG_R10, X.UC_X86_REG_R11, X.UC_X86_REG_R12,
+        X.UC_X86_REG_R13, X.UC_X86_REG_R14, X.UC_X86_REG_R15)
+MASK64 = (1 << 64) - 1
+MODES = ("none", "blocks", "trace")
+
+
+class EmulationError(RuntimeError):
+    """The code faulted, or stopped before returning to the sentinel."""
+
+
+@dataclasses.dataclass(frozen=True)
+class MemoryAccess:
+    address: int
+    size: int
+    value: int  # little-endian, unsigned
+
+
+@dataclasses.dataclass
+class Step:
+    """One executed instruction (trace mode)."""
+
+    address: int
+    raw: bytes
+    text: str
+    reads: list[MemoryAccess] = dataclasses.field(default_factory=list)
+    writes: list[MemoryAccess] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What one `call` did. Counts cover the code region only (not helper slots).
+
+    `counts` maps each instruction address to how often it ran (both counting modes);
+    `trace` is filled in trace mode only.
+    """
+
+    rax: int
+    instructions: int = 0
+    counts: Counter[int] = dataclasses.field(default_factory=Counter)
+    helper_calls: int = 0
+    trace: list[Step] | None = None
+
+    @property
+    def reads(self) -> int:
+        return sum(len(s.reads) for s in self.trace or ())
+
+    @property
+    def writes(self) -> int:
+        return sum(len(s.writes) for s in self.trace or ())
+
+
+def signed(value: int) -> int:
+    """A 64-bit register value as a C int64_t."""
+    return value - (1 << 64) if value >> 63 else value
+
+
+class Emulator:
+    """An x86-64 machine with code, data, stack and helper regions (see module doc)."""
+
+    def __init__(self, code_size: int = 1 << 20, data_size: int = 1 << 20,
+                 stack_size: int = 1 << 20, max_helpers: int = 256):
+        self.uc = unicorn.Uc(unicorn.UC_ARCH_X86, unicorn.UC_MODE_64)
+        self.code_size, self.data_size, self.stack_size = (
+            _pages(code_size), _pages(data_size), _pages(stack_size))
+        self.helper_size = _pages(max_helpers * HELPER_SLOT)
+        rx = unicorn.UC_PROT_READ | unicorn.UC_PROT_EXEC
+        rw = unicorn.UC_PROT_READ | unicorn.UC_PROT_WRITE
+        self.uc.mem_map(CODE_BASE, self.code_size, rx)
+        self.uc.mem_map(DATA_BASE, self.data_size, rw)
+        self.uc.mem_map(STACK_BASE, self.stack_size, rw)
+        self.uc.mem_map(HELPER_BASE, self.helper_size, rx)
+        self.uc.mem_write(HELPER_BASE, b"\xc3" * self.helper_size)  # every slot: ret
+        self.uc.mem_map(SENTINEL, PAGE, rx)
+        self.uc.mem_write(SENTINEL, b"\xf4" * PAGE)  # hlt, never executed
+        self.helpers: list[tuple[Callable[..., int | None], int]] = []
+        self.code_end = CODE_BASE
+        self._md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+        self._block_addresses: dict[tuple[int, int], tuple[int, ...]] = {}
+        self._decoded: dict[int, tuple[bytes, str]] = {}
+        self.uc.hook_add(unicorn.UC_HOOK_CODE, self._on_helper, begin=HELPER_BASE,
+                         end=HELPER_BASE + self.helper_size - 1)
+        self._helper_calls = 0
+
+    # -- setting up -------------------------------------------------------------------
+    def add_helper(self, function: Callable[..., int | None], nargs: int = 6) -> int:
+        """Address to call for `function(*first nargs SysV args as int64) -> rax`."""
+        if len(self.helpers) * HELPER_SLOT >= self.helper_size:
+            raise ValueError("no helper slots left")
+        self.helpers.append((function, nargs))
+        return HELPER_BASE + (len(self.helpers) - 1) * HELPER_SLOT
+
+    def load(self, blob: bytes) -> None:
+        """Place code linked for CODE_BASE (replacing what was there)."""
+        if len(blob) > self.code_size:
+            raise ValueError(f"code of {len(blob)} bytes exceeds {self.code_size}")
+        self.uc.mem_write(CODE_BASE, blob)
+        self.code_end = CODE_BASE + len(blob)
+        self._block_addresses.clear()
+        self._decoded.clear()
+        self.uc.ctl_remove_cache(CODE_BASE, CODE_BASE + self.code_size)
+
+    def write(self, address: int, data: bytes) -> None:
+        self.uc.mem_write(address, data)
+
+    def read(self, address: int, size: int) -> bytes:
+        return bytes(self.uc.mem_read(address, size))
+
+    # -- running ----------------------------------------------------------------------
+    def call(self, address: int, *args: int, mode: str = "blocks",
+             max_instructions: int = 0) -> RunResult:
+        """Call the SysV function at `address` with integer `args`; run until it returns.
+
+        `max_instructions` (0: no limit) bounds runaway code with an EmulationError.
+        """
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        if len(args) > len(ARG_REGS):
+            raise ValueError("at most 6 integer arguments")
+        for reg in GPRS:
+            self.uc.reg_write(reg, 0)
+        for reg, arg in zip(ARG_REGS, args):
+            self.uc.reg_write(reg, arg & MASK64)
+        rsp = STACK_BASE + self.stack_size - 8  # as after `call` from a 16-aligned stack
+        self.uc.mem_write(rsp, SENTINEL.to_bytes(8, "little"))
+        self.uc.reg_write(X.UC_X86_REG_RSP, rsp)
+        self._helper_calls = 0
+
+        result = RunResult(rax=0, trace=[] if mode == "trace" else None)
+        hooks = []
+        end = max(self.code_end, CODE_BASE + 1) - 1
+        if mode == "blocks":
+            blocks: Counter[tuple[int, int]] = Counter()
+            hooks.append(self.uc.hook_add(
+                unicorn.UC_HOOK_BLOCK, lambda uc, a, size, _: blocks.update(((a, size),)),
+                begin=CODE_BASE, end=end))
+        elif mode == "trace":
+            hooks += self._trace_hooks(result.trace, end)
+        try:
+            self.uc.emu_start(address, SENTINEL, count=max_instructions)
+        except unicorn.UcError as e:
+            pc = self.uc.reg_read(X.UC_X86_REG_RIP)
+            raise EmulationError(f"{e} at {pc:#x}") from e
+        finally:
+            for hook in hooks:
+                self.uc.hook_del(hook)
+        pc = self.uc.reg_read(X.UC_X86_REG_RIP)
+        if pc != SENTINEL:
+            raise EmulationError(f"stopped at {pc:#x} before returning "
+                                 f"(max_instructions={max_instructions})")
+
+        result.rax = self.uc.reg_read(X.UC_X86_REG_RAX)
+        result.helper_calls = self._helper_calls
+        if mode == "blocks":
+            for (start, size), times in blocks.items():
+                for a in self._instructions_in(start, size):
+                    result.counts[a] += times
+        elif mode == "trace":
+            result.counts.update(step.address for step in result.trace)
+        result.instructions = sum(result.counts.values())
+        return result
+
+    # -- hooks ------------------------------------------------------------------------
+    def _on_helper(self, uc, address, size, _):
+        function, nargs = self.helpers[(address - HELPER_BASE) // HELPER_SLOT]
+        args = [signed(uc.reg_read(r)) for r in ARG_REGS[:nargs]]
+        self._helper_calls += 1
+        uc.reg_write(X.UC_X86_REG_RAX, (function(*args) or 0) & MASK64)
+
+    def _trace_hooks(self, trace: list[Step], end: int) -> list[int]:
+        current: list[Step | None] = [None]
+
+        def on_code(uc, address, size, _):
+            raw, text = self._decode(address, size)
+            current[0] = Step(address, raw, text)
+            trace.append(current[0])
+
+        def on_helper(uc, address, size, _):  # the slot's `ret` is not traced code
+            current[0] = None
+
+        def on_memory(uc, access, address, size, value, _):
+            if current[0] is None:
+                return
+            if access == unicorn.UC_MEM_WRITE:
+                current[0].writes.append(MemoryAccess(address, size, value & MASK64))
+            else:
+                value = int.from_bytes(uc.mem_read(address, size), "little")
+                current[0].reads.append(MemoryAccess(address, size, value))
+
+        return [
+            self.uc.hook_add(unicorn.UC_HOOK_CODE, on_code, begin=CODE_BASE, end=end),
+            self.uc.hook_add(unicorn.UC_HOOK_CODE, on_helper, begin=HELPER_BASE,
+                             end=HELPER_BASE + self.helper_size - 1),
+            self.uc.hook_add(unicorn.UC_HOOK_MEM_READ | unicorn.UC_HOOK_MEM_WRITE, on_memory),
+        ]
+
+    def _decode(self, address: int, size: int) -> tuple[bytes, str]:
+        if address not in self._decoded:
+            raw = bytes(self.uc.mem_read(address, size))
+            insn = next(self._md.disasm(raw, address))
+            self._decoded[address] = raw, f"{insn.mnemonic} {insn.op_str}".strip()
+        return self._decoded[address]
+
+    def _instructions_in(self, start: int, size: int) -> tuple[int, ...]:
+        key = (start, size)
+        if key not in self._block_addresses:
+            raw = bytes(self.uc.mem_read(start, size))
+            self._block_addresses[key] = tuple(
+                a for a, _, _, _ in self._md.disasm_lite(raw, start))
+        return self._block_addresses[key]
+
+
+def _pages(size: int) -> int:
+    return -(-max(size, 1) // PAGE) * PAGE
