@@ -99,8 +99,22 @@ class _LineParser:
 
     # -- pieces ---------------------------------------------------------------
 
+    def integer(self, text: str, tok: Tok) -> int:
+        """``int(text)`` of digits, a ParseError where Python refuses (over 4300 digits)."""
+        try:
+            return int(text)
+        except ValueError:
+            raise self.error(f"integer too long ({len(text)} digits)", tok) from None
+
+    def line_number(self) -> int:
+        tok = self.take("number", what="a line number")
+        if not tok.text.isdigit():
+            raise self.error("expected a line number", tok)
+        return self.integer(tok.text, tok)
+
     def value(self) -> int:
-        return int(self.take("value", what="a value like %3").text[1:])
+        tok = self.take("value", what="a value like %3")
+        return self.integer(tok.text[1:], tok)
 
     def value_def(self, fn: Function, defined: set[int]) -> int:
         tok = self.peek()
@@ -134,7 +148,7 @@ class _LineParser:
                 return float("-inf")
             if any(c in text for c in ".eE"):
                 return float(text)
-            return int(text)
+            return self.integer(text, t)
         if t.kind == "string":
             self.i += 1
             try:
@@ -158,7 +172,7 @@ class _LineParser:
             tok = self.take("number", what="an integer")
             if not re.fullmatch(r"-?\d+", tok.text):
                 raise self.error("expected an integer", tok)
-            return int(tok.text)
+            return self.integer(tok.text, tok)
         table = {Imm.BINOP: BINOPS, Imm.CMPOP: CMPOPS, Imm.UNOP: UNOPS}[kind]
         if t is None or t.text not in table or t.kind not in ("op", "ident"):
             got = "end of line" if t is None else repr(t.text)
@@ -184,7 +198,7 @@ class _LineParser:
         idx = self.take("number", what="a uop index")
         if not idx.text.isdigit():
             raise self.error("expected a uop index", idx)
-        e = Exit(label, int(idx.text))
+        e = Exit(label, self.integer(idx.text, idx))
         while self.accept("punct", ","):
             if self.at("value"):
                 k = self.value()
@@ -227,8 +241,9 @@ class _LineParser:
         if (n < d.fixed_inputs) or (n > d.fixed_inputs and not d.variadic):
             want = f"at least {d.fixed_inputs}" if d.variadic else str(d.fixed_inputs)
             raise self.error(f"{d.name} takes {want} input(s), got {n}", name_tok)
-        if len(targets) != d.targets:
-            raise self.error(f"{d.name} takes {d.targets} successor(s), got {len(targets)}",
+        if not d.takes_targets(len(targets)):
+            want = "one or more" if d.targets == -1 else d.targets
+            raise self.error(f"{d.name} takes {want} successor(s), got {len(targets)}",
                              name_tok)
         ex = None
         if self.accept("ident", "exit"):
@@ -264,7 +279,10 @@ def parse_module(text: str, filename: str = "<string>", *, header: bool = True) 
             p.take("ident", "module", what="'module \"NAME\"' first")
             name = p.take("string", what="a module name string")
             p.done()
-            module = Module(ast.literal_eval(name.text))
+            try:
+                module = Module(ast.literal_eval(name.text))
+            except (ValueError, SyntaxError):
+                raise p.error(f"bad string literal {name.text}", name) from None
             continue
         if fn is None:
             p.take("ident", "func", what="'func @name(...) {' or end of file")
@@ -283,7 +301,7 @@ def parse_module(text: str, filename: str = "<string>", *, header: bool = True) 
                         raise p.error(f"local {tok_name!r} is declared twice")
                     fn.locals.append(tok_name)
             if p.accept("ident", "line"):
-                fn.line = int(p.take("number", what="a line number").text)
+                fn.line = p.line_number()
             p.take("punct", "{")
             p.done()
             defined, labels, block, cur_line = set(), set(), None, None
@@ -302,10 +320,7 @@ def parse_module(text: str, filename: str = "<string>", *, header: bool = True) 
             if p.accept("ident", "none"):
                 cur_line = None
             else:
-                tok = p.take("number", what="a line number")
-                if not tok.text.isdigit():
-                    raise p.error("expected a line number", tok)
-                cur_line = int(tok.text)
+                cur_line = p.line_number()
             p.done()
             continue
         if stripped.endswith(":") and not raw.startswith(" ") and p.at("ident"):

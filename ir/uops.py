@@ -70,6 +70,7 @@ class Effect(enum.Enum):
     JUMP = "jump"
     BRANCH = "branch"
     RETURN = "return"
+    ENTRY = "entry"              # dispatch to the entry point the runtime asks for
     COPY = "copy"                # output = input (a register move or a reload)
     SPILL = "spill"              # no value semantics: the allocator's bookkeeping
     NOP = "nop"
@@ -95,7 +96,7 @@ class UopDef:
     inputs: tuple[str, ...] = ()           # names; a trailing "*" entry means variadic
     output: bool = False
     imms: tuple[Imm, ...] = ()
-    targets: int = 0                       # successor blocks named by a terminator
+    targets: int = 0                       # successor blocks; -1: one or more
     flags: Flag = Flag.NONE
     effect: Effect = Effect.VALUE
     impl: Callable | None = None           # reference semantics (see Effect)
@@ -114,6 +115,9 @@ class UopDef:
     @property
     def fixed_inputs(self) -> int:
         return len(self.inputs) - (1 if self.variadic else 0)
+
+    def takes_targets(self, n: int) -> bool:
+        return n >= 1 if self.targets == -1 else n == self.targets
 
     def has(self, flag: Flag) -> bool:
         return bool(self.flags & flag)
@@ -281,3 +285,168 @@ _define(UopDef("_BRANCH", inputs=("cond",), targets=2, requires=("bool",),
                doc="to the first target if cond is True, else the second"))
 _define(UopDef("_RETURN", inputs=("value",), flags=Flag.TERMINATOR, effect=Effect.RETURN))
 _define(UopDef("_NOP", flags=P, effect=Effect.NOP))
+
+
+# --------------------------------------------------------------------------- entry
+
+_define(UopDef("_ENTRY", targets=-1, flags=Flag.TERMINATOR, effect=Effect.ENTRY,
+               doc="optimized code's entry dispatcher: function entry or a loop header "
+                   "(OSR), as the runtime asks; state is in the frame at every target"))
+
+# --------------------------------------------------------------------------- specialized
+#
+# ``int`` in a specialized uop means a Python int that fits in 64 bits (a raw int64
+# in machine code); results that would not fit leave through the side exit so that
+# tier 1 recomputes them exactly.
+
+
+def _is_int(x) -> bool:
+    return type(x) is int and INT64_MIN <= x <= INT64_MAX
+
+
+def _checked_int(f):
+    def op(a, b):
+        r = f(a, b)
+        return r if INT64_MIN <= r <= INT64_MAX else DEOPT
+    return op
+
+
+def _divmod_int(f):
+    def op(a, b):
+        if b == 0:
+            return DEOPT  # tier 1 raises ZeroDivisionError
+        r = f(a, b)
+        return r if INT64_MIN <= r <= INT64_MAX else DEOPT
+    return op
+
+
+def _lshift(a, b):
+    if not 0 <= b < 64:
+        return DEOPT
+    r = a << b
+    return r if INT64_MIN <= r <= INT64_MAX else DEOPT
+
+
+def _rshift(a, b):
+    return DEOPT if b < 0 else a >> min(b, 63)
+
+
+def _truediv_float(a, b):
+    return DEOPT if b == 0.0 else a / b
+
+
+def _int_to_float(x):
+    return float(x) if -(1 << 53) <= x <= (1 << 53) else DEOPT
+
+
+def _neg_int(x):
+    return DEOPT if x == INT64_MIN else -x
+
+
+def _subscr_list_int(lst, i):
+    n = len(lst)
+    if -n <= i < n:
+        return lst[i]
+    return DEOPT  # tier 1 raises IndexError
+
+
+def _store_subscr_list_int(lst, i, v):
+    n = len(lst)
+    if -n <= i < n:
+        lst[i] = v
+        return None
+    return DEOPT
+
+
+_GUARD_CHECKS = {
+    "INT": ("int", _is_int),
+    "FLOAT": ("float", lambda x: type(x) is float),
+    "BOOL": ("bool", lambda x: type(x) is bool),
+    "LIST": ("list", lambda x: type(x) is list),
+}
+
+for _suffix, (_type, _check) in _GUARD_CHECKS.items():
+    for _pos, _what in (("TOS", "the right (top-of-stack) operand"),
+                        ("NOS", "the left (next-on-stack) operand")):
+        _define(UopDef(f"_GUARD_{_pos}_{_suffix}", inputs=("value",), flags=G | D,
+                       effect=Effect.GUARD, impl=_check, guard_type=_type,
+                       doc=f"exit unless {_what} is a {_type}"))
+    if _suffix in ("INT", "FLOAT"):
+        _define(UopDef(f"_GUARD_BOTH_{_suffix}", inputs=("lhs", "rhs"), flags=G | D,
+                       effect=Effect.GUARD, guard_type=_type,
+                       impl=(lambda c: lambda a, b: c(a) and c(b))(_check),
+                       doc=f"exit unless both operands are {_type}s"))
+
+# name, generic operator, semantics, checked (may exit)
+_INT_BINOPS = [
+    ("ADD", "+", _checked_int(operator.add), True),
+    ("SUBTRACT", "-", _checked_int(operator.sub), True),
+    ("MULTIPLY", "*", _checked_int(operator.mul), True),
+    ("FLOOR_DIVIDE", "//", _divmod_int(operator.floordiv), True),
+    ("MODULO", "%", _divmod_int(operator.mod), True),
+    ("LSHIFT", "<<", _lshift, True),
+    ("RSHIFT", ">>", _rshift, True),
+    ("AND", "&", operator.and_, False),
+    ("OR", "|", operator.or_, False),
+    ("XOR", "^", operator.xor, False),
+]
+_FLOAT_BINOPS = [
+    ("ADD", "+", operator.add, False),
+    ("SUBTRACT", "-", operator.sub, False),
+    ("MULTIPLY", "*", operator.mul, False),
+    ("TRUEDIV", "/", _truediv_float, True),
+]
+
+SPECIALIZED_BINOPS: dict[tuple[str, str], str] = {}  # (operator, type) -> uop name
+
+for _type, _table in (("int", _INT_BINOPS), ("float", _FLOAT_BINOPS)):
+    for _name, _op, _f, _checked in _table:
+        _uop = f"_BINARY_OP_{_name}_{_type.upper()}"
+        SPECIALIZED_BINOPS[(_op, _type)] = _uop
+        _define(UopDef(_uop, inputs=("lhs", "rhs"), output=True,
+                       flags=P | (D if _checked else Flag.NONE),
+                       effect=Effect.CHECKED if _checked else Effect.VALUE, impl=_f,
+                       result=_type, requires=(_type, _type), generic="_BINARY_OP",
+                       doc=f"{_type} {_op} {_type}"
+                           + (", exits when the fast path does not apply" if _checked else "")))
+
+_define(UopDef("_COMPARE_OP_INT", inputs=("lhs", "rhs"), output=True, imms=(Imm.CMPOP,),
+               flags=P, make_impl=lambda op: CMPOPS[op], result="bool",
+               requires=("int", "int"), generic="_COMPARE_OP", doc="int comparison"))
+_define(UopDef("_COMPARE_OP_FLOAT", inputs=("lhs", "rhs"), output=True, imms=(Imm.CMPOP,),
+               flags=P, make_impl=lambda op: CMPOPS[op], result="bool",
+               requires=("float", "float"), generic="_COMPARE_OP", doc="float comparison"))
+_define(UopDef("_TO_BOOL_INT", inputs=("value",), output=True, flags=P, result="bool",
+               impl=bool, requires=("int",), generic="_TO_BOOL", doc="x != 0"))
+_define(UopDef("_TO_BOOL_FLOAT", inputs=("value",), output=True, flags=P, result="bool",
+               impl=bool, requires=("float",), generic="_TO_BOOL", doc="x != 0.0"))
+_define(UopDef("_TO_BOOL_LIST", inputs=("value",), output=True, flags=P, result="bool",
+               impl=bool, requires=("list",), generic="_TO_BOOL", doc="len(x) != 0"))
+_define(UopDef("_UNARY_NEGATIVE_INT", inputs=("value",), output=True, flags=P | D,
+               effect=Effect.CHECKED, impl=_neg_int, result="int", requires=("int",),
+               generic="_UNARY_OP", doc="-x, exits on -(2**63)"))
+_define(UopDef("_UNARY_NEGATIVE_FLOAT", inputs=("value",), output=True, flags=P,
+               impl=operator.neg, result="float", requires=("float",), generic="_UNARY_OP"))
+_define(UopDef("_UNARY_INVERT_INT", inputs=("value",), output=True, flags=P,
+               impl=operator.invert, result="int", requires=("int",), generic="_UNARY_OP"))
+_define(UopDef("_INT_TO_FLOAT", inputs=("value",), output=True, flags=P | D,
+               effect=Effect.CHECKED, impl=_int_to_float, result="float", requires=("int",),
+               doc="exact int to float for mixed arithmetic; exits past 2**53"))
+_define(UopDef("_BINARY_SUBSCR_LIST_INT", inputs=("list", "index"), output=True,
+               flags=P | D, effect=Effect.CHECKED, impl=_subscr_list_int,
+               requires=("list", "int"), generic="_BINARY_SUBSCR",
+               doc="list[int]; exits when out of range"))
+_define(UopDef("_STORE_SUBSCR_LIST_INT", inputs=("list", "index", "value"), flags=D,
+               effect=Effect.CHECKED, impl=_store_subscr_list_int,
+               requires=("list", "int", None), generic="_STORE_SUBSCR",
+               doc="list[int] = value; exits when out of range"))
+_define(UopDef("_LIST_LEN", inputs=("list",), output=True, flags=P, impl=len, result="int",
+               requires=("list",), generic="_CALL_BUILTIN", doc="len(list)"))
+_define(UopDef("_LIST_APPEND", inputs=("list", "value"), output=True, flags=Flag.NONE,
+               impl=lambda l, v: l.append(v), result="none", requires=("list", None),
+               generic="_CALL_METHOD", doc="list.append(value)"))
+
+# --------------------------------------------------------------------------- allocator
+
+_define(UopDef("_COPY", inputs=("value",), output=True, flags=P, effect=Effect.COPY,
+               doc="a register-to-register move, a reload or a spill (by the locations)"))

@@ -41,3 +41,27 @@ def print_ir(text: str) -> None:
     for pattern, style in _IR_STYLES:
         t.highlight_regex(pattern, style)
     console().print(t, end="")
+
+
+def print_trace(report: dict, limit: int = 25) -> None:
+    """The trace as a table, hottest uops first (rich on a terminal)."""
+    totals = report["totals"]
+    rows = report["per_uop"][:limit]
+    if not use_color():
+        out = sys.stdout
+        out.write("totals: " + ", ".join(f"{k}={v}" for k, v in totals.items()) + "\n")
+        out.write(f"{'function':<20} {'uop':<28} {'count':>12}\n")
+        for r in rows:
+            out.write(f"{r['function']:<20} {r['uop']:<28} {r['count']:>12}\n")
+        return
+    from rich.table import Table
+
+    t = Table(title="optimized code, hottest uops first")
+    t.add_column("function")
+    t.add_column("uop", style="bold")
+    t.add_column("count", justify="right")
+    for r in rows:
+        t.add_row(r["function"], r["uop"], f"{r['count']:,}")
+    c = console()
+    c.print(t)
+    c.print("totals: " + ", ".join(f"{k}={v:,}" for k, v in totals.items()))

@@ -104,8 +104,11 @@ class Interpreter:
     # -- the loop -------------------------------------------------------------
 
     def execute(self, cf: CompiledFunction, frame: list, label: str, index: int = 0,
-                vals: list | None = None) -> object:
-        """Run ``cf`` from ``label`` (uop ``index``) until it returns."""
+                vals: list | None = None, entry: int = 0) -> object:
+        """Run ``cf`` from ``label`` (uop ``index``) until it returns.
+
+        ``entry`` picks the target of an ``_ENTRY`` dispatcher (optimized code).
+        """
         if vals is None:
             vals = [None] * cf.nvals
         blocks = cf.blocks
@@ -127,6 +130,8 @@ class Interpreter:
                     t = term[2] if vals[term[1]] else term[3]
                 elif kind is Effect.JUMP:
                     t = term[1]
+                elif kind is Effect.ENTRY:
+                    t = term[1][entry]
                 else:  # RETURN
                     return vals[term[1]]
                 nxt = blocks[t.block]
@@ -140,7 +145,8 @@ class Interpreter:
                     done, result = loop_hook(cf, blk.label, frame)
                     if done:
                         return result
-        except SideExit:
+        except SideExit as se:
+            se.block, se.index = blk.label, i
             raise
         except Exception as e:
             uop = blk.uops[min(i, len(blk.uops) - 1)]
@@ -173,10 +179,13 @@ def compile_function(interp: Interpreter, fn: Function, tier1: bool) -> Compiled
             term = (Effect.JUMP, t.targets[0])
         elif d.effect is Effect.RETURN:
             term = (Effect.RETURN, t.inputs[0])
+        elif d.effect is Effect.ENTRY:
+            term = (Effect.ENTRY, list(t.targets))
         else:
             raise AssertionError(f"unknown terminator {t.name}")
         blocks[b.label] = CompiledBlock(b.label, steps, b.uops, term, b.params)
-    headers = {loop.header for loop in natural_loops(fn)}
+    # Only tier-1 code reports loop-header arrivals (OSR triggers); tier 2 is already there.
+    headers = {loop.header for loop in natural_loops(fn)} if tier1 else set()
     for h in headers:
         blocks[h].is_header = True
     return CompiledFunction(fn, local_index, blocks, nvals, fn.entry.label, headers)

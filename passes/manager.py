@@ -1,0 +1,106 @@
+"""Runs a pipeline over functions, with ``opt``-style instrumentation.
+
+``--print-after-all``, ``--print-after=P``, ``--print-changed`` (a unified diff),
+``--time-passes``, ``--stats`` and ``--verify-each``: the verifier names the pass
+that broke the IR.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ir.core import Function, Module
+from ir.printer import print_function
+from ir.stats import STAT_KEYS, function_stats
+from ir.verifier import verify_function
+
+from .base import Pass, PassContext
+
+
+@dataclass
+class Instrumentation:
+    print_after_all: bool = False
+    print_after: set[str] = field(default_factory=set)
+    print_changed: bool = False
+    time_passes: bool = False
+    stats: bool = False
+    verify_each: bool = False
+
+
+@dataclass
+class PassRecord:
+    """What one pass did to one function."""
+
+    pass_name: str
+    function: str
+    changed: bool
+    seconds: float
+    stats: Counter
+
+
+class PassManager:
+    def __init__(self, passes: list[Pass], instrument: Instrumentation | None = None,
+                 out: Callable[[str], None] | None = None):
+        self.passes = passes
+        self.inst = instrument or Instrumentation()
+        self.out = out or (lambda s: None)
+        self.records: list[PassRecord] = []
+
+    def run_function(self, fn: Function, ctx: PassContext) -> bool:
+        inst = self.inst
+        functions = {f.name for f in ctx.module.functions} if ctx.module else None
+        any_changed = False
+        for p in self.passes:
+            before = print_function(fn) if inst.print_changed else None
+            ctx.current_pass = p.name
+            t0 = time.perf_counter()
+            changed = bool(p.run(fn, ctx))
+            dt = time.perf_counter() - t0
+            any_changed |= changed
+            if changed and ctx.analyses is not None:
+                ctx.analyses.invalidate(fn, p.preserves)
+            if inst.verify_each:
+                verify_function(fn, functions, after_pass=p.spec())
+            self.records.append(PassRecord(p.spec(), fn.name, changed, dt,
+                                           function_stats(fn) if inst.stats else Counter()))
+            if inst.print_after_all or p.name in inst.print_after:
+                self.out(f"; *** IR after {p.spec()} on @{fn.name} ***\n" + print_function(fn))
+            if inst.print_changed and changed:
+                after = print_function(fn)
+                diff = difflib.unified_diff(before.splitlines(True), after.splitlines(True),
+                                            f"@{fn.name} before {p.spec()}",
+                                            f"@{fn.name} after {p.spec()}", n=1)
+                self.out("".join(diff))
+        return any_changed
+
+    def run_module(self, module: Module, ctx: PassContext,
+                   only: str | None = None) -> None:
+        ctx.module = module
+        for fn in module.functions:
+            if only is None or fn.name == only:
+                self.run_function(fn, ctx)
+
+    def timing_report(self) -> str:
+        total: dict[str, float] = {}
+        for r in self.records:
+            total[r.pass_name] = total.get(r.pass_name, 0.0) + r.seconds
+        grand = sum(total.values()) or 1e-12
+        lines = ["===-- pass execution timing report --===",
+                 f"{'seconds':>10} {'percent':>8}  pass"]
+        for name, s in total.items():
+            lines.append(f"{s:10.6f} {100 * s / grand:7.1f}%  {name}")
+        lines.append(f"{grand:10.6f} {100.0:7.1f}%  total")
+        return "\n".join(lines) + "\n"
+
+    def stats_report(self) -> str:
+        keys = STAT_KEYS
+        lines = ["===-- statistics after each pass --===",
+                 f"{'function':<16} {'pass':<24} " + " ".join(f"{k:>12}" for k in keys)]
+        for r in self.records:
+            lines.append(f"{r.function:<16} {r.pass_name:<24} "
+                         + " ".join(f"{r.stats[k]:>12}" for k in keys))
+        return "\n".join(lines) + "\n"

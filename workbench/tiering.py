@@ -1,0 +1,97 @@
+"""From tier 1 to tier 2: warm-up profiling and optimizing one function's copy.
+
+The optimized copy starts with an ``_ENTRY`` dispatcher whose targets are the
+function entry and every loop header: a compiled unit is entered at a block
+boundary with its state in the frame, so call entry and OSR are one mechanism.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+from dataclasses import dataclass
+
+from backends.interp.interpreter import Interpreter
+from backends.interp.profile import Profile
+from ir.cfg import natural_loops
+from ir.core import MODULE_FUNCTION, Block, Function, Module, Target, Uop
+from passes.base import Pass, PassContext
+from passes.manager import Instrumentation, PassManager
+
+IMMUTABLE = (int, float, bool, str, type(None))
+
+
+class _BudgetSpent(Exception):
+    pass
+
+
+def warm_up(module: Module, budget: int = 50_000) -> tuple[Profile, dict]:
+    """Run the program in tier 1 with output discarded, until ``budget`` calls plus
+    loop iterations, and return the type profile and the globals it left."""
+    profile = Profile()
+    interp = Interpreter(module, profile)
+    spent = 0
+
+    def count(*_):
+        nonlocal spent
+        spent += 1
+        if spent > budget:
+            raise _BudgetSpent
+        return False, None
+
+    def call(name, args):
+        count()
+        return interp.call_tier1(name, args)
+
+    interp.loop_hook = count
+    interp.call_hook = call
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            interp.run_main()
+        except _BudgetSpent:
+            pass
+        except Exception:
+            pass  # the program's own error: profile what ran
+    return profile, interp.globals
+
+
+def globals_written_by_functions(module: Module) -> set[str]:
+    return {u.imms[0] for fn in module.functions if fn.name != MODULE_FUNCTION
+            for _, _, u in fn.uops() if u.name == "_STORE_GLOBAL"}
+
+
+def constant_globals(module: Module, fn_name: str, values: dict) -> dict:
+    """Globals the optimizer may treat as constants while the runtime watches them:
+    immutable values that no function other than ``<module>`` ever writes."""
+    if fn_name == MODULE_FUNCTION:
+        return {}
+    written = globals_written_by_functions(module)
+    return {k: v for k, v in values.items()
+            if type(v) in IMMUTABLE and k not in written and not k.startswith("__")}
+
+
+def add_entry_dispatcher(fn: Function) -> list[str]:
+    """Prepend ``_ENTRY ^entry, ^header...``; returns the tier-1 labels of the targets."""
+    targets = [fn.entry.label] + [loop.header for loop in natural_loops(fn)]
+    label = fn.new_label("entry")
+    fn.blocks.insert(0, Block(label, [Uop("_ENTRY", targets=[Target(t) for t in targets],
+                                          line=fn.line)]))
+    return targets
+
+
+@dataclass
+class Optimized:
+    fn: Function
+    entries: list[str]          # tier-1 label of each _ENTRY target, in order
+
+
+def optimize(module: Module, fn: Function, passes: list[Pass], profile: Profile | None,
+             globals_: dict | None, verify: bool = False) -> Optimized:
+    """The tier-2 copy of ``fn``: dispatcher added, pipeline run."""
+    opt = copy.deepcopy(fn)
+    entries = add_entry_dispatcher(opt)
+    ctx = PassContext(module=module, profile=profile,
+                      constant_globals=constant_globals(module, fn.name, globals_ or {}))
+    PassManager(passes, Instrumentation(verify_each=verify)).run_function(opt, ctx)
+    return Optimized(opt, entries)
