@@ -10,7 +10,7 @@ from backends.copy_and_patch.emitter import Unsupported, compile, sequentialize
 from backends.copy_and_patch.stencil import HoleValue as V
 from backends.interp.interpreter import UNBOUND, Interpreter
 from backends.native.runner import NativeCode, Refused
-from conftest import FIB_MOD_PROMOTED, SUM_LOOP_FRAME, SUM_LOOP_PROMOTED
+from jit_programs import FIB_MOD_PROMOTED, SUM_LOOP_FRAME, SUM_LOOP_PROMOTED
 from ir.parser import parse_function
 from ir.verifier import verify_function
 from workbench.loader import load_module
