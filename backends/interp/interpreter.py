@@ -43,6 +43,7 @@ class CompiledBlock:
     params: list[int]
     count: int = 0          # times entered (for stats: uops = count * len)
     is_header: bool = False
+    moves: dict = field(default_factory=dict)  # id(Target) -> parallel copy into params
 
 
 @dataclass
@@ -76,6 +77,8 @@ class Interpreter:
 
     def call(self, name: str, args: list) -> object:
         fn = self.functions[name]
+        if len(args) < len(fn.params):
+            raise TypeError(_missing_arguments(name, fn.params[len(args):]))
         if len(args) != len(fn.params):
             n = len(fn.params)
             raise TypeError(f"{name}() takes {n} positional argument{'s' * (n != 1)} "
@@ -134,12 +137,9 @@ class Interpreter:
                     t = term[1][entry]
                 else:  # RETURN
                     return vals[term[1]]
-                nxt = blocks[t.block]
+                blk = blocks[t.block]
                 if t.args:
-                    new = [vals[a] for a in t.args]
-                    for p, v in zip(nxt.params, new):
-                        vals[p] = v
-                blk = nxt
+                    blk.moves[id(t)](vals)
                 i = 0
                 if blk.is_header and loop_hook is not None:
                     done, result = loop_hook(cf, blk.label, frame)
@@ -153,6 +153,19 @@ class Interpreter:
             frames = e.__dict__.setdefault("_wb_frames", [])
             frames.append((cf.fn.name, uop.line))
             raise
+
+
+def _missing_arguments(name: str, missing: list[str]) -> str:
+    """CPython's message: ``f() missing 2 required positional arguments: 'b' and 'c'``."""
+    quoted = [f"'{p}'" for p in missing]
+    if len(quoted) == 1:
+        listed = quoted[0]
+    elif len(quoted) == 2:
+        listed = " and ".join(quoted)
+    else:
+        listed = ", ".join(quoted[:-1]) + ", and " + quoted[-1]
+    n = len(missing)
+    return f"{name}() missing {n} required positional argument{'s' * (n != 1)}: {listed}"
 
 
 def compile_function(interp: Interpreter, fn: Function, tier1: bool) -> CompiledFunction:
@@ -184,6 +197,10 @@ def compile_function(interp: Interpreter, fn: Function, tier1: bool) -> Compiled
         else:
             raise AssertionError(f"unknown terminator {t.name}")
         blocks[b.label] = CompiledBlock(b.label, steps, b.uops, term, b.params)
+    for b in fn.blocks:
+        for t in b.uops[-1].targets:
+            if t.args:
+                blocks[t.block].moves[id(t)] = _parallel_copy(blocks[t.block].params, t.args)
     # Only tier-1 code reports loop-header arrivals (OSR triggers); tier 2 is already there.
     headers = {loop.header for loop in natural_loops(fn)} if tier1 else set()
     for h in headers:
@@ -274,6 +291,15 @@ def _compile_uop(interp: Interpreter, u: Uop, local_index: dict[str, int], scrat
     if e is Effect.CHECKED:
         f = d.implementation(u.imms)
         ex = u.exit
+        if len(ins) == 2 and u.output is not None:
+            a, b = ins
+
+            def step(vals, frame):
+                r = f(vals[a], vals[b])
+                if r is DEOPT:
+                    raise SideExit(ex, vals, frame)
+                vals[o] = r
+            return step
 
         def step(vals, frame):
             r = f(*[vals[a] for a in ins])
@@ -307,6 +333,15 @@ def _compile_uop(interp: Interpreter, u: Uop, local_index: dict[str, int], scrat
             pass
         return step
     raise AssertionError(f"cannot interpret {u.name}")
+
+
+def _parallel_copy(params: list[int], args: list[int]) -> Callable:
+    """``vals[p...] = vals[a...]`` all at once: a block's parameters on one edge."""
+    lhs = ", ".join(f"vals[{p}]" for p in params)
+    rhs = ", ".join(f"vals[{a}]" for a in args)
+    namespace: dict = {}
+    exec(f"def move(vals):\n    {lhs}, = {rhs},\n", namespace)
+    return namespace["move"]
 
 
 def _value_step(f: Callable, ins: list[int], o: int, seen: set | None) -> Callable:

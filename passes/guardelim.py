@@ -1,0 +1,282 @@
+"""guardelim: remove the guards whose type facts are already proven.
+
+Why: after ``specialize`` every specialized uop sits behind guards, most of which
+re-check facts the code already implies (see ``typeprop``).  A removed guard is a
+stencil, a compare and a branch less per execution; in a loop that is most of the
+guards executed.
+
+What is proven, at a guard: the ``typefacts`` analysis (``typeprop``), which also
+covers a guard dominated by an identical guard on the same value; or the value's
+recorded fact ``fn.types`` (so ``%4:int`` annotations in .uop text suffice).
+``_GUARD_BOTH_INT %a, %b`` with one side proven becomes the other side's
+``_GUARD_NOS_INT %a`` / ``_GUARD_TOS_INT %b``.
+
+Speculation where the frame enters.  Types proven inside a loop often rest on what
+holds where the code is entered: the parameters (``gcd(a, b)``'s loop is all-int if
+a and b are) and, when the function starts with an ``_ENTRY`` dispatcher, the tier-1
+frame at an OSR loop header (which could hold an int that outgrew 64 bits, or a float
+left by a side exit).  So the pass may assume types there -- for parameters, the one
+type their unproven guards check; at an OSR header, the types the function entry
+implies -- and make them true by guarding once where the frame enters (a block of
+``_LOAD_FAST`` + guard exiting to the tier-1 block's first uop), instead of on every
+iteration.  It keeps an assumption only if it pays: guards proven, weighted by
+``8 ** loop depth``, against the guards added (an entry guard costs 1, an OSR guard
+almost nothing).  Where such entry guards already exited ``max_exits`` times (the
+profile's exit count at the tier-1 block's index 0) it does not speculate again.
+Exits must name tier-1 positions, so it speculates only at blocks known to be tier-1
+blocks (the context's tier-1 function, or any block while the IR is still frame-based,
+before ``promote``).  Options ``entry`` and ``osr`` switch the two off.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ir.cfg import natural_loops
+from ir.core import Block, Exit, Function, Target, Uop
+from ir.uops import Flag
+
+from .base import Option, Pass, PassContext
+from .typeprop import ENTRY, analyze, concrete, facts_of
+
+GUARDABLE = ("int", "float", "bool", "list")   # types a single _GUARD_TOS_* checks
+LOOP_WEIGHT = 8          # a block in a loop runs this many times more than outside
+OSR_GUARD_COST = 0.05    # an OSR entry is rare: its guards cost next to nothing
+
+
+def _show(u: Uop) -> str:
+    return u.name + (" " + ", ".join(f"%{v}" for v in u.inputs) if u.inputs else "")
+
+
+class GuardElim(Pass):
+    name = "guardelim"
+    description = "remove guards whose facts are proven (typeprop / %v:type); guard OSR entries once"
+    options = {
+        "osr": Option(bool, True, "assume entry-implied types at OSR loop headers and guard "
+                                  "them once on the OSR edge"),
+        "entry": Option(bool, True, "guard parameters once at the function entry when that "
+                                    "proves guards inside loops"),
+        "max_exits": Option(int, 8, "do not speculate where such entry guards already "
+                                    "exited this often"),
+    }
+    preserves = ("cfg", "dominators", "loops")
+
+    def run(self, fn: Function, ctx: PassContext) -> bool:
+        changed = False
+        if (self.opts["osr"] or self.opts["entry"]) and self.speculate(fn, ctx):
+            changed = True
+            if ctx.analyses is not None:
+                ctx.analyses.invalidate(fn)  # new blocks: nothing cached holds
+        facts = facts_of(fn, ctx)
+        if changed:  # the OSR guards made more facts true: record them as typeprop would
+            fn.types.update({v: t for v, t in sorted(facts.values.items()) if concrete(t)})
+        for b in fn.blocks:
+            new: list[Uop] = []
+            for i, u in enumerate(b.uops):
+                d = u.defn
+                if not d.has(Flag.GUARD):
+                    new.append(u)
+                    continue
+                replacement = self.decide(fn, b, i, u, facts, ctx)
+                if replacement is None:
+                    new.append(u)
+                else:
+                    new.extend(replacement)
+                    changed = True
+            b.uops = new
+        return changed
+
+    # -- one guard ------------------------------------------------------------
+
+    def decide(self, fn: Function, b: Block, i: int, u: Uop, facts, ctx: PassContext):
+        """None to keep ``u``; else the uops replacing it (possibly none)."""
+        gt = u.defn.guard_type
+        gf = facts.guards.get((b.label, i))
+        proven: list[str | None] = []   # per input: justification, or None
+        for k, v in enumerate(u.inputs):
+            why = None
+            if gf is not None and gf.inputs[k].proven:
+                why = f"%{v}:{gt} ({gf.inputs[k].reason})"
+            elif fn.types.get(v) == gt:
+                why = f"%{v}:{gt} (recorded fact)"
+            proven.append(why)
+        where = f"@{fn.name} {b.label}:{i} {_show(u)}"
+        if all(proven):
+            if not ctx.allow(f"remove {u.name} at {b.label}:{i}"):
+                return None
+            ctx.note(f"guardelim: {where} removed: " + ", ".join(dict.fromkeys(proven)))
+            return []
+        if len(u.inputs) == 2:
+            a, c = u.inputs
+            keep = None
+            if proven[0] and not proven[1]:
+                keep = ("TOS", c, proven[0])
+            elif proven[1] and not proven[0]:
+                keep = ("NOS", a, proven[1])
+            elif a == c:
+                keep = ("TOS", a, "both operands are the same value")
+            if keep is not None:
+                pos, v, why = keep
+                name = f"_GUARD_{pos}_{gt.upper()}"
+                if not ctx.allow(f"narrow {u.name} at {b.label}:{i} to {name}"):
+                    return None
+                ctx.note(f"guardelim: {where} -> {name} %{v}: {why}")
+                return [Uop(name, [v], None, (), [], u.exit, u.line)]
+        return None
+
+    # -- speculation: guard once where the frame enters -----------------------
+
+    def speculate(self, fn: Function, ctx: PassContext) -> bool:
+        """Guard parameters at the function entry and locals at OSR entries, when the
+        types assumed there prove enough guards inside (weighted by loop depth)."""
+        if not fn.entry.uops:
+            return False
+        term = fn.entry.uops[-1]
+        dispatcher = term.name == "_ENTRY"
+        prof = ctx.profile
+        max_exits = self.opts["max_exits"]
+
+        def exhausted(label: str) -> bool:
+            n = prof.exits.get((fn.name, label, 0), 0) if prof is not None else 0
+            if n >= max_exits:
+                ctx.note(f"guardelim: @{fn.name} no speculation at {label}: its entry "
+                         f"guards exited {n} times")
+            return n >= max_exits
+
+        base_facts = facts_of(fn, ctx)
+        weights = block_weights(fn)
+        cands: dict[str, dict[str, str]] = {}
+        entry_label = term.targets[0].block if dispatcher else fn.entry.label
+        resumable = _tier1_labels(fn, ctx)
+        if self.opts["entry"] and fn.params and not _is_guard_block(fn.block(entry_label)) \
+                and entry_label in resumable and not exhausted(entry_label):
+            wanted: dict[str, set[str]] = {}
+            for g in base_facts.guards.values():
+                for gi in g.inputs:
+                    if not gi.proven:
+                        for name in gi.locals:
+                            if name in fn.params:
+                                wanted.setdefault(name, set()).add(g.guard_type)
+            entry = {p: next(iter(wanted[p])) for p in fn.params
+                     if len(wanted.get(p, ())) == 1 and next(iter(wanted[p])) in GUARDABLE}
+            if entry:
+                cands[ENTRY] = entry
+        if self.opts["osr"] and dispatcher and len(term.targets) > 1:
+            alone = analyze(fn, osr="ignore", assume=cands)
+            for t in term.targets[1:]:
+                label = t.block
+                if label in cands or fn.block(label).params or label not in alone.locals_in \
+                        or label not in resumable or exhausted(label):
+                    continue
+                state = alone.locals_in[label]
+                assume = {n: state[n].type for n in fn.locals
+                          if state[n].type in GUARDABLE and not state[n].maybe_unbound}
+                if assume:
+                    cands[label] = assume
+        if not cands:
+            return False
+
+        def net(assumptions) -> float:
+            facts = analyze(fn, assume=assumptions)
+            cost = sum((1.0 if point == ENTRY else OSR_GUARD_COST) * len(locs)
+                       for point, locs in assumptions.items())
+            return saving(facts, weights) - cost
+
+        base = saving(base_facts, weights)
+        best = net(cands)
+        if best <= base:
+            return False
+        for point in list(cands):          # keep only the assumptions that pay
+            for name in list(cands[point]):
+                trial = {k: dict(v) for k, v in cands.items()}
+                del trial[point][name]
+                score = net(trial)
+                if score >= best:
+                    cands, best = trial, score
+        changed = False
+        if cands.get(ENTRY):
+            changed |= self.insert_guards(fn, ctx, ENTRY, entry_label, cands[ENTRY],
+                                          term.targets[0] if dispatcher else None)
+        for t in (term.targets[1:] if dispatcher else []):
+            if cands.get(t.block):
+                header = t.block
+                changed |= self.insert_guards(fn, ctx, header, header, cands.pop(header), t)
+        return changed
+
+    def insert_guards(self, fn: Function, ctx: PassContext, point: str, resume: str,
+                      assume: dict[str, str], target: Target | None) -> bool:
+        """A block that loads and guards ``assume`` then jumps to ``resume``; the
+        ``_ENTRY`` ``target`` (or, without one, the function entry) now leads to it."""
+        text = ", ".join(f"{n}:{ty}" for n, ty in assume.items())
+        where = "entry" if point == ENTRY else f"OSR entry to {resume}"
+        if not ctx.allow(f"guard {where} on {text}"):
+            return False
+        label = fn.new_label("osr" if point != ENTRY else "pre")
+        line = fn.block(resume).uops[0].line
+        uops: list[Uop] = []
+        for name, ty in assume.items():
+            v = fn.new_value()
+            uops.append(Uop("_LOAD_FAST", [], v, (name,), line=line))
+            uops.append(Uop(f"_GUARD_TOS_{ty.upper()}", [v], None, (), [],
+                            Exit(resume, 0, [], []), line))
+        uops.append(Uop("_JUMP", targets=[Target(resume)], line=line))
+        block = Block(label, uops)
+        if target is not None:
+            fn.blocks.insert(fn.blocks.index(fn.block(resume)), block)
+            target.block = label
+        else:
+            fn.blocks.insert(0, block)
+        ctx.note(f"guardelim: @{fn.name} {where} guarded once in {label}: {text}")
+        return True
+
+
+def _tier1_labels(fn: Function, ctx: PassContext) -> set[str]:
+    """Blocks a side exit may resume at (their index 0 is their tier-1 index 0).
+
+    The tier-1 function's blocks when the context has it (the runtime optimizes a
+    copy); otherwise, while the IR is still frame-based (before ``promote``: no block
+    parameters), every block but the dispatcher and the guard blocks made here."""
+    t1 = None
+    if ctx.module is not None:
+        try:
+            t1 = ctx.module.function(fn.name)
+        except KeyError:
+            t1 = None
+    if t1 is not None and t1 is not fn:
+        return {b.label for b in t1.blocks}
+    if any(b.params for b in fn.blocks) or any(u.name == "_COPY" for _, _, u in fn.uops()):
+        return set()
+    return {b.label for b in fn.blocks
+            if not _is_guard_block(b) and not (b.uops and b.uops[-1].name == "_ENTRY")}
+
+
+def _is_guard_block(b: Block) -> bool:
+    """A block ``speculate`` made: loads and guards, then a jump."""
+    return len(b.uops) > 1 and all(u.name == "_LOAD_FAST" or u.defn.is_guard
+                                   for u in b.uops[:-1]) and b.uops[-1].name == "_JUMP"
+
+
+def block_weights(fn: Function) -> dict[str, float]:
+    """How often a block runs, roughly: 8 ** loop depth (OSR edges left out)."""
+    g = copy.deepcopy(fn)
+    term = g.entry.uops[-1] if g.entry.uops else None
+    if term is not None and term.name == "_ENTRY":
+        term.targets = term.targets[:1]
+    depth: dict[str, int] = {}
+    for loop in natural_loops(g):
+        for label in loop.blocks:
+            depth[label] = depth.get(label, 0) + 1
+    return {b.label: float(LOOP_WEIGHT ** depth.get(b.label, 0)) for b in fn.blocks}
+
+
+def saving(facts, weights: dict[str, float]) -> float:
+    """Weighted guard executions the facts make unnecessary (half for a narrowed
+    _GUARD_BOTH_*)."""
+    total = 0.0
+    for (label, _), g in facts.guards.items():
+        proven = sum(1 for i in g.inputs if i.proven)
+        if proven == len(g.inputs):
+            total += weights.get(label, 1.0)
+        elif proven:
+            total += 0.5 * weights.get(label, 1.0)
+    return total

@@ -1,0 +1,531 @@
+"""typeprop: forward type inference over the CFG (abstract interpretation).
+
+Why: ``specialize`` puts a guard in front of every specialized uop, as CPython's
+tier 2 does, but most of those guards re-check what the code already implies: a
+loop counter that starts as the constant 0 and is only ever replaced by the result
+of ``_BINARY_OP_ADD_INT`` is an int64 on every iteration.  This pass proves such
+facts so that ``guardelim`` can drop the guards, and so that a researcher can read
+them (``%4:int``) and ask why (``ctx.get("typefacts", fn)``).
+
+The lattice is flat: ``bottom`` < int | float | bool | none | list | tuple | str
+< ``unknown``; "int" always means "fits in int64".  The abstract state at a
+program point holds the type of every frame local (with whether it may be unbound
+and which stores reach it, for explanations), the SSA values a local is known to
+hold, and the SSA values a guard has narrowed.  A guard narrows its inputs, and
+every local and value known to hold the same object, for every point it dominates.
+States are joined at merges (block parameters join their incoming arguments) and
+loops are iterated in reverse postorder to a fixed point.
+
+Entry dispatchers (``_ENTRY``): the first target is the function entry (parameters
+unknown, other locals unbound); any other target is an OSR entry whose frame comes
+from tier 1 and is unknown, unless the analysis is asked to assume types there
+(``guardelim`` does that, then guards the OSR entry so the assumption holds).
+
+The pass only records facts (``fn.types``) and changes nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ir.cfg import dominators, predecessors, reverse_postorder
+from ir.core import Function, Uop
+from ir.uops import fits_int64
+
+from .analysis import register_analysis
+from .base import ALL, Pass, PassContext
+
+BOTTOM = "bottom"
+ENTRY = "<entry>"   # key of the function entry in analyze(assume=...)
+TOP = "unknown"
+CONCRETE = ("int", "float", "bool", "none", "list", "tuple", "str")
+
+
+def join(a: str, b: str) -> str:
+    if a == b or b == BOTTOM:
+        return a
+    if a == BOTTOM:
+        return b
+    return TOP
+
+
+def meet(a: str, b: str) -> str:
+    if a == b or b == TOP:
+        return a
+    if a == TOP:
+        return b
+    return BOTTOM
+
+
+def const_type(c) -> str:
+    """Type fact of a Python constant: ``int`` only when it fits in int64."""
+    t = type(c)
+    if t is int:
+        return "int" if fits_int64(c) else TOP
+    return {bool: "bool", float: "float", str: "str", type(None): "none",
+            tuple: "tuple", list: "list"}.get(t, TOP)
+
+
+def concrete(t: str | None) -> bool:
+    return t in CONCRETE
+
+
+# --------------------------------------------------------------------------- state
+
+@dataclass(frozen=True)
+class LocalInfo:
+    type: str
+    maybe_unbound: bool
+    sources: frozenset   # what reached it: ("store", bb, i) ("param", name) ("osr", bb)
+                         # ("guard", bb, i) ("entry",)
+
+
+@dataclass
+class State:
+    locals: dict[str, LocalInfo]
+    holders: dict[str, frozenset[int]] = field(default_factory=dict)  # local -> values = it
+    refined: dict[int, tuple[str, tuple | None]] = field(default_factory=dict)  # v -> (t, site)
+    params: tuple[str, ...] = ()
+
+    def copy(self) -> "State":
+        return State(dict(self.locals), dict(self.holders), dict(self.refined), self.params)
+
+    def key(self):
+        return (self.locals, self.holders, self.refined, self.params)
+
+
+def join_states(a: State, b: State, label: str) -> State:
+    out = State({})
+    for name in a.locals:
+        x, y = a.locals[name], b.locals[name]
+        if x == y:
+            out.locals[name] = x
+            continue
+        out.locals[name] = LocalInfo(join(x.type, y.type), x.maybe_unbound or y.maybe_unbound,
+                                     x.sources | y.sources)
+    for name in a.holders:
+        if name in b.holders:
+            common = a.holders[name] & b.holders[name]
+            if common:
+                out.holders[name] = common
+    for v, (t, site) in a.refined.items():
+        if v in b.refined:
+            t2, site2 = b.refined[v]
+            out.refined[v] = (join(t, t2), site if site == site2 else None)
+    if len(a.params) == len(b.params):
+        out.params = tuple(join(x, y) for x, y in zip(a.params, b.params))
+    else:
+        out.params = a.params or b.params
+    return out
+
+
+# --------------------------------------------------------------------------- results
+
+@dataclass
+class GuardInput:
+    value: int
+    type: str          # type of the value just before the guard
+    proven: bool       # is it already the guard's type there?
+    reason: str        # why it has that type
+    locals: tuple[str, ...] = ()   # frame locals known to hold the same object
+
+
+@dataclass
+class GuardFact:
+    label: str
+    index: int
+    name: str
+    guard_type: str
+    inputs: list[GuardInput]
+
+    @property
+    def redundant(self) -> bool:
+        return all(i.proven for i in self.inputs)
+
+    def justification(self) -> str:
+        return ", ".join(f"%{i.value}:{i.type} ({i.reason})" for i in self.inputs if i.proven)
+
+
+@dataclass
+class TypeFacts:
+    """What ``typeprop`` proved about a function (the ``typefacts`` analysis)."""
+
+    values: dict[int, str] = field(default_factory=dict)       # value -> type at its definition
+    why: dict[int, str] = field(default_factory=dict)          # value -> how it got that type
+    guards: dict[tuple[str, int], GuardFact] = field(default_factory=dict)
+    locals_in: dict[str, dict[str, LocalInfo]] = field(default_factory=dict)
+    unreachable: list[str] = field(default_factory=list)
+    block_order: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def redundant(self) -> dict[tuple[str, int], str]:
+        """(block, index) of every guard proven redundant where it stands -> why."""
+        return {k: g.justification() for k, g in sorted(self.guards.items(),
+                                                        key=lambda kv: self.site_order(kv[0]))
+                if g.redundant}
+
+    def site_order(self, site: tuple[str, int]):
+        return (self.block_order.get(site[0], len(self.block_order)), site[1])
+
+    def proven_operands(self) -> int:
+        return sum(1 for g in self.guards.values() for i in g.inputs if i.proven)
+
+    def fact(self, v: int) -> str | None:
+        t = self.values.get(v)
+        return t if concrete(t) else None
+
+
+# --------------------------------------------------------------------------- analysis
+
+_ITER_SEQ_RESULT = {"list": "list", "tuple": "tuple", "str": "str"}
+_BUILTIN_RESULT = {"len": "int"}
+
+
+class _Analyzer:
+    def __init__(self, fn: Function, osr: str, assume: dict | None):
+        self.fn = fn
+        self.osr = osr                  # "sound" | "ignore"
+        self.assume = assume or {}      # ENTRY or OSR target label -> {local: type}
+        self.vtype: dict[int, str] = {}
+        self.vwhy: dict[int, str] = {}
+        self.defs: dict[int, tuple[str, int, Uop | None]] = {}
+        for b in fn.blocks:
+            for p in b.params:
+                self.defs[p] = (b.label, -1, None)
+            for i, u in enumerate(b.uops):
+                if u.output is not None:
+                    self.defs[u.output] = (b.label, i, u)
+        self.store_desc: dict[tuple[str, int], str] = {}
+        self.edge_states: dict[tuple[str, str], State] = {}
+        self.param_sources: dict[str, list[str]] = {}
+
+    # -- states ---------------------------------------------------------------
+
+    def entry_state(self) -> State:
+        fn = self.fn
+        locs = {}
+        assume = self.assume.get(ENTRY, {})
+        for name in fn.locals:
+            if name in fn.params:
+                locs[name] = LocalInfo(assume.get(name, TOP), False,
+                                       frozenset({("param", name)}))
+            else:
+                locs[name] = LocalInfo(BOTTOM, True, frozenset({("entry",)}))
+        return State(locs)
+
+    def osr_state(self, target: str) -> State | None:
+        """State on an ``_ENTRY`` edge to a loop header (None: ignore the edge)."""
+        if self.osr == "ignore":
+            return None
+        assume = self.assume.get(target, {})
+        locs = {}
+        for name in self.fn.locals:
+            if name in assume:
+                locs[name] = LocalInfo(assume[name], False, frozenset({("osr", target)}))
+            else:
+                locs[name] = LocalInfo(TOP, True, frozenset({("osr", target)}))
+        return State(locs)
+
+    def type_of(self, v: int, s: State) -> str:
+        r = s.refined.get(v)
+        if r is not None:
+            return r[0]
+        return self.vtype.get(v, BOTTOM)
+
+    # -- transfer -------------------------------------------------------------
+
+    def transfer(self, label: str, s: State, facts: TypeFacts | None):
+        """Run block ``label`` from state ``s`` (mutated); returns [(target, state)]."""
+        b = self.fn.block(label)
+        for p, t in zip(b.params, s.params or ()):
+            self.vtype[p] = t
+            if facts is not None:
+                srcs = ", ".join(self.param_sources.get(label, []))
+                self.vwhy[p] = f"parameter of {label} joining {srcs}" if srcs else \
+                    f"parameter of {label}"
+        for p in b.params[len(s.params or ()):]:
+            self.vtype[p] = BOTTOM
+        for i, u in enumerate(b.uops):
+            d = u.defn
+            if d.is_terminator:
+                return self.edges(label, i, u, s)
+            if d.is_guard:
+                self.guard(label, i, u, s, facts)
+                continue
+            name = u.name
+            out = u.output
+            if name == "_STORE_FAST":
+                v = u.inputs[0]
+                local = u.imms[0]
+                s.locals[local] = LocalInfo(self.type_of(v, s), False,
+                                            frozenset({("store", label, i)}))
+                s.holders[local] = frozenset({v})
+                self.store_desc[(label, i)] = self.describe_def(v, s)
+                continue
+            if out is None:
+                continue
+            why = None
+            if name == "_LOAD_CONST":
+                t = const_type(u.imms[0])
+                why = f"constant {u.imms[0]!r}"
+            elif name in ("_LOAD_FAST", "_LOAD_FAST_CHECK"):
+                local = u.imms[0]
+                info = s.locals[local]
+                t = info.type
+                if facts is not None:
+                    why = self.describe_local(local, info, label)
+                s.locals[local] = LocalInfo(info.type, False, info.sources)
+                s.holders[local] = s.holders.get(local, frozenset()) | {out}
+            elif name == "_COPY":
+                src = u.inputs[0]
+                t = self.type_of(src, s)
+                why = f"copy of %{src}"
+                for local, vs in list(s.holders.items()):
+                    if src in vs:
+                        s.holders[local] = vs | {out}
+                if src in s.refined:
+                    s.refined[out] = s.refined[src]
+            else:
+                t = self.result_type(u, s)
+            self.vtype[out] = t
+            if facts is not None:
+                self.vwhy[out] = why or f"result of {name}"
+        return []
+
+    def result_type(self, u: Uop, s: State) -> str:
+        d = u.defn
+        name = u.name
+        if name in ("_RANGE_ARG", "_RANGE_STEP"):
+            # operator.index gives a Python int, which need not fit in int64
+            return "int" if self.type_of(u.inputs[0], s) in ("int", "bool") else TOP
+        if name == "_COMPARE_OP":
+            return "bool"   # no user classes in the subset: comparisons give bools
+        if name == "_ITER_SEQ":
+            return _ITER_SEQ_RESULT.get(self.type_of(u.inputs[0], s), TOP)
+        if name == "_CALL_BUILTIN":
+            return _BUILTIN_RESULT.get(u.imms[0], TOP)
+        if d.result is not None:
+            return d.result
+        return TOP
+
+    @staticmethod
+    def aliases(v: int, s: State) -> tuple[set[int], list[str]]:
+        """Values known to be the same object as ``v``, and the locals holding it."""
+        same, held = {v}, []
+        grew = True
+        while grew:
+            grew = False
+            for local, vs in sorted(s.holders.items()):
+                if local not in held and vs & same:
+                    held.append(local)
+                    same |= vs
+                    grew = True
+        return same, sorted(held)
+
+    def guard(self, label: str, i: int, u: Uop, s: State, facts: TypeFacts | None) -> None:
+        gt = u.defn.guard_type
+        inputs = []
+        for v in u.inputs:
+            before = self.type_of(v, s)
+            if facts is not None:
+                held = tuple(self.aliases(v, s)[1])
+                inputs.append(GuardInput(v, before, before == gt, self.reason(v, s), held))
+        site = (label, i)
+        for v in dict.fromkeys(u.inputs):
+            same, held = self.aliases(v, s)
+            for local in held:
+                info = s.locals[local]
+                lt = meet(info.type, gt)
+                if lt != info.type:
+                    s.locals[local] = LocalInfo(lt, info.maybe_unbound,
+                                                frozenset({("guard", label, i)}))
+            for w in sorted(same):
+                wt = self.type_of(w, s)
+                nt = meet(wt, gt)
+                if nt != wt:
+                    s.refined[w] = (nt, site)
+        if facts is not None:
+            facts.guards[site] = GuardFact(label, i, u.name, gt, inputs)
+
+    def edges(self, label: str, i: int, u: Uop, s: State):
+        out = []
+        if u.name == "_ENTRY":
+            for k, t in enumerate(u.targets):
+                if k == 0:
+                    out.append((t.block, s.copy()))
+                else:
+                    st = self.osr_state(t.block)
+                    if st is not None:
+                        out.append((t.block, st))
+            return out
+        for t in u.targets:
+            st = s.copy()
+            st.params = tuple(self.type_of(a, s) for a in t.args)
+            out.append((t.block, st))
+        return out
+
+    # -- explanations ---------------------------------------------------------
+
+    def reason(self, v: int, s: State) -> str:
+        r = s.refined.get(v)
+        if r is not None and r[1] is not None:
+            gl, gi = r[1]
+            return f"guarded by {self.fn.block(gl).uops[gi].name} at {gl}:{gi}"
+        if r is not None:
+            return "guarded on every path here"
+        return self.vwhy.get(v, "unknown")
+
+    def describe_def(self, v: int, s: State) -> str:
+        r = s.refined.get(v)
+        if r is not None and r[1] is not None:
+            gl, gi = r[1]
+            s2 = State(s.locals)
+            return f"{self.describe_def(v, s2)} guarded at {gl}:{gi}"
+        d = self.defs.get(v)
+        if d is None or d[2] is None:
+            return f"block parameter %{v}"
+        u = d[2]
+        if u.name == "_LOAD_CONST":
+            return f"_LOAD_CONST {u.imms[0]!r}"
+        if u.name in ("_LOAD_FAST", "_LOAD_FAST_CHECK"):
+            return f"{u.name} {u.imms[0]}"
+        return u.name
+
+    def describe_source(self, src: tuple) -> str:
+        kind = src[0]
+        if kind == "store":
+            return f"{self.store_desc.get((src[1], src[2]), 'a store')} in {src[1]}"
+        if kind == "param":
+            return "the caller (parameter)"
+        if kind == "osr":
+            return f"the tier-1 frame at OSR entry to {src[1]}"
+        if kind == "guard":
+            return f"{self.fn.block(src[1]).uops[src[2]].name} at {src[1]}:{src[2]}"
+        return "function entry (unbound)"
+
+    def joined_at(self, local: str, info: LocalInfo, label: str) -> str | None:
+        """The merge block where ``local``'s sources came together: the nearest
+        dominator of ``label`` with several predecessors that already sees them all."""
+        while True:
+            st = self.in_states.get(label)
+            if st is None or not info.sources <= st.locals[local].sources:
+                return None
+            incoming = {self.edge_states[(p, label)].locals[local].sources
+                        for p in self.preds.get(label, ()) if (p, label) in self.edge_states}
+            if len(incoming) > 1:
+                return label
+            parent = self.idom.get(label)
+            if parent is None or parent == label:
+                return None
+            label = parent
+
+    def describe_local(self, local: str, info: LocalInfo, label: str) -> str:
+        srcs = [x for x in sorted(info.sources, key=_source_key) if x[0] != "entry"]
+        if not srcs:
+            return f"{local} is unbound"
+        stores = [x for x in srcs if x[0] == "store"]
+        others = [x for x in srcs if x[0] not in ("store", "guard")]
+        guards = [x for x in srcs if x[0] == "guard"]
+        parts = []
+        if stores:
+            parts.append(f"stored to {local} by "
+                         + " and ".join(self.describe_source(x) for x in stores))
+        if others:
+            parts.append((f"{local} from " if not parts else "from ")
+                         + " and ".join(self.describe_source(x) for x in others))
+        if guards:
+            parts.append((f"{local} " if not parts else "") + "guarded by "
+                         + " and ".join(self.describe_source(x) for x in guards))
+        text = ", ".join(parts)
+        joined = self.joined_at(local, info, label) if len(srcs) > 1 else None
+        if joined:
+            text += f", joined at {joined}"
+        return text
+
+    # -- driver ---------------------------------------------------------------
+
+    def run(self) -> TypeFacts:
+        fn = self.fn
+        rpo = reverse_postorder(fn)
+        in_states: dict[str, State] = {rpo[0]: self.entry_state()} if rpo else {}
+        param_preds: dict[str, dict[str, None]] = {}
+        for _ in range(1000):
+            changed = False
+            before = dict(self.vtype)
+            for label in rpo:
+                if label not in in_states:
+                    continue
+                for target, st in self.transfer(label, in_states[label].copy(), None):
+                    param_preds.setdefault(target, {})[label] = None
+                    self.edge_states[(label, target)] = st
+                    old = in_states.get(target)
+                    new = st if old is None else join_states(old, st, target)
+                    if old is None or new.key() != old.key():
+                        in_states[target] = new
+                        changed = True
+            if not changed and before == self.vtype:
+                break
+        else:  # pragma: no cover - the lattice is finite
+            raise AssertionError(f"typeprop: @{fn.name} did not converge")
+        for label, preds in param_preds.items():
+            if fn.block(label).params:
+                self.param_sources[label] = list(preds)
+        facts = TypeFacts(block_order={b.label: k for k, b in enumerate(fn.blocks)})
+        self.in_states = in_states
+        self.idom = dominators(fn)
+        self.preds = predecessors(fn)
+        # the recording walk: same states, now collecting explanations
+        for label in rpo:
+            if label in in_states:
+                facts.locals_in[label] = dict(in_states[label].locals)
+                self.transfer(label, in_states[label].copy(), facts)
+        facts.unreachable = [b.label for b in fn.blocks if b.label not in in_states]
+        facts.values = dict(self.vtype)
+        facts.why = dict(self.vwhy)
+        return facts
+
+
+def _source_key(src: tuple):
+    order = {"param": 0, "osr": 1, "store": 2, "guard": 3, "entry": 4}
+    return (order.get(src[0], 9),) + tuple(str(x) for x in src[1:])
+
+
+def analyze(fn: Function, osr: str = "sound", assume: dict | None = None) -> TypeFacts:
+    """Type facts of ``fn``.
+
+    ``osr``: "sound" (the frame at an OSR entry is unknown) or "ignore" (no OSR edges:
+    what the function entry alone implies).  ``assume``: types taken as given for the
+    parameters at the function entry (key ``ENTRY``) or for locals at an OSR target
+    (key: its label) -- what ``guardelim`` would then guard there."""
+    return _Analyzer(fn, osr, assume).run()
+
+
+register_analysis("typefacts", analyze)
+
+
+def facts_of(fn: Function, ctx: PassContext | None) -> TypeFacts:
+    return ctx.get("typefacts", fn) if ctx is not None else analyze(fn)
+
+
+# --------------------------------------------------------------------------- the pass
+
+class TypeProp(Pass):
+    name = "typeprop"
+    description = "infer the types of values and locals across the CFG; record them as %v:type"
+    options = {}
+    preserves = ALL
+
+    def run(self, fn: Function, ctx: PassContext) -> bool:
+        facts = facts_of(fn, ctx)
+        new = {v: t for v, t in sorted(facts.values.items()) if concrete(t)}
+        if new == fn.types:
+            return False
+        if not ctx.allow(f"record {len(new)} type facts in @{fn.name}"):
+            return False
+        fn.types.clear()
+        fn.types.update(new)
+        redundant = facts.redundant
+        ctx.note(f"typeprop: @{fn.name} {len(new)} type facts; {len(redundant)} of "
+                 f"{len(facts.guards)} guards redundant"
+                 + (" (" + ", ".join(f"{l}:{i}" for l, i in redundant) + ")" if redundant else ""))
+        return True
