@@ -19,6 +19,7 @@ Anything outside the supported subset is rejected with
 from __future__ import annotations
 
 import ast
+import math
 from dataclasses import dataclass, field
 
 from .core import MODULE_FUNCTION, Block, Function, Module, Target, Uop
@@ -172,7 +173,7 @@ class FunctionBuilder:
     def expr_Constant(self, node: ast.Constant) -> int:
         v = node.value
         if v is None or isinstance(v, (bool, int, float, str)):
-            return self.emit("_LOAD_CONST", imms=(v,))
+            return self.emit("_LOAD_CONST", imms=(self.mc.constant(v),))
         raise self.fail(node, f"{type(v).__name__} literal")
 
     def expr_Name(self, node: ast.Name) -> int:
@@ -268,11 +269,15 @@ class FunctionBuilder:
             raise self.fail(func, f"call of variable '{name}'")
         if name in self.mc.functions and not self.mc.is_rebound(name):
             callee = self.mc.functions[name]
-            args = [self.expr(a) for a in node.args]
-            self.at(node)
-            if self.scope.is_module and not self.mc.defined_before(name, node):
-                return self.emit("_LOAD_GLOBAL", imms=(name,))  # NameError, as CPython
-            return self.emit("_CALL_FUNCTION", args, (callee.name,))
+            before_def = self.scope.is_module and not self.mc.defined_before(name, node)
+            if not before_def:
+                args = [self.expr(a) for a in node.args]
+                self.at(node)
+                return self.emit("_CALL_FUNCTION", args, (callee.name,))
+            if name not in BUILTINS:  # called before its def has run
+                self.at(node)  # NameError before any argument is evaluated, as CPython
+                return self.emit("_LOAD_GLOBAL", imms=(name,))
+            # else the builtin it will shadow, as in CPython before the def runs
         if name in BUILTINS and not self.mc.is_rebound(name):
             args = [self.expr(a) for a in node.args]
             self.at(node)
@@ -489,7 +494,9 @@ class FunctionBuilder:
                     and it.func.id == "range" and not it.keywords
                     and 1 <= len(it.args) <= 3
                     and not any(isinstance(a, ast.Starred) for a in it.args)
-                    and "range" not in self.scope.locals and not self.mc.is_rebound("range"))
+                    and "range" not in self.scope.locals and not self.mc.is_rebound("range")
+                    and ("range" not in self.mc.functions
+                         or self.scope.is_module and not self.mc.defined_before("range", it)))
         head, body, exit = self.new_block(), self.new_block(), self.new_block()
         else_block = self.new_block() if node.orelse else None
         after = (else_block or exit).label
@@ -571,6 +578,8 @@ class FunctionBuilder:
     def stmt_FunctionDef(self, node: ast.FunctionDef) -> None:
         if not self.scope.is_module:
             raise self.fail(node, "nested function")
+        if self.mc.functions.get(node.name) is not node:
+            raise self.fail(node, "function definition inside a compound statement")
         # Module functions are compiled statically; the def itself does nothing here.
 
     # -- finishing ------------------------------------------------------------
@@ -658,6 +667,14 @@ class ModuleCompiler:
         self.module_names: set[str] = set()   # names assigned at module level
         self.rebound: set[str] = set()         # names assigned anywhere but a def
         self.def_lines: dict[str, int] = {}
+        self.bindings: dict[str, tuple[str, ast.AST]] = {}  # name -> its first binding
+        self.constants: dict[tuple, object] = {}
+
+    def constant(self, v):
+        """One object per distinct literal in the module, as CPython's compiler merges
+        them: ``a = 1000; b = 1000`` makes ``a is b`` true there too."""
+        key = (type(v), v, math.copysign(1.0, v) if type(v) is float else 0)
+        return self.constants.setdefault(key, v)
 
     def is_rebound(self, name: str) -> bool:
         return name in self.rebound
@@ -675,6 +692,7 @@ class ModuleCompiler:
             raise FrontendError(f"{self.filename}:{line}:{col}: SyntaxError: {e.msg}") from None
         except ValueError as e:  # e.g. source with NUL bytes
             raise FrontendError(f"{self.filename}:1:1: {e}") from None
+        _character_columns(tree, self.source)
         self.check_nodes(tree)
         for stmt in tree.body:
             if isinstance(stmt, ast.FunctionDef):
@@ -684,10 +702,13 @@ class ModuleCompiler:
                 self.functions[stmt.name] = stmt
                 self.def_lines[stmt.name] = stmt.lineno
         self.collect_bindings(tree)
-        for name in self.functions:
-            if name in self.rebound:
-                raise unsupported(self.filename, self.functions[name],
-                                  f"function '{name}' is also assigned as a variable")
+        clashes = [self.bindings[name] for name in self.functions if name in self.rebound]
+        if clashes:
+            name, node = min(clashes, key=lambda c: (c[1].lineno, c[1].col_offset))
+            raise unsupported(self.filename, node,
+                              f"global declaration of function '{name}'"
+                              if isinstance(node, ast.Global) else
+                              f"function '{name}' is also assigned as a variable")
         module = Module(self.filename)
         mscope = _Scope(is_module=True)
         main = FunctionBuilder(self, MODULE_FUNCTION, [], mscope, None)
@@ -708,14 +729,14 @@ class ModuleCompiler:
                 a = node.args
                 if node.decorator_list:
                     raise unsupported(self.filename, node.decorator_list[0], "decorator")
-                if a.defaults or a.kw_defaults:
-                    raise unsupported(self.filename, (a.defaults or a.kw_defaults)[0],
-                                      "default argument")
+                defaults = a.defaults + [d for d in a.kw_defaults if d is not None]
+                if defaults:
+                    raise unsupported(self.filename, defaults[0], "default argument")
                 if a.vararg or a.kwarg:
                     raise unsupported(self.filename, a.vararg or a.kwarg,
                                       "*args or **kwargs parameter")
                 if a.kwonlyargs or a.posonlyargs:
-                    raise unsupported(self.filename, node,
+                    raise unsupported(self.filename, (a.posonlyargs or a.kwonlyargs)[0],
                                       "keyword-only or positional-only parameter")
 
     def is_method_callee(self, node: ast.Attribute) -> bool:
@@ -723,15 +744,24 @@ class ModuleCompiler:
 
     def collect_bindings(self, tree: ast.Module) -> None:
         """Names bound at module level, or declared ``global`` in some function."""
+        def bound(name: str, node: ast.AST) -> None:
+            old = self.bindings.get(name)
+            if old is None or (node.lineno, node.col_offset) < (old[1].lineno,
+                                                                 old[1].col_offset):
+                self.bindings[name] = (name, node)
+
         for stmt in tree.body:
             if isinstance(stmt, ast.FunctionDef):
                 for node in ast.walk(stmt):
                     if isinstance(node, ast.Global):
                         self.rebound.update(node.names)
+                        for name in node.names:
+                            bound(name, node)
                 continue
             for node in ast.walk(stmt):
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                     self.module_names.add(node.id)
+                    bound(node.id, node)
         self.rebound |= self.module_names
 
     def compile_function(self, node: ast.FunctionDef) -> Function:
@@ -752,6 +782,18 @@ class ModuleCompiler:
                 b.fn.locals.append(name)
         b.body(node.body)
         return b.finish()
+
+
+def _character_columns(tree: ast.AST, source: str) -> None:
+    """``ast`` columns count UTF-8 bytes; make them count characters, as CPython's
+    own messages (and every editor) do, so non-ASCII lines get the right column."""
+    lines = source.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", None)
+        if line is None or not 0 < line <= len(lines) or lines[line - 1].isascii():
+            continue
+        encoded = lines[line - 1].encode("utf-8")
+        node.col_offset = len(encoded[:node.col_offset].decode("utf-8", "replace"))
 
 
 def _mark_method_callees(tree: ast.AST) -> None:

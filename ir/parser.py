@@ -27,14 +27,16 @@ class Tok:
     col: int    # 1-based
 
 
+# Names (of locals, globals, blocks, functions) are Python identifiers in any script, as
+# the frontend passes them through, or ``$``-temporaries.
 _TOKEN = re.compile(r"""
     (?P<ws>\s+)
   | (?P<value>%\d+)
-  | (?P<label_ref>\^[A-Za-z_][\w.]*)
-  | (?P<func>@(?:<module>|[A-Za-z_]\w*))
-  | (?P<number>-?(?:\d[\d_]*)(?:\.\d*)?(?:[eE][+-]?\d+)?|-inf\b)
+  | (?P<label_ref>\^(?:\$|[^\W\d])(?:[\w$.]|[^\x00-\x7f\s])*)
+  | (?P<func>@(?:<module>|[^\W\d](?:\w|[^\x00-\x7f\s])*))
+  | (?P<number>-?0x[0-9a-f]+|-?(?:\d[\d_]*)(?:\.\d*)?(?:[eE][+-]?\d+)?|-inf\b)
   | (?P<string>'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
-  | (?P<ident>[$A-Za-z_][\w$.]*)
+  | (?P<ident>(?:\$|[^\W\d])(?:[\w$.]|[^\x00-\x7f\s])*)
   | (?P<directive>\.[a-z]+)
   | (?P<op>\*\*=|//=|<<=|>>=|\*\*|//|<<|>>|<=|>=|==|!=|[-+*/%&|^]=|[-+*/%&|^<>])
   | (?P<punct>[(),:=@{}])
@@ -123,13 +125,18 @@ class _LineParser:
             raise self.error(f"value %{v} is defined twice", tok)
         defined.add(v)
         if self.accept("punct", ":"):
-            fn.types[v] = self.type_or_loc("a type")
-        if self.accept("punct", "@"):
-            fn.locs[v] = self.type_or_loc("a location")
+            fn.types[v] = self.type_or_loc("type")
+        if self.at("func"):  # ``@r0`` lexes as one token, like a function name
+            t = self.take("func")
+            if not _TYPE_OR_LOC.fullmatch(t.text[1:]):
+                raise self.error(f"bad location {t.text[1:]!r}", t)
+            fn.locs[v] = t.text[1:]
+        elif self.accept("punct", "@"):
+            fn.locs[v] = self.type_or_loc("location")
         return v
 
     def type_or_loc(self, what: str) -> str:
-        t = self.take("ident", what=what)
+        t = self.take("ident", what=f"a {what}")
         if not _TYPE_OR_LOC.fullmatch(t.text):
             raise self.error(f"bad {what} {t.text!r}", t)
         return t.text
@@ -146,6 +153,8 @@ class _LineParser:
             text = t.text.replace("_", "")
             if text == "-inf":
                 return float("-inf")
+            if "x" in text:  # integers too long for decimal print in hex
+                return int(text, 16)
             if any(c in text for c in ".eE"):
                 return float(text)
             return self.integer(text, t)
@@ -292,14 +301,14 @@ def parse_module(text: str, filename: str = "<string>", *, header: bool = True) 
             fn = Function(ftok.text[1:])
             names.add(fn.name)
             p.take("punct", "(")
-            fn.params = _ident_list(p, "a parameter name")
+            fn.params = [t.text for t in _ident_list(p, "a parameter name")]
             fn.locals = list(fn.params)
             if p.accept("ident", "locals"):
                 p.take("punct", "(")
-                for tok_name in _ident_list(p, "a local name"):
-                    if tok_name in fn.locals:
-                        raise p.error(f"local {tok_name!r} is declared twice")
-                    fn.locals.append(tok_name)
+                for tok in _ident_list(p, "a local name"):
+                    if tok.text in fn.locals:
+                        raise p.error(f"local {tok.text!r} is declared twice", tok)
+                    fn.locals.append(tok.text)
             if p.accept("ident", "line"):
                 fn.line = p.line_number()
             p.take("punct", "{")
@@ -314,9 +323,9 @@ def parse_module(text: str, filename: str = "<string>", *, header: bool = True) 
             fn, block = None, None
             continue
         if stripped.startswith(".line"):
-            p.take("directive", ".line")
+            directive = p.take("directive", ".line")
             if block is None:
-                raise p.error(".line outside a block")
+                raise p.error(".line outside a block", directive)
             if p.accept("ident", "none"):
                 cur_line = None
             else:
@@ -350,13 +359,13 @@ def parse_module(text: str, filename: str = "<string>", *, header: bool = True) 
     return module
 
 
-def _ident_list(p: _LineParser, what: str) -> list[str]:
-    out: list[str] = []
+def _ident_list(p: _LineParser, what: str) -> list[Tok]:
+    out: list[Tok] = []
     if p.accept("punct", ")"):
         return out
-    out.append(p.ident(what))
+    out.append(p.take("ident", what=what))
     while p.accept("punct", ","):
-        out.append(p.ident(what))
+        out.append(p.take("ident", what=what))
     p.take("punct", ")")
     return out
 

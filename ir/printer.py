@@ -28,6 +28,11 @@ def format_const(c) -> str:
             return "nan"
         if math.isinf(c):
             return "inf" if c > 0 else "-inf"
+    if type(c) is int:
+        try:
+            return repr(c)
+        except ValueError:  # too many digits for decimal (sys.set_int_max_str_digits)
+            return hex(c)
     return repr(c)
 
 

@@ -266,9 +266,10 @@ _define(UopDef("_UNPACK_SEQUENCE", inputs=("seq",), output=True, imms=(Imm.INT,)
                doc="tuple(seq), checked to have exactly n items"))
 _define(UopDef("_ITER_SEQ", inputs=("iterable",), output=True, flags=E, impl=_iter_seq,
                doc="the indexable sequence a lowered for-loop walks"))
+# No ``result``: operator.index may return an int past 64 bits, and "int" means int64.
 _define(UopDef("_RANGE_ARG", inputs=("value",), output=True, flags=E | Flag.PROFILE,
-               result="int", impl=_range_arg, doc="operator.index for range() bounds"))
-_define(UopDef("_RANGE_STEP", inputs=("value",), output=True, flags=E, result="int",
+               impl=_range_arg, doc="operator.index for range() bounds"))
+_define(UopDef("_RANGE_STEP", inputs=("value",), output=True, flags=E,
                impl=_range_step, doc="range() step: an int, never zero"))
 _define(UopDef("_RANGE_HAS_NEXT", inputs=("cur", "stop", "step"), output=True, flags=P,
                result="bool", requires=("int", "int", "int"), impl=_range_has_next,

@@ -92,8 +92,6 @@ def verify_function(fn: Function, functions: set[str] | None = None,
                 for name, _ in u.exit.locals:
                     if name not in local_set:
                         fail(f"side exit names unknown local {name!r}", where)
-            if b.label not in idom:
-                continue  # unreachable: no dominance to check
             for v in u.uses():
                 if v not in defs:
                     fail(f"%{v} is used but never defined", where)
@@ -101,7 +99,7 @@ def verify_function(fn: Function, functions: set[str] | None = None,
                 if db == b.label:
                     if di >= i:
                         fail(f"%{v} is used before its definition", where)
-                elif not dominates(idom, db, b.label):
+                elif b.label in idom and not dominates(idom, db, b.label):  # if reachable
                     fail(f"%{v} is used where its definition (in {db}) does not dominate",
                          where)
 

@@ -19,12 +19,27 @@ def format_program_error(exc: BaseException, filename: str) -> str:
     except OSError:
         source = []
     frames = list(reversed(getattr(exc, "_wb_frames", [])))
-    for func, line in frames:
+    repeats = 0
+    for i, (func, line) in enumerate(frames):
+        if i and frames[i - 1] == (func, line):
+            repeats += 1
+            if repeats >= 3:  # as CPython: three times, then a count
+                continue
+        else:
+            _repeated(lines, repeats)
+            repeats = 0
         lines.append(f'  File "{filename}", line {line}, in {func}\n')
         if line is not None and 0 < line <= len(source):
             lines.append(f"    {source[line - 1].strip()}\n")
+    _repeated(lines, repeats)
     lines.extend(traceback.format_exception_only(type(exc), exc))
     return "".join(lines)
+
+
+def _repeated(lines: list[str], repeats: int) -> None:
+    if repeats >= 3:
+        n = repeats - 2
+        lines.append(f"  [Previous line repeated {n} more time{'s' * (n != 1)}]\n")
 
 
 def run_guarded(body, filename: str) -> int:
