@@ -12,8 +12,14 @@ code (parallel moves for block parameters on a branch's taken edge), then one st
 side exit. Block parameters (after `promote`) become word-to-word moves on the edge,
 sequentialized with one scratch word for cycles (a swap).
 
-Anything else raises `Unsupported(reason)`: the caller keeps running the function in the
-interpreter.
+With `fn.locs` (regalloc ran) values in `rK` live in machine registers across stencils
+(register variants, see uop_stencils); `sK` are frame words. Values whose type is not
+proven int/float/bool are boxed words (uop_stencils documents the encoding); guards on
+them are tag tests; uops without a native stencil call a Python runtime helper
+(`HelperSite`, run by backends.native.runner).
+
+What cannot be compiled raises `Unsupported(reason)`: the caller keeps running the
+function in the interpreter.
 """
 
 from __future__ import annotations
@@ -27,16 +33,21 @@ from .entry_shim import ENTRY_SHIM_NAME
 from .patcher import layout, link
 from .stencil import HoleValue as V
 from .stencil import Stencil
-from .uop_stencils import BODIES, CMP_NAMES, library
+from .uop_stencils import (BODIES, CMP_NAMES, MAX_REGS, TAG_LIST, TAG_OBJ, TAG_SHIFT,
+                           Variant, library, variant_library)
+from . import uop_stencils as S
 
 WORD_TYPES = ("int", "float", "bool")
+BOX = "box"
 HEADER_WORDS = 2  # word 0: exit index, word 1: returned value
 MASK64 = (1 << 64) - 1
+CONV = {"int": "i", "float": "f", "bool": "b"}
 
 # Uops compiled by the stencil of the same name.
 DIRECT = frozenset(n for n in BODIES if not n.startswith("_COMPARE_OP") and n not in (
     "_LOAD_CONST", "_MOVE"))
 MOVES = frozenset({"_LOAD_FAST", "_STORE_FAST", "_COPY", "_RANGE_ARG"})
+GUARD_KINDS = {"INT": "int", "FLOAT": "float", "BOOL": "bool", "LIST": "list"}
 
 
 class Unsupported(Exception):
@@ -45,7 +56,8 @@ class Unsupported(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class FrameLayout:
-    """Word indices in the native frame and the type of every word the code uses."""
+    """Word indices in the native frame and the representation of every word the code
+    uses: "int" / "float" / "bool" (raw) or "box" (uop_stencils' boxed encoding)."""
 
     local_word: dict[str, int]
     value_word: dict[int, int]
@@ -53,6 +65,9 @@ class FrameLayout:
     words: int
     value_types: dict[int, str]
     local_types: dict[str, str]  # only locals the code reads or writes
+    regsave_word: int = HEADER_WORDS  # exit stubs store register rK at word regsave+K
+    nregs: int = 0
+    arg_word: int = 0  # helper argument words start here
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +76,17 @@ class Site:
     index: int
     name: str
     line: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class HelperSite:
+    """A uop run by the Python helper: its inputs' frame words and representations,
+    the output's representation (None: no output), and whether it has a side exit."""
+
+    uop: Uop
+    inputs: tuple[tuple[int, str], ...]
+    output: str | None
+    has_exit: bool
 
 
 @dataclasses.dataclass
@@ -76,10 +102,17 @@ class CodeBlob:
     exits: list[Exit]            # exit index -> Exit
     returns: list[int]           # return site -> returned value (its type in layout)
     frame: FrameLayout
+    helper_sites: list[HelperSite] = dataclasses.field(default_factory=list)
+    constants: list = dataclasses.field(default_factory=list)  # handles 0.. of boxed consts
 
     def __post_init__(self):
         placements, self.size = layout(self.stencils, 0)
         self.offsets = [p.code_address for p in placements]
+
+    @property
+    def needs_helpers(self) -> bool:
+        return any(isinstance(v, str) and v.startswith("helper:")
+                   for given in self.values for v in given.values())
 
     def label_offset(self, label: str) -> int:
         return self.offsets[self.labels[label]]
@@ -91,10 +124,21 @@ class CodeBlob:
     def shim_offset(self) -> int:
         return 0
 
-    def code(self, base: int) -> bytes:
-        """All code and data, patched to run at address `base` (page aligned)."""
-        resolved = [{k: base + self.label_offset(v) if isinstance(v, str) else v
-                     for k, v in given.items()} for given in self.values]
+    def code(self, base: int, helpers: dict[str, int] | None = None) -> bytes:
+        """All code and data, patched to run at address `base` (page aligned);
+        `helpers` gives the address of each helper ("call", "box") the code calls."""
+        helpers = helpers or {}
+
+        def resolve(v):
+            if not isinstance(v, str):
+                return v
+            if v.startswith("helper:"):
+                name = v[len("helper:"):]
+                if name not in helpers:
+                    raise Unsupported(f"no address given for helper {name}")
+                return helpers[name]
+            return base + self.label_offset(v)
+        resolved = [{k: resolve(v) for k, v in given.items()} for given in self.values]
         return link(self.stencils, resolved, base)
 
     def address_map(self, base: int = 0) -> dict[int, tuple[str, int, str, int | None]]:
@@ -106,12 +150,14 @@ class CodeBlob:
         return out
 
 
-def _word_type(fn: Function, v: int, what: str) -> str:
+def rep_of(fn: Function, v: int) -> str:
+    """The word representation of value `v`: a proven word type, else boxed."""
     t = fn.types.get(v)
-    if t not in WORD_TYPES:
-        raise Unsupported(f"%{v} ({what}) has type {t or 'unknown'}; native code needs "
-                          "proven int/float/bool")
-    return t
+    return t if t in WORD_TYPES else BOX
+
+
+def _word_type(fn: Function, v: int, what: str) -> str:
+    return rep_of(fn, v)
 
 
 def _const_bits(c, t: str) -> int:
@@ -122,6 +168,24 @@ def _const_bits(c, t: str) -> int:
     if t == "int" and type(c) is int and -(1 << 63) <= c < (1 << 63):
         return c & MASK64
     raise Unsupported(f"constant {c!r} is not a native {t}")
+
+
+def box_constant(c, constants: list) -> int:
+    """The boxed word of a constant; objects get a handle in `constants`."""
+    t = type(c)
+    if t is float:
+        return S.CANON_NAN if c != c else struct.unpack("<Q", struct.pack("<d", c))[0]
+    if t is bool:
+        return (S.TAG_BOOL << TAG_SHIFT) | int(c)
+    if t is int and -(1 << 47) <= c < (1 << 47):
+        return (S.TAG_INT << TAG_SHIFT) | (c & ((1 << 48) - 1))
+    if c is None:
+        return S.NONE_WORD
+    for k, old in enumerate(constants):
+        if type(old) is t and old == c and (t is not float):
+            return ((TAG_LIST if t is list else TAG_OBJ) << TAG_SHIFT) | k
+    constants.append(c)
+    return ((TAG_LIST if t is list else TAG_OBJ) << TAG_SHIFT) | (len(constants) - 1)
 
 
 def sequentialize(moves: list[tuple[int, int]], scratch: int) -> list[tuple[int, int]]:
@@ -142,72 +206,168 @@ def sequentialize(moves: list[tuple[int, int]], scratch: int) -> list[tuple[int,
     return out
 
 
+Operand = tuple  # (register index or None, byte offset or None)
+
+
 class _Emitter:
     def __init__(self, fn: Function):
         self.fn = fn
-        self.lib = library()
-        self.stencils: list[Stencil] = [self.lib[ENTRY_SHIM_NAME]]
-        self.values: list[dict] = [{}]
-        self.sites: list[Site | None] = [None]
+        self.items: list[tuple[Variant | str, dict, Site | None]] = [("shim", {}, None)]
         self.labels: dict[str, int] = {}
         self.exits: list[Exit] = []
         self.returns: list[int] = []
-        self.local_types: dict[str, str] = {}
-        nlocals = len(fn.locals)
-        self.local_word = {name: HEADER_WORDS + i for i, name in enumerate(fn.locals)}
-        top = fn.max_value() + 1
-        self.value_word = {v: HEADER_WORDS + nlocals + v for v in range(top)}
-        self.scratch = HEADER_WORDS + nlocals + top
+        self.helper_sites: list[HelperSite] = []
+        self.constants: list = []
         self.block_params = {b.label: b.params for b in fn.blocks}
+        self.uses_error = False
+        self.regalloc = bool(fn.locs)
+        nlocals = len(fn.locals)
+        if self.regalloc:
+            regs, slots = set(), set()
+            for v, loc in fn.locs.items():
+                (regs if loc.startswith("r") else slots).add(int(loc[1:]))
+            self.nregs = max(regs) + 1 if regs else 0
+            if self.nregs > MAX_REGS:
+                raise Unsupported(f"{self.nregs} registers; stencils pass at most {MAX_REGS}")
+            local_base = HEADER_WORDS + self.nregs
+            slot_base = local_base + nlocals
+            nslots = max(slots) + 1 if slots else 0
+            self.value_word = {}
+            for v, loc in fn.locs.items():
+                k = int(loc[1:])
+                self.value_word[v] = (HEADER_WORDS + k) if loc[0] == "r" else slot_base + k
+            self.arg_base = slot_base + nslots
+        else:
+            self.nregs = 0
+            local_base = HEADER_WORDS
+            top = fn.max_value() + 1
+            self.value_word = {v: HEADER_WORDS + nlocals + v for v in range(top)}
+            self.arg_base = HEADER_WORDS + nlocals + top
+        self.local_word = {name: local_base + i for i, name in enumerate(fn.locals)}
+        self.local_rep = self._local_reps()
+        max_args = max((len(u.inputs) for _, _, u in fn.uops()), default=0)
+        self.scratch = self.arg_base + max_args
+
+    def _local_reps(self) -> dict[str, str]:
+        seen: dict[str, set[str]] = {}
+        for _, _, u in self.fn.uops():
+            if u.name in ("_LOAD_FAST", "_LOAD_FAST_CHECK"):
+                seen.setdefault(u.imms[0], set()).add(
+                    BOX if u.name == "_LOAD_FAST_CHECK" else self.rep(u.output))
+            elif u.name == "_STORE_FAST":
+                seen.setdefault(u.imms[0], set()).add(self.rep(u.inputs[0]))
+        return {k: (next(iter(s)) if len(s) == 1 else BOX) for k, s in sorted(seen.items())}
 
     # -- helpers ----------------------------------------------------------------
 
-    def slot(self, v: int) -> int:
-        return 8 * self.value_word[v]
+    def rep(self, v: int) -> str:
+        return rep_of(self.fn, v)
 
-    def local(self, name: str, t: str) -> int:
+    def operand(self, v: int) -> Operand:
+        if self.regalloc:
+            loc = self.fn.locs.get(v)
+            if loc is None:
+                raise Unsupported(f"%{v} has no location")
+            if loc[0] == "r":
+                return (int(loc[1:]), None)
+        if v not in self.value_word:
+            raise Unsupported(f"%{v} has no frame word")
+        return (None, 8 * self.value_word[v])
+
+    def local_operand(self, name: str) -> Operand:
         if name not in self.local_word:
             raise Unsupported(f"unknown local {name}")
-        old = self.local_types.setdefault(name, t)
-        if old != t:
-            raise Unsupported(f"local {name} holds both {old} and {t}")
-        return 8 * self.local_word[name]
+        return (None, 8 * self.local_word[name])
 
-    def put(self, name: str, values: dict, site: Site | None) -> None:
-        if name not in self.lib:
-            raise Unsupported(f"no stencil {name}")
-        self.stencils.append(self.lib[name])
-        self.values.append(values)
-        self.sites.append(site)
+    def put(self, variant: Variant, values: dict, site: Site | None) -> None:
+        self.items.append((variant, values, site))
+
+    def put_op(self, base: str, ins: list[tuple[Operand, str]], out: Operand | None,
+               values: dict, site: Site | None, **kw) -> None:
+        """A stencil with inputs (operand, unbox conversion) and an optional output."""
+        values = dict(values)
+        inputs = []
+        if base == "_GUARD_INT" or any(conv == "i" for _, conv in ins):
+            values[V.HELPER] = "helper:box"   # slow paths for ints past 48 bits
+        for k, ((reg, off), conv) in enumerate(ins):
+            inputs.append((reg, conv))
+            if reg is None:
+                values[(V.SLOT0, V.SLOT1)[k]] = off
+        output = None
+        if out is not None:
+            output = out[0]
+            if out[0] is None:
+                values[V.SLOT2] = out[1]
+        self.put(Variant(base, tuple(inputs), output, out is not None, self.nregs, **kw),
+                 values, site)
 
     def mark(self, label: str) -> None:
-        self.labels[label] = len(self.stencils)
+        self.labels[label] = len(self.items)
+
+    def conv(self, v: int, need: str) -> str:
+        """How to read `v` where a raw `need` is required ('' or an unbox)."""
+        r = self.rep(v)
+        if r == need:
+            return ""
+        if r == BOX and need in CONV:
+            return CONV[need]
+        raise Unsupported(f"%{v} is {r}, {need} needed")
+
+    def move(self, src: Operand, src_rep: str, dst: Operand, dst_rep: str, site) -> None:
+        if src == dst and src_rep == dst_rep:
+            return
+        if src_rep == dst_rep:
+            self.put_op("_MOVE", [(src, "")], dst, {}, site)
+        elif src_rep == BOX and dst_rep in CONV:
+            self.put_op("_MOVE", [(src, CONV[dst_rep])], dst, {}, site)
+        elif dst_rep == BOX and src_rep in CONV:
+            values = {V.HELPER: "helper:box"} if src_rep == "int" else {}
+            self.put_op(f"_BOX_{src_rep.upper()}", [(src, "")], dst, values, site)
+        else:
+            raise Unsupported(f"cannot convert a {src_rep} word to {dst_rep}")
 
     def exit_label(self, u: Uop, b, i) -> str:
         if u.exit is None:
             raise Unsupported(f"{u.name} at {b.label}:{i} has no exit")
-        for _, v in u.exit.values:
-            _word_type(self.fn, v, "exit value")
-        for name, v in u.exit.locals:
-            self.local(name, _word_type(self.fn, v, "exit local"))
+        saves = set()
+        for _, v in list(u.exit.values) + list(u.exit.locals):
+            reg, _ = self.operand(v)
+            if reg is not None:
+                saves.add(reg)
         self.exits.append(u.exit)
+        self.exit_saves.append(tuple(sorted(saves)))
         return f"exit:{len(self.exits) - 1}"
 
     def edge_moves(self, t: Target, site: Site) -> None:
         params = self.block_params[t.block]
         if len(params) != len(t.args):
             raise Unsupported(f"edge to {t.block}: {len(t.args)} args, {len(params)} params")
-        for p, a in zip(params, t.args):
-            if _word_type(self.fn, p, "block param") != _word_type(self.fn, a, "edge arg"):
-                raise Unsupported(f"edge to {t.block}: %{a} and %{p} differ in type")
+        if self.regalloc:
+            for p, a in zip(params, t.args):
+                if self.operand(p) != self.operand(a):
+                    raise Unsupported(f"edge to {t.block}: %{a} not in %{p}'s location")
+                if self.rep(p) != self.rep(a):   # same place: convert in place
+                    self.move(self.operand(a), self.rep(a), self.operand(p), self.rep(p),
+                              site)
+            return
+        conv = {self.value_word[p]: (self.rep(a), self.rep(p))
+                for p, a in zip(params, t.args)}
         moves = [(self.value_word[p], self.value_word[a]) for p, a in zip(params, t.args)]
+        scratch_rep = {}
         for d, s in sequentialize(moves, self.scratch):
-            self.put("_MOVE", {V.SLOT0: 8 * s, V.SLOT2: 8 * d}, site)
+            if d == self.scratch:
+                src_rep = next(r for (r, _) in (conv[w] for w, src in moves if src == s))
+                scratch_rep[s] = src_rep
+                self.move((None, 8 * s), src_rep, (None, 8 * d), src_rep, site)
+            else:
+                src_rep, dst_rep = conv[d]
+                self.move((None, 8 * s), src_rep, (None, 8 * d), dst_rep, site)
 
     # -- the function -------------------------------------------------------------
 
     def run(self) -> CodeBlob:
         fn = self.fn
+        self.exit_saves: list[tuple[int, ...]] = []
         blocks = list(fn.blocks)
         if blocks and blocks[0].uops and blocks[0].uops[-1].name == "_ENTRY":
             entry_uop = blocks[0].uops[-1]
@@ -220,8 +380,6 @@ class _Emitter:
         else:
             entries = [fn.entry.label]
         for b in blocks:
-            for p in b.params:
-                _word_type(fn, p, "block param")
             if b.label in entries and b.params:
                 raise Unsupported(f"entry block {b.label} has params")
         order = [b.label for b in blocks]
@@ -235,91 +393,160 @@ class _Emitter:
         for label, t, site in out_of_line:
             self.mark(label)
             self.edge_moves(t, site)
-            self.put("_JUMP", {V.TARGET: f"block:{t.block}"}, site)
+            self.put(Variant("_JUMP", nregs=self.nregs), {V.TARGET: f"block:{t.block}"},
+                     site)
         for k in range(len(self.exits)):
             self.mark(f"exit:{k}")
-            self.put("_EXIT_STUB", {V.OPERAND: k}, None)
-        value_types = {v: fn.types[v] for v in self.value_word if fn.types.get(v) in WORD_TYPES}
+            self.put(Variant("_EXIT_STUB", nregs=self.nregs, saves=self.exit_saves[k]),
+                     {V.OPERAND: k}, None)
+        if self.uses_error:
+            self.mark("error")
+            self.put(Variant("_ERROR_STUB", nregs=self.nregs), {}, None)
+        variants = [it[0] for it in self.items if isinstance(it[0], Variant)]
+        lib = variant_library(variants)
+        stencils = [lib[ENTRY_SHIM_NAME] if v == "shim" else lib[v.name]
+                    for v, _, _ in self.items]
+        value_types = {v: self.rep(v) for v in sorted(self.value_word)}
         frame = FrameLayout(self.local_word, self.value_word, self.scratch, self.scratch + 1,
-                            value_types, dict(sorted(self.local_types.items())))
-        return CodeBlob(fn.name, self.stencils, self.values, self.sites, self.labels,
-                        entries, self.exits, self.returns, frame)
+                            value_types, dict(self.local_rep), HEADER_WORDS, self.nregs,
+                            self.arg_base)
+        return CodeBlob(fn.name, stencils, [it[1] for it in self.items],
+                        [it[2] for it in self.items], self.labels, entries, self.exits,
+                        self.returns, frame, self.helper_sites, self.constants)
+
+    def helper(self, u: Uop, b, i: int, site: Site) -> None:
+        """Run `u` in the Python helper: inputs stored to frame words first."""
+        inputs = []
+        if u.name == "_LOAD_FAST_CHECK":
+            name = u.imms[0]
+            self.local_operand(name)
+            inputs.append((self.local_word[name], self.local_rep[name]))
+        for k, v in enumerate(u.inputs):
+            reg, off = self.operand(v)
+            if reg is not None:
+                word = self.arg_base + k
+                self.put_op("_MOVE", [((reg, None), "")], (None, 8 * word), {}, site)
+            else:
+                word = off // 8
+            inputs.append((word, self.rep(v)))
+        has_exit = u.exit is not None
+        values = {V.OPERAND: len(self.helper_sites), V.HELPER: "helper:call",
+                  V.TARGET2: "error"}
+        if has_exit:
+            values[V.EXIT] = self.exit_label(u, b, i)
+        out_rep = self.rep(u.output) if u.output is not None else None
+        self.helper_sites.append(HelperSite(u, tuple(inputs), out_rep, has_exit))
+        self.uses_error = True
+        out = self.operand(u.output) if u.output is not None else None
+        self.put_op("_CALL_HELPER", [], out, values, site, exit=has_exit)
 
     def uop(self, u: Uop, b, i: int, site: Site, following, out_of_line) -> None:
         fn, name = self.fn, u.name
         d = u.defn
-        if name == "_NOP":
+        if name in ("_NOP",) or d.effect.name == "SPILL":
             return
         if d.is_guard:
-            raise Unsupported(f"guard {name} at {b.label}:{i}: guards on raw words cannot "
-                              "be checked (needs typeprop + guardelim)")
-        for k, (v, req) in enumerate(zip(u.inputs, d.requires)):
-            if req is not None and _word_type(fn, v, f"input of {name}") != req:
-                raise Unsupported(f"{name} needs {req} for %{v}, has {fn.types[v]}")
-        if u.output is not None:
-            out_type = _word_type(fn, u.output, f"output of {name}")
-            if d.result is not None and d.result != out_type:
-                raise Unsupported(f"{name} makes {d.result}, %{u.output} is {out_type}")
+            kind = name.rsplit("_", 1)[1]
+            need = GUARD_KINDS.get(kind)
+            if need is None:
+                return self.helper(u, b, i, site)
+            label = None
+            for v in u.inputs:
+                r = self.rep(v)
+                if r == need:
+                    continue      # a raw word of that type: statically true
+                label = label or self.exit_label(u, b, i)
+                if r == BOX:
+                    self.put_op(f"_GUARD_{kind}", [(self.operand(v), "")], None,
+                                {V.EXIT: label}, site)
+                else:
+                    self.put_op("_GUARD_NEVER", [], None, {V.EXIT: label}, site)
+            return
         if name == "_LOAD_CONST":
-            bits = _const_bits(u.imms[0], out_type)
-            self.put("_LOAD_CONST", {V.OPERAND: bits, V.SLOT2: self.slot(u.output)}, site)
-        elif name == "_LOAD_FAST":
-            self.put("_MOVE", {V.SLOT0: self.local(u.imms[0], out_type),
-                               V.SLOT2: self.slot(u.output)}, site)
-        elif name == "_STORE_FAST":
-            t = _word_type(fn, u.inputs[0], "stored value")
-            self.put("_MOVE", {V.SLOT0: self.slot(u.inputs[0]),
-                               V.SLOT2: self.local(u.imms[0], t)}, site)
-        elif name in ("_COPY", "_RANGE_ARG"):
-            if _word_type(fn, u.inputs[0], name) != out_type or (
-                    name == "_RANGE_ARG" and out_type != "int"):
-                raise Unsupported(f"{name} %{u.output} changes the type")
-            self.put("_MOVE", {V.SLOT0: self.slot(u.inputs[0]),
-                               V.SLOT2: self.slot(u.output)}, site)
-        elif name in ("_COMPARE_OP_INT", "_COMPARE_OP_FLOAT"):
-            op = u.imms[0]
-            if op not in CMP_NAMES:
-                raise Unsupported(f"{name} {op}")
-            self.put(f"{name}_{CMP_NAMES[op]}", {V.SLOT0: self.slot(u.inputs[0]),
-                                                 V.SLOT1: self.slot(u.inputs[1]),
-                                                 V.SLOT2: self.slot(u.output)}, site)
+            r = self.rep(u.output)
+            c = u.imms[0]
+            bits = box_constant(c, self.constants) if r == BOX else _const_bits(c, r)
+            self.put_op("_LOAD_CONST", [], self.operand(u.output), {V.OPERAND: bits}, site)
+            return
+        if name == "_LOAD_FAST":
+            lname = u.imms[0]
+            self.move(self.local_operand(lname), self.local_rep[lname],
+                      self.operand(u.output), self.rep(u.output), site)
+            return
+        if name == "_STORE_FAST":
+            lname = u.imms[0]
+            v = u.inputs[0]
+            self.move(self.operand(v), self.rep(v), self.local_operand(lname),
+                      self.local_rep[lname], site)
+            return
+        if name == "_COPY" or (name == "_RANGE_ARG" and self.rep(u.inputs[0]) == "int"
+                               and self.rep(u.output) in ("int", BOX)):
+            v = u.inputs[0]
+            self.move(self.operand(v), self.rep(v), self.operand(u.output),
+                      self.rep(u.output), site)
+            return
+        stencil = None
+        if name in ("_COMPARE_OP_INT", "_COMPARE_OP_FLOAT") and u.imms[0] in CMP_NAMES:
+            stencil = f"{name}_{CMP_NAMES[u.imms[0]]}"
         elif name in DIRECT:
-            values = {V.SLOT2: self.slot(u.output)}
-            for k, v in enumerate(u.inputs):
-                values[(V.SLOT0, V.SLOT1)[k]] = self.slot(v)
-            if V.EXIT in self.lib[name].values:
+            stencil = name
+        if stencil is not None:
+            try:
+                ins = [(self.operand(v), self.conv(v, req))
+                       for v, req in zip(u.inputs, d.requires)]
+            except Unsupported:
+                return self.helper(u, b, i, site)
+            values = {}
+            if d.can_exit:
                 values[V.EXIT] = self.exit_label(u, b, i)
-            self.put(name, values, site)
-        elif name == "_JUMP":
+            out_rep = self.rep(u.output)
+            result = d.result
+            if out_rep not in (result, BOX):
+                return self.helper(u, b, i, site)
+            out = self.operand(u.output)
+            self.put_op(stencil, ins, out, values, site)
+            if out_rep == BOX:
+                self.move(out, result, out, BOX, site)
+            return
+        if name == "_JUMP":
             t = u.targets[0]
             self.edge_moves(t, site)
             if t.block != following:
-                self.put("_JUMP", {V.TARGET: f"block:{t.block}"}, site)
-        elif name == "_BRANCH":
-            if fn.types.get(u.inputs[0]) != "bool":
-                raise Unsupported("_BRANCH on a value not proven bool")
-            cond = self.slot(u.inputs[0])
+                self.put(Variant("_JUMP", nregs=self.nregs), {V.TARGET: f"block:{t.block}"},
+                         site)
+            return
+        if name == "_BRANCH":
+            v = u.inputs[0]
+            cond = (self.operand(v), self.conv(v, "bool"))
             yes, no = u.targets
             if not yes.args and not no.args and yes.block == following:
-                self.put("_BRANCH_IFNOT", {V.SLOT0: cond, V.TARGET: f"block:{no.block}"}, site)
+                self.put_op("_BRANCH_IFNOT", [cond], None, {V.TARGET: f"block:{no.block}"},
+                            site)
                 return
-            if yes.args:
+            needs_edge = yes.args and (not self.regalloc or any(
+                self.rep(a) != self.rep(p)
+                for a, p in zip(yes.args, self.block_params[yes.block])))
+            if needs_edge:
                 label = f"edge:{b.label}:{i}"
                 out_of_line.append((label, yes, site))
             else:
+                self.edge_moves(yes, site) if self.regalloc and yes.args else None
                 label = f"block:{yes.block}"
-            self.put("_BRANCH_IF", {V.SLOT0: cond, V.TARGET: label}, site)
+            self.put_op("_BRANCH_IF", [cond], None, {V.TARGET: label}, site)
             self.edge_moves(no, site)
             if no.block != following:
-                self.put("_JUMP", {V.TARGET: f"block:{no.block}"}, site)
-        elif name == "_RETURN":
+                self.put(Variant("_JUMP", nregs=self.nregs), {V.TARGET: f"block:{no.block}"},
+                         site)
+            return
+        if name == "_RETURN":
             v = u.inputs[0]
-            _word_type(fn, v, "returned value")
             self.returns.append(v)
             status = (-len(self.returns)) & MASK64  # -1 - site
-            self.put("_RETURN", {V.SLOT0: self.slot(v), V.OPERAND: status}, site)
-        else:
+            self.put_op("_RETURN", [(self.operand(v), "")], None, {V.OPERAND: status}, site)
+            return
+        if name in ("_ENTRY",) or d.is_terminator:
             raise Unsupported(f"no native stencil for {name} (at {b.label}:{i})")
+        self.helper(u, b, i, site)
 
 
 def compile(fn: Function) -> CodeBlob:  # noqa: A001 - the backend's verb
