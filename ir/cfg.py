@@ -98,17 +98,51 @@ class Loop:
     latches: tuple[str, ...]
 
 
+def _dominance_test(idom: dict[str, str]):
+    """``dominates(a, b)`` in O(1): a dominates b iff b's preorder number in the
+    dominator tree falls inside a's subtree interval (linear to build, where
+    walking up the tree per query is quadratic on long chains of blocks)."""
+    children: dict[str, list[str]] = {}
+    root = None
+    for b, parent in idom.items():
+        if parent == b:
+            root = b
+        else:
+            children.setdefault(parent, []).append(b)
+    pre: dict[str, int] = {}
+    last: dict[str, int] = {}
+    if root is not None:
+        stack = [(root, False)]
+        while stack:
+            b, done = stack.pop()
+            if done:
+                last[b] = len(pre) - 1
+                continue
+            pre[b] = len(pre)
+            stack.append((b, True))
+            stack.extend((c, False) for c in reversed(children.get(b, ())))
+
+    def test(a: str, b: str) -> bool:
+        pa, pb = pre.get(a), pre.get(b)
+        return pa is not None and pb is not None and pa <= pb <= last[a]
+    return test
+
+
 def natural_loops(fn: Function) -> list[Loop]:
     """One loop per header: the union of the natural loops of its back edges."""
     idom = dominators(fn)
     preds = predecessors(fn)
+    succ = successors(fn)
+    rpo = reverse_postorder(fn)
+    dom = _dominance_test(idom)
     latches: dict[str, list[str]] = {}
-    for b in reverse_postorder(fn):
-        for s in fn.block(b).successors():
-            if s in idom and dominates(idom, s, b):
+    for b in rpo:
+        for s in succ[b]:
+            if s in idom and dom(s, b):
                 latches.setdefault(s, []).append(b)
+    rpo_index = {b: i for i, b in enumerate(rpo)}
     loops = []
-    for header in sorted(latches, key=reverse_postorder(fn).index):
+    for header in sorted(latches, key=rpo_index.__getitem__):
         body = {header}
         work = [l for l in latches[header] if l != header]
         body.update(work)

@@ -8,17 +8,19 @@ that broke the IR.
 from __future__ import annotations
 
 import difflib
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
 from ir.core import Function, Module
+from ir.errors import WorkbenchError
 from ir.printer import print_function
 from ir.stats import STAT_KEYS, function_stats
 from ir.verifier import verify_function
 
-from .base import Pass, PassContext
+from .base import Pass, PassContext, PassError
 
 
 @dataclass
@@ -58,7 +60,15 @@ class PassManager:
             before = print_function(fn) if inst.print_changed else None
             ctx.current_pass = p.name
             t0 = time.perf_counter()
-            changed = bool(p.run(fn, ctx))
+            try:
+                changed = bool(p.run(fn, ctx))
+            except WorkbenchError:
+                raise
+            except (Exception, SystemExit) as e:  # a broken pass (a plugin?) is named
+                if os.environ.get("WORKBENCH_DEBUG"):
+                    raise
+                raise PassError(f"pass '{p.spec()}' failed on @{fn.name}: "
+                                f"{type(e).__name__}: {e}") from e
             dt = time.perf_counter() - t0
             any_changed |= changed
             if changed and ctx.analyses is not None:

@@ -56,6 +56,8 @@ def _load_entry_points() -> None:
 def load_plugin_file(path: str) -> None:
     """``--load mypass.py``: run the file; its ``@register_pass`` classes join."""
     p = Path(path)
+    if p.is_dir():
+        raise PassError(f"{path}: is a directory")
     if not p.is_file():
         raise PassError(f"{path}: no such file")
     spec = importlib.util.spec_from_file_location(f"workbench_plugin_{p.stem}", p)
@@ -63,7 +65,11 @@ def load_plugin_file(path: str) -> None:
     try:
         spec.loader.exec_module(module)
     except SyntaxError as e:
-        raise PassError(f"{path}:{e.lineno}:{e.offset or 1}: SyntaxError: {e.msg}") from None
+        raise PassError(f"{path}:{e.lineno or 1}:{e.offset or 1}: SyntaxError: {e.msg}") \
+            from None
+    except SystemExit as e:  # a plugin must not end the tool silently
+        raise PassError(f"{path}: plugin failed to load: it called sys.exit({e.code!r})") \
+            from None
     except Exception as e:
         raise PassError(f"{path}: plugin failed to load: {type(e).__name__}: {e}") from None
     for obj in vars(module).values():

@@ -5,3 +5,13 @@ benchmarks); heavy modules are imported where they are used.
 """
 
 __version__ = "0.1.0"
+
+_API = ("load", "from_source", "Program", "PipelineResult", "Trace", "ProgramError")
+
+
+def __getattr__(name):  # PEP 562: ``import workbench as wb; wb.load(...)`` stays cheap
+    if name in _API:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'workbench' has no attribute {name!r}")

@@ -26,8 +26,23 @@ def cmd_run(args) -> int:
 
     _load_plugins(args)
     module = load_module(args.file)
-    rt = Runtime(module, backend=args.backend, passes=args.passes)
+    _stencils_or_error(args.backend)
+    rt = Runtime(module, backend=args.backend, passes=args.passes,
+                 verify=getattr(args, "verify_each", False))
     return run_guarded(rt.run, args.file)
+
+
+def _stencils_or_error(backend: str) -> None:
+    """Build (or load) the stencil library before running, so a missing compiler is
+    one line of error instead of a silent fall back to the interpreter."""
+    if backend in ("native", "unicorn"):
+        try:
+            from backends.copy_and_patch.uop_stencils import library
+
+            library()
+        except Exception as e:
+            raise WorkbenchError(f"--backend {backend}: cannot build the stencil library: "
+                                 f"{type(e).__name__}: {e}") from None
 
 
 def _load_plugins(args) -> None:
@@ -75,6 +90,8 @@ def cmd_pipeline(args) -> int:
         for fn in module.functions:
             if args.function is None or fn.name == args.function:
                 print_ir(("\n" if args.function is None else "") + print_function(fn))
+    if args.dot:
+        _save_cfg(args, module)
     err = sys.stderr
     if explain:
         err.write("".join(line + "\n" for line in explain))
@@ -126,41 +143,230 @@ def cmd_trace(args) -> int:
     from .runtime import Runtime
 
     _load_plugins(args)
+    if (args.full or args.full_out) and args.backend != "unicorn":
+        raise WorkbenchError("--full and --full-out need --backend unicorn")
+    if args.full_limit < 0:
+        raise WorkbenchError("--full-limit must be >= 0")
     module = load_module(args.file)
-    rt = Runtime(module, backend=args.backend, passes=args.passes)
+    _stencils_or_error(args.backend)
+    full = None
+    sink = None
+    if args.full or args.full_out:
+        from backends.tracing import FullTrace
+
+        if args.full_out:
+            try:
+                sink = open(args.full_out, "w", encoding="utf-8")
+            except OSError as e:
+                raise WorkbenchError(f"{args.full_out}: cannot write: {e.strerror}") from None
+        full = FullTrace(limit=args.full_limit, out=sink, keep=sink is None)
+    rt = Runtime(module, backend=args.backend, passes=args.passes,
+                 verify=getattr(args, "verify_each", False),
+                 unicorn_mode="full" if full is not None else "blocks", full_trace=full)
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        status = run_guarded(rt.run, args.file)
+    try:
+        with contextlib.redirect_stdout(out):
+            status = run_guarded(rt.run, args.file)
+    finally:
+        if sink is not None:
+            sink.close()
     report = trace_report(rt, out.getvalue())
+    if full is not None:
+        report["full_trace_steps"] = full.total
+        report["full_trace_truncated"] = full.truncated
+        report["totals"]["memory_reads"] = full.reads
+        report["totals"]["memory_writes"] = full.writes
+        if sink is not None:
+            report["full_trace_file"] = args.full_out
+        else:
+            report["full_trace"] = full.records
+    if args.plot:
+        from .pictures import trace_chart
+
+        _save_picture(args.plot, lambda: trace_chart(report))
     if args.json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     else:
         sys.stdout.write(out.getvalue())
-        from .render import print_trace
+        from .render import print_full_trace, print_trace
 
+        if full is not None and sink is None:
+            print_full_trace(report)
         print_trace(report)
     return status
 
 
 def trace_report(rt, stdout: str) -> dict:
-    """The trace JSON: totals and per-uop counts of what optimized code executed."""
+    """The trace JSON: totals and per-uop counts of what optimized code executed.
+
+    Every backend: ``functions`` says where each tier-2 version ran (native, unicorn or
+    the tier-2 interpreter, with the emitter's reason). Unicorn adds machine-level totals
+    (``instructions``, ``loads``, ``stores``, ``code_bytes``) and the same three per uop.
+    Code that ran natively is not counted per uop (nothing watches it).
+    """
     from ir.uops import UOPS, Flag
 
     executed = rt.executed()
     totals = {"uops": 0, "guards": 0, "side_exits": rt.trace.side_exits,
               "local_loads": 0, "local_stores": 0}
+    machine = rt.backend == "unicorn"
+    costs = rt.machine_costs() if machine else {}
+    if machine:
+        totals.update(instructions=0, loads=0, stores=0,
+                      code_bytes=sum(v.get("code_bytes", 0) for v in rt.versions()))
     per_uop = []
-    for (fn, uop), n in executed.items():
+    for key in sorted(set(executed) | set(costs)):
+        fn, uop = key
+        n = executed.get(key, 0)
         totals["uops"] += n
-        if UOPS[uop].has(Flag.GUARD):
+        if uop in UOPS and UOPS[uop].has(Flag.GUARD):
             totals["guards"] += n
         if uop in ("_LOAD_FAST", "_LOAD_FAST_CHECK"):
             totals["local_loads"] += n
         elif uop == "_STORE_FAST":
             totals["local_stores"] += n
-        per_uop.append({"function": fn, "uop": uop, "count": n})
-    per_uop.sort(key=lambda r: (-r["count"], r["function"], r["uop"]))
-    return {"stdout": stdout, "backend": rt.backend, "totals": totals, "per_uop": per_uop}
+        row = {"function": fn, "uop": uop, "count": n}
+        if machine:
+            c = costs.get(key)
+            row.update(instructions=c.instructions if c else 0, loads=c.loads if c else 0,
+                       stores=c.stores if c else 0)
+            for k in ("instructions", "loads", "stores"):
+                totals[k] += row[k]
+        per_uop.append(row)
+    hot = "instructions" if machine else "count"
+    per_uop.sort(key=lambda r: (-r[hot], -r["count"], r["function"], r["uop"]))
+    return {"stdout": stdout, "backend": rt.backend, "totals": totals, "per_uop": per_uop,
+            "functions": rt.versions()}
+
+
+def cmd_asm(args) -> int:
+    from ir.core import MODULE_FUNCTION
+    from passes.pipeline import parse_pipeline
+
+    from .loader import load_module, read_text
+    from .render import print_asm
+    from .tiering import constant_globals, optimize, warm_up
+
+    _load_plugins(args)
+    passes = parse_pipeline(args.passes or "")
+    module = load_module(args.file)
+    names = [f.name for f in module.functions]
+    if args.function is not None and args.function not in names:
+        raise WorkbenchError(f"{args.file}: no function '{args.function}' "
+                             f"(functions: {', '.join(names)})")
+    _stencils_or_error("native")
+    profile, values = (None, {})
+    if passes and MODULE_FUNCTION in names:
+        profile, values = warm_up(module)
+    source = read_text(args.file).splitlines() if args.file.endswith(".py") else []
+    from backends.copy_and_patch.emitter import Unsupported, compile as emit
+    from backends.tracing import asm_listing
+
+    for fn in module.functions:
+        if args.function is not None and fn.name != args.function:
+            continue
+        if args.function is None and fn.name == MODULE_FUNCTION:
+            continue
+        opt = optimize(module, fn, passes, profile, values)
+        try:
+            blob = emit(opt.fn)
+        except Unsupported as e:
+            print_asm({"function": fn.name, "refused": str(e)})
+            continue
+        print_asm(asm_listing(opt.fn, blob, source, base=args.base))
+    return 0
+
+
+def _save_picture(path: str, make) -> None:
+    """``--dot FILE`` / ``--plot FILE``: write the picture ``make()`` builds (SVG, or the
+    Graphviz text when FILE ends in .dot)."""
+    try:
+        make().save(path)
+    except OSError as e:
+        raise WorkbenchError(f"{path}: cannot write: {e.strerror}") from None
+    except ImportError as e:
+        raise WorkbenchError(f"{path}: drawing needs matplotlib ({e}); "
+                             "python -m pip install matplotlib") from None
+
+
+def _save_cfg(args, module) -> None:
+    from ir.core import MODULE_FUNCTION
+
+    from .pictures import cfg_picture
+
+    fns = [f for f in module.functions if f.name == args.function or (
+        args.function is None and f.name != MODULE_FUNCTION)] or module.functions[:1]
+    fmt = "dot" if args.dot.endswith(".dot") else "svg"
+    _save_picture(args.dot, lambda: cfg_picture(fns[0], fmt))
+
+
+def cmd_bench(args) -> int:
+    from .bench import main as bench_main
+
+    return bench_main(args)
+
+# --------------------------------------------------------------------------- fuzz, bisect
+
+def cmd_fuzz(args) -> int:
+    """Differential fuzzing against CPython (workbench.fuzz)."""
+    import json
+
+    from passes.pipeline import parse_pipeline
+    from passes.registry import pass_names
+
+    from .fuzz.campaign import Settings, run_campaign
+    from .fuzz.generator import FEATURES
+
+    _load_plugins(args)
+    pipelines = args.passes if args.passes is not None else ["", "default"] + pass_names()
+    for text in pipelines:
+        parse_pipeline(text)  # a bad pipeline is a one-line error now, not in a worker
+    unknown = sorted(set(args.exclude) - set(FEATURES))
+    if unknown:
+        raise WorkbenchError(f"fuzz: unknown feature '{unknown[0]}' for --exclude "
+                             f"(features: {', '.join(FEATURES)})")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise WorkbenchError(f"{args.out}: not a directory (--out)")
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(3), "big")
+    settings = Settings(backends=tuple(args.backends), pipelines=tuple(pipelines),
+                        loads=tuple(os.path.abspath(f) for f in args.load or []),
+                        timeout=args.timeout, reduce_seconds=args.reduce_seconds,
+                        exclude=frozenset(args.exclude), verify=args.verify_each)
+    tty = sys.stderr.isatty()
+
+    def progress(report, start, deadline, message):
+        import time
+
+        if message:
+            sys.stderr.write(("\r\x1b[K" if tty else "") + f"mismatch: {message}\n")
+        if tty:
+            sys.stderr.write(f"\r\x1b[Kfuzz: seed {seed}: {report.programs} programs, "
+                             f"{report.runs} runs, {len(report.mismatches)} mismatches, "
+                             f"{time.monotonic() - start:.0f}/{args.seconds:g} s")
+            sys.stderr.flush()
+
+    report = run_campaign(settings, seed, args.seconds, args.jobs, args.out,
+                          programs=args.programs, max_reductions=args.max_reductions,
+                          progress=progress)
+    if tty:
+        sys.stderr.write("\r\x1b[K")
+    if args.json:
+        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+    else:
+        sys.stdout.write(f"fuzz: seed {seed}: {report.programs} programs, {report.runs} runs "
+                         f"({len(settings.backends)} backends x {len(pipelines)} pipelines), "
+                         f"{len(report.mismatches)} mismatches, {report.seconds:.0f} s\n")
+        for path in report.reproducers:
+            sys.stdout.write(f"reproducer: {path}\n")
+    return 1 if report.mismatches else 0
+
+
+def cmd_bisect(args) -> int:
+    """Which pass and which transformation make a script differ from CPython."""
+    from .bisect import bisect
+
+    _load_plugins(args)
+    return bisect(args.file, args.passes, args.backend, args.timeout, args.verify_each)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,8 +390,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "CPython would (traceback on stderr, exit status 1). Hot "
                                    "functions and loops are optimized with the pipeline.")
     r.add_argument("file", help="a Python script (.py) or IR text (.uop)")
-    r.add_argument("--backend", choices=["interp"], default="interp",
-                   help="where optimized code runs (default: interp, the reference interpreter)")
+    r.add_argument("--backend", choices=["interp", "native", "unicorn"], default="interp",
+                   help="where optimized code runs: interp (the reference interpreter), "
+                        "native (copy-and-patch x86-64 machine code), unicorn (the same "
+                        "code emulated); functions the JIT cannot compile run in the "
+                        "interpreter (default: interp)")
     add_passes_option(r, "default")
     r.set_defaults(func=cmd_run)
 
@@ -213,6 +422,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="do not run the script to collect a type profile")
     pl.add_argument("--opt-bisect-limit", type=int, metavar="N",
                     help="allow only the first N transformations (listed on stderr)")
+    pl.add_argument("--dot", metavar="FILE",
+                    help="also draw the CFG of the selected function (--function, else the "
+                         "first one) after the passes: SVG, or Graphviz text if FILE ends in "
+                         ".dot; blocks with guards/exits filled, loop headers outlined, back "
+                         "edges dashed (uses `dot` when on PATH, else matplotlib)")
     pl.set_defaults(func=cmd_pipeline)
 
     ps = sub.add_parser("passes", help="list every registered pass",
@@ -235,18 +449,173 @@ def build_parser() -> argparse.ArgumentParser:
                                     "optimized code executed: uops, guards, side exits, "
                                     "local loads and stores, per uop.")
     tr.add_argument("file", help="a Python script (.py) or IR text (.uop)")
-    tr.add_argument("--backend", choices=["interp"], default="interp",
-                    help="where optimized code runs (default: interp)")
+    tr.add_argument("--backend", choices=["interp", "native", "unicorn"], default="interp",
+                    help="where optimized code runs; unicorn adds instructions, loads and "
+                         "stores per uop (default: interp)")
     add_passes_option(tr, "default")
     tr.add_argument("--json", action="store_true", help="machine-readable output")
+    tr.add_argument("--full", action="store_true",
+                    help="(unicorn) hook every instruction: address, bytes, text, memory "
+                         "reads/writes, attributed to uop, function and line")
+    tr.add_argument("--full-out", metavar="FILE",
+                    help="(unicorn) write the full trace to FILE as text (implies --full); "
+                         "otherwise it goes to the JSON key 'full_trace'")
+    tr.add_argument("--full-limit", metavar="N", type=int, default=10_000,
+                    help="keep/write at most N instructions of the full trace "
+                         "(default: 10000); counts cover every instruction")
+    tr.add_argument("--plot", metavar="FILE",
+                    help="also write a bar chart (SVG) of the hottest uops' counts "
+                         "(instructions, loads and stores with --backend unicorn)")
     tr.set_defaults(func=cmd_trace)
+
+    asm = sub.add_parser("asm", help="annotated x86-64 of the compiled code",
+                         description="Compile each function as the runtime would (profile, "
+                                     "pipeline, copy-and-patch) and print Compiler-Explorer "
+                                     "style disassembly: source line, uop, its instructions, "
+                                     "holes and exit stubs marked. A function the JIT cannot "
+                                     "compile prints the reason.")
+    asm.add_argument("file", help="a Python script (.py) or IR text (.uop)")
+    asm.add_argument("--function", metavar="NAME", help="only this function")
+    add_passes_option(asm, "default")
+    asm.add_argument("--base", type=lambda x: int(x, 0), default=0, metavar="ADDR",
+                     help="address to link the code at (default: 0)")
+    asm.set_defaults(func=cmd_asm)
+    bn = sub.add_parser("bench", help="time scripts under CPython and every backend/pipeline",
+                        description="Run each script as a whole process under CPython (the "
+                                    "baseline), the interp backend (no passes, default), "
+                                    "native (no passes, default, default + each regalloc "
+                                    "algorithm) and pypy3 when on PATH; print the median wall "
+                                    "time of N runs and the ratio to CPython. Unavailable "
+                                    "backends, failures, timeouts and outputs that differ "
+                                    "from CPython's are skipped with a note. A progress bar "
+                                    "shows on a terminal; piped output is plain.")
+    bn.add_argument("files", nargs="*", metavar="FILE",
+                    help="scripts (default: ../shared/kernels/*.py beside the repo if it "
+                         "exists, else workbench/examples/*.py)")
+    bn.add_argument("--repeat", type=int, default=3, metavar="N",
+                    help="runs per configuration; the median is reported (default: 3)")
+    bn.add_argument("--json", action="store_true",
+                    help='machine-readable: {"results": [{"file", "config", "median_s", '
+                         '"ratio_vs_cpython"}], "notes": [...]}')
+    bn.add_argument("--timeout", type=float, default=600.0, metavar="S",
+                    help="give up on one run after S seconds (default: 600)")
+    bn.add_argument("--configs", metavar="LIST",
+                    help="only these configurations (comma-separated; cpython always runs): "
+                         "interp, interp+default, native, native+default, "
+                         "native+regalloc(tos|linear-scan|graph-coloring), pypy3")
+    bn.set_defaults(func=cmd_bench)
+
+    # -- reliability: --isolate/--verify-each for run and trace, fuzz, bisect --------
+    backends = list(next(a.choices for a in r._actions if "--backend" in a.option_strings))
+    for cmd in (r, tr):
+        if "--isolate" not in cmd._option_string_actions:
+            cmd.add_argument("--isolate", action="store_true",
+                             help="run in a child process: if compiled code crashes, report "
+                                  "one line (signal, uop, address) and exit with status 2")
+        if "--verify-each" not in cmd._option_string_actions:
+            cmd.add_argument("--verify-each", action="store_true",
+                             help="run the IR verifier after every pass of every "
+                                  "optimization (names the pass that broke the IR)")
+
+    def positive(kind):
+        def convert(text: str):
+            try:
+                value = kind(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"not a number: '{text}'") from None
+            if not value > 0:
+                raise argparse.ArgumentTypeError(f"must be > 0, got '{text}'")
+            return value
+        return convert
+
+    def backend_list(text: str) -> list[str]:
+        items = [b.strip() for b in text.split(",") if b.strip()]
+        if not items:
+            raise argparse.ArgumentTypeError("no backend given")
+        for b in items:
+            if b not in backends:
+                raise argparse.ArgumentTypeError(
+                    f"unknown backend '{b}' (choose from {', '.join(backends)})")
+        return list(dict.fromkeys(items))
+
+    def feature_list(text: str) -> list[str]:
+        return [f.strip() for f in text.split(",") if f.strip()]
+
+    fz = sub.add_parser("fuzz", help="differential fuzzing against CPython",
+                        description="Generate random programs in the supported subset "
+                                    "(deterministic per seed), run each under CPython and "
+                                    "under every backend x pipeline, and compare stdout, "
+                                    "exit status and the last stderr line. A mismatch is "
+                                    "reduced to a small reproducer saved in --out. Exit "
+                                    "status 1 if there were mismatches.")
+    fz.add_argument("--seconds", type=positive(float), default=60.0, metavar="N",
+                    help="stop starting new programs after N seconds (default: 60); "
+                         "reductions under way finish")
+    fz.add_argument("--programs", type=positive(int), metavar="N",
+                    help="stop after N programs")
+    fz.add_argument("--jobs", type=positive(int), default=os.cpu_count() or 1, metavar="N",
+                    help="worker processes (default: one per CPU)")
+    fz.add_argument("--seed", type=int, metavar="S",
+                    help="program k of the campaign is generated from seed S+k "
+                         "(default: random, printed)")
+    fz.add_argument("--passes", metavar="LIST", action="append",
+                    help="a pipeline to test (repeatable; default: '', 'default' and each "
+                         "registered pass alone)")
+    fz.add_argument("--load", metavar="FILE", action="append",
+                    help="load passes from a Python file (repeatable)")
+    fz.add_argument("--backends", type=backend_list, default=list(backends), metavar="B,...",
+                    help=f"backends to test (default: {','.join(backends)})")
+    fz.add_argument("--json", action="store_true",
+                    help='print {"programs", "runs", "mismatches", "reproducers", ...}')
+    fz.add_argument("--out", metavar="DIR", default="fuzz-reproducers",
+                    help="where reproducers go (default: ./fuzz-reproducers)")
+    fz.add_argument("--timeout", type=positive(float), default=30.0, metavar="SECONDS",
+                    help="per run, CPython or workbench (default: 30)")
+    fz.add_argument("--reduce-seconds", type=positive(float), default=60.0,
+                    metavar="SECONDS", help="time for reducing one mismatch (default: 60)")
+    fz.add_argument("--max-reductions", type=int, default=10, metavar="N",
+                    help="reduce at most N mismatches, one per (backend, pipeline, kind of "
+                         "difference) (default: 10)")
+    fz.add_argument("--exclude", type=feature_list, default=[], metavar="FEATURE,...",
+                    help="leave generator features out (e.g. cfexpr,rebind_global)")
+    fz.add_argument("--verify-each", action="store_true",
+                    help="verify the IR after every pass in every run")
+    fz.set_defaults(func=cmd_fuzz)
+
+    bs = sub.add_parser("bisect", help="find the pass and transformation that break a script",
+                        description="If the optimized run of a script differs from CPython "
+                                    "(stdout, exit status, last stderr line), find the first "
+                                    "pass (prefixes of the pipeline) and within it the first "
+                                    "transformation (binary search on the runtime's "
+                                    "bisect limit, one counter over all functions optimized "
+                                    "in the run) that causes it, and print the IR just "
+                                    "before and after it. Exit status 0 found, 1 no "
+                                    "difference, 2 bad input.")
+    bs.add_argument("file", help="a Python script (.py)")
+    add_passes_option(bs, "default")
+    bs.add_argument("--backend", choices=backends, default="interp",
+                    help="where optimized code runs (default: interp)")
+    bs.add_argument("--timeout", type=positive(float), default=60.0, metavar="SECONDS",
+                    help="per run (default: 60)")
+    bs.add_argument("--verify-each", action="store_true",
+                    help="verify the IR after every pass in every run")
+    bs.set_defaults(func=cmd_bisect)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    if os.environ.get("WORKBENCH_CRASH_REPORT"):  # a child of --isolate (workbench.isolate)
+        from .isolate import child_setup
+
+        child_setup()
     try:
+        if getattr(args, "isolate", False):
+            from .isolate import run_isolated
+
+            return run_isolated(argv)
         return args.func(args)
     except WorkbenchError as e:
         sys.stdout.flush()

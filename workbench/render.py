@@ -43,25 +43,131 @@ def print_ir(text: str) -> None:
     console().print(t, end="")
 
 
+def _trace_columns(report: dict) -> list[tuple[str, str]]:
+    cols = [("function", "function"), ("uop", "uop"), ("count", "count")]
+    if report["per_uop"] and "instructions" in report["per_uop"][0]:
+        cols += [("instructions", "instructions"), ("loads", "loads"), ("stores", "stores"),
+                 ("insns/uop", None)]
+    return cols
+
+
+def _cell(row: dict, key: str | None) -> str:
+    if key is None:  # instructions per execution of the uop
+        return f"{row['instructions'] / row['count']:.1f}" if row["count"] else "-"
+    v = row[key]
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
 def print_trace(report: dict, limit: int = 25) -> None:
-    """The trace as a table, hottest uops first (rich on a terminal)."""
+    """The trace as a table, hottest uops first (rich on a terminal), then where each
+    tier-2 function ran."""
     totals = report["totals"]
     rows = report["per_uop"][:limit]
+    cols = _trace_columns(report)
+    versions = report.get("functions", [])
     if not use_color():
         out = sys.stdout
         out.write("totals: " + ", ".join(f"{k}={v}" for k, v in totals.items()) + "\n")
-        out.write(f"{'function':<20} {'uop':<28} {'count':>12}\n")
+        widths = [20, 28] + [12] * (len(cols) - 2)
+        out.write(" ".join(f"{name:<{w}}" if i < 2 else f"{name:>{w}}"
+                           for i, ((name, _), w) in enumerate(zip(cols, widths))).rstrip()
+                  + "\n")
         for r in rows:
-            out.write(f"{r['function']:<20} {r['uop']:<28} {r['count']:>12}\n")
+            out.write(" ".join(f"{_cell(r, key):<{w}}" if i < 2 else f"{_cell(r, key):>{w}}"
+                               for i, ((_, key), w) in enumerate(zip(cols, widths))).rstrip()
+                      + "\n")
+        for v in versions:
+            out.write(_version_line(v) + "\n")
         return
+    from rich import box
     from rich.table import Table
 
-    t = Table(title="optimized code, hottest uops first")
-    t.add_column("function")
-    t.add_column("uop", style="bold")
-    t.add_column("count", justify="right")
-    for r in rows:
-        t.add_row(r["function"], r["uop"], f"{r['count']:,}")
+    t = Table(title="optimized code, hottest uops first", box=box.SIMPLE_HEAD)
+    short = {"instructions": "insns", "insns/uop": "insn/uop"}
+    cells = [[_cell(r, key) for _, key in cols] for r in rows]
+    for i, (name, _) in enumerate(cols):
+        header = short.get(name, name)
+        # numbers never shrink (a narrow terminal shortens uop names instead)
+        widest = max([len(header)] + [len(c[i]) for c in cells])
+        t.add_column(header, justify="left" if i < 2 else "right", no_wrap=True,
+                     min_width=None if name == "uop" else min(widest, 16),
+                     overflow="ellipsis", style="bold" if name == "uop" else None)
+    for c in cells:
+        t.add_row(*c)
     c = console()
     c.print(t)
     c.print("totals: " + ", ".join(f"{k}={v:,}" for k, v in totals.items()))
+    for v in versions:
+        c.print(_version_line(v), style="green" if v["tier2"] != "interp" else "yellow")
+
+
+def _version_line(v: dict) -> str:
+    s = f"tier 2: {v['function']} (v{v['version']}) ran in {v['tier2']}"
+    if v["tier2"] != "interp":
+        s += (f": {v['runs']} runs, {v['returns']} returns, {v['exits']} side exits, "
+              f"{v['refused']} refused")
+        if v.get("refusal"):
+            s += f" (last: {v['refusal']})"
+    elif v.get("reason"):
+        s += f" (JIT: {v['reason']})"
+    return s
+
+
+def print_full_trace(report: dict) -> None:
+    """The kept steps of a full instruction trace, one line each."""
+    from backends.tracing import format_step_record
+
+    out = sys.stdout
+    steps = report.get("full_trace", [])
+    out.write(f"full trace: {len(steps)} of {report.get('full_trace_steps', len(steps))} "
+              "instructions\n")
+    for rec in steps:
+        out.write(format_step_record(rec) + "\n")
+
+
+def print_asm(listing: dict) -> None:
+    """Annotated disassembly (see backends.tracing.asm_listing), coloured on a terminal."""
+    color = use_color()
+    lines: list[tuple[str, str | None]] = []
+    name = listing["function"]
+    if "refused" in listing:
+        lines.append((f"; func @{name}: not compiled: {listing['refused']}", "red"))
+        _emit(lines, color)
+        return
+    entries = ", ".join(f"{lb} @{a:#x}" for lb, a in listing["entries"])
+    lines.append((f"; func @{name}: {listing['size']} bytes, entries: {entries}, "
+                  f"{listing['exits']} side exits (L = load, S = store)", "bold blue"))
+    for row in listing["rows"]:
+        kind = row["kind"]
+        if kind == "section":
+            lines.append((f"  ; -- {row['text']}", "magenta"))
+        elif kind == "block":
+            lines.append((row["text"], "bold yellow"))
+        elif kind == "line":
+            lines.append((f"  ; line {row['line']}: {row['text']}", "green"))
+        elif kind == "uop":
+            lines.append((f"  {row['text']}", "bold"))
+        else:
+            notes = list(row["holes"])
+            if row["target"]:
+                notes.append(f"-> {row['target']}")
+            mem = ("L" * row["loads"] + "S" * row["stores"]) or ""
+            text = (f"    {row['address']:06x}:  {row['bytes']:<32} {row['text']:<36}"
+                    f"{mem:>3}")
+            if notes:
+                text += "  ; hole " + ", ".join(notes)
+            lines.append((text.rstrip(), "red" if row["target"] and
+                          str(row["target"]).startswith("exit:") else None))
+    lines.append(("", None))
+    _emit(lines, color)
+
+
+def _emit(lines: list[tuple[str, str | None]], color: bool) -> None:
+    if not color:
+        sys.stdout.write("".join(text + "\n" for text, _ in lines))
+        return
+    from rich.text import Text
+
+    c = console()
+    for text, style in lines:
+        c.print(Text(text, style=style or ""))

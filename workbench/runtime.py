@@ -2,22 +2,40 @@
 
 Tier 1 interprets the generic IR and profiles it.  A function that is called
 often, or whose loop iterates often, is optimized with the pipeline and its
-tier-2 copy runs (in the interpreter here; as machine code with the JIT
-backends), entered at the function entry or at the loop header (OSR).  A side
-exit resumes tier 1 at the exact uop with exact Python objects; a guard that
-keeps failing gets the function re-optimized without that specialization.
+tier-2 copy runs, entered at the function entry or at the loop header (OSR)
+through the ``_ENTRY`` dispatcher's target index.  A side exit resumes tier 1 at
+the exact uop with exact Python objects; a guard that keeps failing gets the
+function re-optimized without that specialization.
+
+Where tier 2 runs is the backend:
+
+* ``interp``: the reference interpreter runs the optimized IR;
+* ``native``: ``copy_and_patch.emitter.compile`` turns it into machine code that
+  ``NativeCode`` runs (W^X memory, ctypes);
+* ``unicorn``: the same machine code inside Unicorn (``UnicornCode``), counting
+  instructions per address (or tracing every instruction) for ``workbench trace``.
+
+A function the emitter refuses (``Unsupported``) runs in the tier-2 interpreter;
+so does any one call whose frame the runner refuses (``Refused``: a value the
+native words cannot hold, e.g. an int past 64 bits).  ``Tier2.info`` records
+which code ran where and why.
+
+Exceptions.  A runtime helper called from machine code that raises (a generic
+``//`` by zero, an IndexError...) propagates out of the runner as itself; the
+runtime records the function and source line of the uop that called the helper,
+as the interpreter records its frames, so the traceback is CPython's.
 """
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 
 from backends.interp.interpreter import (CompiledFunction, Interpreter, SideExit, UNBOUND,
                                          compile_function)
 from backends.interp.profile import Profile
-from ir.core import MODULE_FUNCTION, Module
-from ir.uops import Flag
+from ir.core import MODULE_FUNCTION, Function, Module
 
 from .tiering import Optimized, optimize
 
@@ -26,12 +44,35 @@ HOT_LOOP = 50           # loop-header arrivals before OSR
 MAX_EXITS = 8           # side exits through one site before re-optimizing
 MAX_REOPTIMIZE = 4      # then the function stays in tier 1
 
+BACKENDS = ("interp", "native", "unicorn")
+JIT_BACKENDS = ("native", "unicorn")
+WORD_TYPES = ("int", "float", "bool")
+
+
+@dataclass
+class JitInfo:
+    """Where one tier-2 version of a function ran, and what its machine code did."""
+
+    where: str                       # "native", "unicorn" or "interp"
+    reason: str | None = None        # why the emitter refused it (where == "interp")
+    runs: int = 0                    # calls into machine code
+    returns: int = 0
+    exits: int = 0
+    refused: int = 0                 # calls the runner refused (ran in the interpreter)
+    refusal: str | None = None       # the last refusal's reason
+    interp_runs: int = 0             # runs of this version in the tier-2 interpreter
+
 
 @dataclass
 class Tier2:
     opt: Optimized
     code: CompiledFunction
     entry_index: dict[str, int]      # tier-1 label -> _ENTRY target index
+    info: JitInfo = field(default_factory=lambda: JitInfo("interp"))
+    jit: object | None = None        # NativeCode | UnicornCode
+    jit_fn: Function | None = None   # the IR the machine code was compiled from
+    codemap: object | None = None    # backends.tracing.CodeMap (unicorn)
+    version: int = 1                 # 1 for a function's first tier-2 code, then 2, ...
 
 
 @dataclass
@@ -42,14 +83,27 @@ class TraceCounts:
 
 
 class Runtime:
+    """``unicorn_mode``: "blocks" (count instructions per address) or "full" (every
+    instruction and memory access, handed to ``full_trace``, a tracing.FullTrace)."""
+
     def __init__(self, module: Module, backend: str = "interp", passes: str | None = "default",
-                 verify: bool = False):
+                 verify: bool = False, unicorn_mode: str = "blocks", full_trace=None,
+                 bisect_limit: int | None = None):
         from passes.pipeline import parse_pipeline
 
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}")
         self.module = module
         self.backend = backend
+        self.unicorn_mode = unicorn_mode
+        self.full_trace = full_trace
         self.pipeline = parse_pipeline(passes or "")
         self.verify = verify
+        # ``bisect_limit``: at most that many transformations in the whole run, counted by
+        # one counter across every function optimized (``tiering.optimize``); the allowed
+        # ones are logged in ``bisect_log`` as (n, pass, what).
+        self.bisect_limit = bisect_limit
+        self.bisect_log: list[tuple[int, str, str]] = []
         self.profile = Profile()
         self.interp = Interpreter(module, self.profile)
         self.tier2: dict[str, Tier2 | None] = {}
@@ -58,7 +112,11 @@ class Runtime:
         self.reoptimized: Counter = Counter()
         self.trace = TraceCounts()
         self.retired: list[tuple[str, Tier2]] = []  # invalidated code, still counted
-        if self.pipeline:
+        # With a JIT backend, hot code goes to tier 2 even with an empty pipeline: its
+        # generic uops become machine code calling runtime helpers, the baseline that
+        # `trace` compares optimized pipelines with (slow natively: a ctypes callback
+        # per generic uop). The interpreter backend keeps '' meaning tier 1 only.
+        if self.pipeline or backend in JIT_BACKENDS:
             self.interp.call_hook = self.on_call
             self.interp.loop_hook = self.on_loop_header
 
@@ -72,11 +130,49 @@ class Runtime:
             return self.tier2[name]
         fn = self.interp.functions[name]
         opt = optimize(self.module, fn, self.pipeline, self.profile, self.interp.globals,
-                       verify=self.verify)
+                       verify=self.verify, bisect_limit=self.bisect_limit,
+                       bisect_log=self.bisect_log if self.bisect_limit is not None else None)
         code = compile_function(self.interp, opt.fn, tier1=False)
-        t2 = Tier2(opt, code, {label: i for i, label in enumerate(opt.entries)})
+        t2 = Tier2(opt, code, {label: i for i, label in enumerate(opt.entries)},
+                   version=self.reoptimized[name] + 1)
+        if self.backend in JIT_BACKENDS:
+            self.compile_jit(t2)
         self.tier2[name] = t2
         return t2
+
+    def compile_jit(self, t2: Tier2) -> None:
+        """Machine code for ``t2`` (or the emitter's reason in ``t2.info``)."""
+        from backends.copy_and_patch.emitter import Unsupported, compile as emit
+
+        fn = t2.opt.fn
+        try:
+            blob = emit(fn)
+        except Unsupported as e:
+            t2.info = JitInfo("interp", str(e))
+            return
+        except Exception as e:  # an emitter bug must not change the program's output
+            if os.environ.get("WORKBENCH_DEBUG"):
+                raise
+            t2.info = JitInfo("interp", f"emitter failed: {type(e).__name__}: {e}")
+            return
+        t2.jit_fn = fn
+        t2.info = JitInfo(self.backend)
+        if self.backend == "native":
+            from backends.native.runner import NativeCode
+
+            t2.jit = NativeCode(blob, env=self.interp)
+        else:
+            from backends.tracing import CodeMap
+            from backends.unicorn_rt.runner import UnicornCode
+
+            full = self.unicorn_mode == "full"
+            code = UnicornCode(blob, "full" if full else self.unicorn_mode, env=self.interp,
+                               max_steps=0)
+            t2.codemap = CodeMap(blob, code.base, code.code)
+            if full and self.full_trace is not None:
+                code.on_step = self.full_trace.sink(t2.codemap)
+            t2.jit = code
+        _record_helper_frames(t2.jit, fn.name)
 
     def invalidate(self, name: str) -> None:
         self.reoptimized[name] += 1
@@ -111,25 +207,53 @@ class Runtime:
         t2 = self.get_tier2(cf.fn.name)
         if t2 is None or label not in t2.entry_index:
             return False, None
-        return True, self.run_tier2(cf.fn.name, t2, frame, t2.entry_index[label])
+        try:
+            return True, self.run_tier2(cf.fn.name, t2, frame, t2.entry_index[label])
+        except Exception as e:
+            # Tier 2 recorded this function's frame (with the faulting line); the tier-1
+            # loop that called us records it again on the way out (at the loop header).
+            frames = e.__dict__.get("_wb_frames")
+            if frames:
+                e._wb_frames = _SkipNextFrame(frames)
+            raise
 
     def run_tier2(self, name: str, t2: Tier2, frame: list, entry: int) -> object:
         """Run optimized code; on a side exit, finish the call in tier 1."""
+        if t2.jit is not None:
+            from backends.native.runner import Refused
+
+            locals_ = self.interp.compile(name).fn.locals
+            values = {local: v for local, v in zip(locals_, frame) if v is not UNBOUND}
+            try:
+                result = t2.jit.run(values, entry)
+            except Refused as e:
+                t2.info.refused += 1
+                t2.info.refusal = str(e)
+            else:
+                t2.info.runs += 1
+                if result[0] == "return":
+                    t2.info.returns += 1
+                    return result[1]
+                return self.resume_from_jit(name, t2, result, frame)
+        t2.info.interp_runs += 1
         try:
             return self.interp.execute(t2.code, frame, t2.code.entry, entry=entry)
         except SideExit as se:
             return self.resume_tier1(name, t2, se, frame)
 
-    def resume_tier1(self, name: str, t2: Tier2, se: SideExit, frame: list) -> object:
-        ex = se.exit
+    def count_exit(self, name: str, t2: Tier2, ex) -> None:
         self.trace.side_exits += 1
         site = (name, ex.block, ex.index)
         self.trace.exits_by_site[site] += 1
-        for u in t2.code.blocks[se.block].uops[se.index + 1:]:
-            self.trace.not_run[(name, u.name)] += 1
         self.profile.exits[site] += 1
         if self.profile.exits[site] % MAX_EXITS == 0 and self.tier2.get(name) is t2:
             self.invalidate(name)
+
+    def resume_tier1(self, name: str, t2: Tier2, se: SideExit, frame: list) -> object:
+        ex = se.exit
+        for u in t2.code.blocks[se.block].uops[se.index + 1:]:
+            self.trace.not_run[(name, u.name)] += 1
+        self.count_exit(name, t2, ex)
         cf1 = self.interp.compile(name)
         local_index = cf1.local_index
         for local, v in ex.locals:
@@ -139,19 +263,104 @@ class Runtime:
             vals[k] = se.vals[v]
         return self.interp.execute(cf1, frame, ex.block, ex.index, vals)
 
+    def resume_from_jit(self, name: str, t2: Tier2, result: tuple, frame: list) -> object:
+        """Machine code left through exit ``result[1]``: the same resumption as
+        ``resume_tier1``, from the runner's boxed values and locals."""
+        _, index, values, locals_ = result
+        ex = t2.jit.blob.exits[index]
+        t2.info.exits += 1
+        self.count_exit(name, t2, ex)
+        cf1 = self.interp.compile(name)
+        local_index = cf1.local_index
+        for local, v in locals_.items():
+            frame[local_index[local]] = v
+        vals = [None] * cf1.nvals
+        for k, v in values.items():
+            vals[k] = v
+        return self.interp.execute(cf1, frame, ex.block, ex.index, vals)
+
     # -- what optimized code executed -----------------------------------------
 
     def executed(self) -> Counter:
-        """(function, uop name) -> times executed in optimized code."""
+        """(function, uop name) -> times executed in optimized code: in the tier-2
+        interpreter, and in Unicorn (recovered from instruction counts). Code that ran
+        natively is not counted (nothing watches it)."""
         counts: Counter = Counter()
         for name, t2 in self.all_tier2():
             for blk in t2.code.blocks.values():
                 if blk.count:
                     for u in blk.uops:
                         counts[(name, u.name)] += blk.count
+            if t2.codemap is not None and t2.jit.runs:
+                counts.update(t2.codemap.uop_counts(t2.jit_fn, t2.jit.counts, t2.jit.entries))
         counts.subtract(self.trace.not_run)
         return +counts
+
+    def machine_costs(self) -> dict:
+        """(function, uop name) -> tracing.Cost of the Unicorn-run code."""
+        from backends.tracing import Cost
+
+        out: dict = {}
+        for _, t2 in self.all_tier2():
+            if t2.codemap is not None and t2.jit.runs:
+                for key, c in t2.codemap.cost_by_uop(t2.jit.counts).items():
+                    out.setdefault(key, Cost()).add(c)
+        return out
+
+    def versions(self) -> list[dict]:
+        """Every tier-2 version compiled, where it ran and why."""
+        out = []
+        for name, t2 in sorted(self.all_tier2(), key=lambda nt: (nt[0], nt[1].version)):
+            i = t2.info
+            row = {"function": name, "version": t2.version, "tier2": i.where,
+                   "reason": i.reason, "runs": i.runs,
+                   "returns": i.returns, "exits": i.exits, "refused": i.refused,
+                   "refusal": i.refusal, "interp_runs": i.interp_runs}
+            if t2.jit is not None:
+                row["code_bytes"] = t2.jit.blob.size
+                if hasattr(t2.jit, "instructions"):
+                    row["instructions"] = t2.jit.instructions
+            out.append(row)
+        return out
 
     def all_tier2(self) -> list[tuple[str, Tier2]]:
         live = [(n, t2) for n, t2 in sorted(self.tier2.items()) if t2 is not None]
         return live + self.retired
+
+
+
+class _SkipNextFrame(list):
+    """A traceback frame list that ignores the next frame appended to it: the tier-1
+    ``execute`` whose loop header entered tier 2 (OSR) appends its own frame for the
+    same Python-level call, which tier 2 has already recorded."""
+
+    def __init__(self, frames):
+        super().__init__(frames)
+        self.skip = 1
+
+    def append(self, frame) -> None:
+        if self.skip:
+            self.skip -= 1
+            return
+        super().append(frame)
+
+
+def _record_helper_frames(code, fn_name: str) -> None:
+    """Make each runtime helper of ``code`` record ``(function, line)`` of its uop in the
+    exception it raises, as ``Interpreter.execute`` does for interpreted uops."""
+    helpers = getattr(code, "helpers", None)
+    sites = getattr(code.blob, "helper_sites", None)
+    if helpers is None or not sites:
+        return
+    for i, site in enumerate(sites):
+        helpers.steps[i] = _framed(helpers.steps[i], fn_name, site.uop.line)
+
+
+def _framed(step, fn_name: str, line):
+    def framed(args):
+        try:
+            return step(args)
+        except Exception as e:
+            e.__dict__.setdefault("_wb_frames", []).append((fn_name, line))
+            raise
+    return framed

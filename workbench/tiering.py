@@ -87,11 +87,23 @@ class Optimized:
 
 
 def optimize(module: Module, fn: Function, passes: list[Pass], profile: Profile | None,
-             globals_: dict | None, verify: bool = False) -> Optimized:
-    """The tier-2 copy of ``fn``: dispatcher added, pipeline run."""
+             globals_: dict | None, verify: bool = False, bisect_limit: int | None = None,
+             bisect_log: list | None = None) -> Optimized:
+    """The tier-2 copy of ``fn``: dispatcher added, pipeline run.
+
+    ``bisect_limit`` allows at most that many transformations (``PassContext.allow``).
+    The count is shared by every call given the same ``bisect_log`` list (the runtime
+    passes one list for the whole run: one counter across all the functions it
+    optimizes, in the order it optimizes them); the allowed transformations are
+    appended to it as ``(n, pass, what)``.  Without a list the count is per call.
+    """
     opt = copy.deepcopy(fn)
     entries = add_entry_dispatcher(opt)
     ctx = PassContext(module=module, profile=profile,
-                      constant_globals=constant_globals(module, fn.name, globals_ or {}))
+                      constant_globals=constant_globals(module, fn.name, globals_ or {}),
+                      bisect_limit=bisect_limit)
+    if bisect_log is not None:
+        ctx.log = bisect_log
+        ctx.transformations = len(bisect_log)
     PassManager(passes, Instrumentation(verify_each=verify)).run_function(opt, ctx)
     return Optimized(opt, entries)

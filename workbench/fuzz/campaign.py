@@ -1,0 +1,358 @@
+"""A fuzz campaign: generate programs, run each everywhere, compare, reduce, report.
+
+The parent hands program seeds to ``jobs`` worker processes.  A worker generates
+the program (``generator.generate(seed)``), runs it under CPython (``oracle.CPython``)
+and then under every backend x pipeline in-process, and reports the mismatches.
+Before each run it tells the parent which one it starts, so that a worker killed by
+a signal (a native-code crash) or stuck past the hard timeout is reported as a
+mismatch of that configuration, and replaced.
+
+Mismatches are grouped by (backend, pipeline, how they differ); the first program of
+each group is reduced (``reducer``) by a worker and saved in the output folder as a
+reproducer whose header says how to replay it.  ``--seconds`` bounds the time spent
+starting new programs; reductions under way finish (each within ``reduce_seconds``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .generator import generate
+from .oracle import (CPython, Outcome, agree, first_difference, run_workbench,
+                     run_workbench_forked, signal_name, signature)
+
+
+@dataclass(frozen=True)
+class Settings:
+    backends: tuple[str, ...]
+    pipelines: tuple[str, ...]
+    loads: tuple[str, ...] = ()
+    timeout: float = 30.0               # per run
+    reduce_seconds: float = 60.0        # per reduction
+    exclude: frozenset[str] = frozenset()  # generator features left out
+    verify: bool = False
+
+
+@dataclass
+class Mismatch:
+    seed: int
+    backend: str
+    passes: str
+    ref: Outcome
+    got: Outcome
+    program: str = ""
+
+    @property
+    def key(self) -> tuple:
+        return (self.backend, self.passes, signature(self.ref, self.got))
+
+    def summary(self) -> str:
+        return (f"seed {self.seed}: --backend {self.backend} --passes {self.passes!r}: "
+                f"{first_difference(self.ref, self.got)}")
+
+
+@dataclass
+class Report:
+    seed: int
+    programs: int = 0
+    runs: int = 0
+    skipped: int = 0                     # CPython itself timed out
+    mismatches: list[Mismatch] = field(default_factory=list)
+    reproducers: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"programs": self.programs, "runs": self.runs,
+                "mismatches": len(self.mismatches), "reproducers": self.reproducers,
+                "seed": self.seed, "seconds": round(self.seconds, 1),
+                "details": [{"seed": m.seed, "backend": m.backend, "passes": m.passes,
+                             "difference": first_difference(m.ref, m.got)}
+                            for m in self.mismatches]}
+
+
+# --------------------------------------------------------------------------- one program
+
+def test_program(seed: int, settings: Settings, cpython: CPython, workdir: str,
+                 note=lambda *a: None) -> tuple[int, list[Mismatch], bool]:
+    """Run program ``seed`` everywhere: (runs, mismatches, skipped)."""
+    source = generate(seed, settings.exclude)
+    path = os.path.join(workdir, f"fuzz_{seed}.py")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(source)
+    ref = cpython.run(path, timeout=settings.timeout)
+    if ref.timeout:
+        return 0, [], True
+    runs = 0
+    found = []
+    for backend in settings.backends:
+        for passes in settings.pipelines:
+            note(seed, backend, passes)
+            got = run_workbench(path, backend, passes, settings.loads, settings.timeout,
+                                settings.verify)
+            runs += 1
+            if not agree(ref, got):
+                found.append(Mismatch(seed, backend, passes, ref, got, source))
+    return runs, found, False
+
+
+# --------------------------------------------------------------------------- reduction
+
+def make_test(m: Mismatch, settings: Settings, cpython: CPython, workdir: str):
+    """The reducer's question: does this text fail the way ``m`` did?
+
+    Same configuration, same signature (which of stdout / status / last stderr line
+    differ, and the exception type; or the same signal, or a timeout), CPython itself
+    finishing; and when the unoptimized interpreter agreed with CPython on the
+    original, it must agree on the candidate too (the bug stays the pipeline's)."""
+    want = signature(m.ref, m.got)
+    forked = want[:1] in (("signal",), ("timeout",))
+    path = os.path.join(workdir, f"reduce_{m.seed}.py")
+    limit = [settings.timeout]
+
+    def run(backend: str, passes: str) -> Outcome:
+        runner = run_workbench_forked if forked else run_workbench
+        return runner(path, backend, passes, settings.loads, limit[0], settings.verify)
+
+    def write(text: str) -> None:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    write(m.program)
+    ref0 = cpython.run(path, timeout=settings.timeout)
+    baseline = (m.backend, m.passes) != ("interp", "") and agree(ref0, run("interp", ""))
+    if want != ("timeout",):  # candidates that loop forever are cut short
+        t0 = time.monotonic()
+        run(m.backend, m.passes)
+        limit[0] = min(settings.timeout, max(3.0, 10 * (time.monotonic() - t0) + 1.0))
+
+    def interesting(text: str) -> bool:
+        from ir.errors import WorkbenchError
+        from ir.frontend import compile_source
+
+        try:
+            compile_source(text, path)
+        except WorkbenchError:
+            return False
+        write(text)
+        ref = cpython.run(path, timeout=limit[0])
+        if ref.timeout or ref.status < 0:
+            return False
+        if signature(ref, run(m.backend, m.passes)) != want:
+            return False
+        if baseline and not agree(ref, run("interp", "")):
+            return False
+        return True
+
+    return interesting
+
+
+def reduce_mismatch(m: Mismatch, settings: Settings, cpython: CPython, workdir: str,
+                    out_dir: str) -> str:
+    from .reducer import reduce
+
+    test = make_test(m, settings, cpython, workdir)
+    deadline = time.monotonic() + settings.reduce_seconds
+    small, tests = reduce(m.program, test, deadline)
+    # Replay the reduced program for the header.
+    path = os.path.join(workdir, f"final_{m.seed}.py")
+    Path(path).write_text(small, encoding="utf-8")
+    ref = cpython.run(path, timeout=settings.timeout)
+    runner = run_workbench_forked if signature(m.ref, m.got)[:1] in (("signal",), ("timeout",)) \
+        else run_workbench
+    got = runner(path, m.backend, m.passes, settings.loads, settings.timeout, settings.verify)
+    return save_reproducer(m, small, ref, got, tests, out_dir, settings)
+
+
+def save_reproducer(m: Mismatch, text: str, ref: Outcome, got: Outcome, tests: int,
+                    out_dir: str, settings: Settings) -> str:
+    os.makedirs(out_dir, exist_ok=True)
+    safe = "".join(c if c.isalnum() else "-" for c in (m.passes or "none"))[:40]
+    name = f"mismatch-{m.seed}-{m.backend}-{safe}.py"
+    loads = "".join(f" --load {f}" for f in settings.loads)
+    header = [
+        f"# workbench fuzz reproducer (program seed {m.seed}, reduced with {tests} tests)",
+        f"# replay: workbench run --backend {m.backend} --passes '{m.passes}'{loads} {name}",
+        f"#         python3 {name}",
+        f"# CPython:   {_one_line(ref.describe())}",
+        f"# workbench: {_one_line(got.describe())}",
+        f"# {_one_line(first_difference(ref, got))}",
+    ]
+    path = os.path.join(out_dir, name)
+    Path(path).write_text("\n".join(header) + "\n" + text, encoding="utf-8")
+    return path
+
+
+def _one_line(s: str) -> str:
+    return s.replace("\n", "\\n")[:300]
+
+
+# --------------------------------------------------------------------------- workers
+
+def _worker(conn, settings: Settings) -> None:
+    """Serve tasks from the parent until told to stop."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C
+    from passes.registry import load_plugin_file
+
+    for f in settings.loads:
+        load_plugin_file(f)
+    cpython = CPython()
+    workdir = tempfile.mkdtemp(prefix="wb-fuzz-")
+    try:
+        while True:
+            try:
+                task = conn.recv()
+            except EOFError:
+                break
+            if task is None:
+                break
+            if task[0] == "program":
+                seed = task[1]
+                runs, found, skipped = test_program(
+                    seed, settings, cpython, workdir,
+                    note=lambda s, b, p: conn.send(("at", s, b, p)))
+                conn.send(("done", seed, runs, found, skipped))
+            elif task[0] == "reduce":
+                m, out_dir = task[1], task[2]
+                try:
+                    path = reduce_mismatch(m, settings, cpython, workdir, out_dir)
+                except Exception as e:  # never lose the program itself
+                    path = save_reproducer(m, m.program, m.ref, m.got, 0, out_dir, settings)
+                    path += f" (not reduced: {type(e).__name__}: {e})"
+                conn.send(("reduced", m.seed, path))
+    finally:
+        cpython.close()
+
+
+class _Worker:
+    def __init__(self, ctx, settings: Settings):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker, args=(child, settings), daemon=True)
+        self.proc.start()
+        child.close()
+        self.task: tuple | None = None
+        self.at: tuple | None = None     # (seed, backend, passes) of the run under way
+        self.since = time.monotonic()    # when the current run started
+
+    def send(self, task: tuple) -> None:
+        self.task = task
+        self.at = None
+        self.since = time.monotonic()
+        self.conn.send(task)
+
+    def kill(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+
+
+def run_campaign(settings: Settings, seed: int, seconds: float, jobs: int,
+                 out_dir: str, programs: int | None = None, max_reductions: int = 10,
+                 progress=None) -> Report:
+    report = Report(seed)
+    start = time.monotonic()
+    deadline = start + seconds
+    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    workers = [_Worker(ctx, settings) for _ in range(max(1, jobs))]
+    next_seed = seed
+    reductions_started: set[tuple] = set()
+    pending_reductions: list[Mismatch] = []
+    hard = settings.timeout + 30  # a run that outlives this killed its worker's timer
+    reduce_hard = settings.reduce_seconds + 4 * settings.timeout + 60
+
+    def more_programs() -> bool:
+        return time.monotonic() < deadline and (programs is None or next_seed - seed < programs)
+
+    def record(found: list[Mismatch]) -> None:
+        for m in found:
+            report.mismatches.append(m)
+            if progress:
+                progress(report, start, deadline, m.summary())
+            if m.key not in reductions_started and len(reductions_started) < max_reductions:
+                reductions_started.add(m.key)
+                pending_reductions.append(m)
+
+    try:
+        while True:
+            for i, w in enumerate(workers):
+                if w.task is None:
+                    if pending_reductions:
+                        w.send(("reduce", pending_reductions.pop(0), out_dir))
+                    elif more_programs():
+                        w.send(("program", next_seed))
+                        next_seed += 1
+            busy = [w for w in workers if w.task is not None]
+            if not busy:
+                break
+            ready = multiprocessing.connection.wait(
+                [w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=0.5)
+            for i, w in enumerate(workers):
+                if w.task is None:
+                    continue
+                died = False
+                try:
+                    while w.task is not None and w.conn.poll():
+                        msg = w.conn.recv()
+                        if msg[0] == "at":
+                            w.at, w.since = msg[1:], time.monotonic()
+                        elif msg[0] == "done":
+                            _, s, runs, found, skipped = msg
+                            report.programs += 1
+                            report.runs += runs
+                            report.skipped += skipped
+                            w.task = None
+                            record(found)
+                        elif msg[0] == "reduced":
+                            report.reproducers.append(msg[2])
+                            w.task = None
+                except (EOFError, OSError):
+                    died = True
+                if w.task is None:
+                    continue
+                limit = reduce_hard if w.task[0] == "reduce" else hard
+                stuck = time.monotonic() - w.since > limit
+                if died or stuck or not w.proc.is_alive():
+                    workers[i] = _replace(ctx, settings, w, report, record, stuck)
+            if progress:
+                progress(report, start, deadline, None)
+    finally:
+        for w in workers:
+            try:
+                w.conn.send(None)
+            except (OSError, BrokenPipeError):
+                pass
+        for w in workers:
+            w.proc.join(2)
+            w.kill()
+    report.seconds = time.monotonic() - start
+    return report
+
+
+def _replace(ctx, settings, w: _Worker, report: Report, record, stuck: bool) -> _Worker:
+    """A worker died (a crash in native code) or hung: record it, start another."""
+    w.kill()
+    code = w.proc.exitcode
+    task = w.task
+    if task[0] == "program" and w.at is not None:
+        seed, backend, passes = w.at
+        got = Outcome("", 0, "", timeout=True) if stuck else \
+            Outcome("", code if code and code < 0 else -9, "")
+        program = generate(seed, settings.exclude)
+        report.programs += 1
+        ref = Outcome("", 0, "")  # not known here; the reduction recomputes it
+        record([Mismatch(seed, backend, passes, ref, got, program)])
+    elif task[0] == "program":
+        report.programs += 1  # died before its first run (CPython, or generating)
+    elif task[0] == "reduce":
+        m = task[1]
+        report.reproducers.append(f"(reduction of seed {m.seed} died: "
+                                  f"{signal_name(-code) if code and code < 0 else code})")
+    return _Worker(ctx, settings)
