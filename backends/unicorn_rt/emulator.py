@@ -102,6 +102,7 @@ class Emulator:
     def __init__(self, code_size: int = 1 << 20, data_size: int = 1 << 20,
                  stack_size: int = 1 << 20, max_helpers: int = 256):
         self.uc = unicorn.Uc(unicorn.UC_ARCH_X86, unicorn.UC_MODE_64)
+        self._hooked_last_run = False
         self.code_size, self.data_size, self.stack_size = (
             _pages(code_size), _pages(data_size), _pages(stack_size))
         self.helper_size = _pages(max_helpers * HELPER_SLOT)
@@ -177,6 +178,11 @@ class Emulator:
                 begin=CODE_BASE, end=end))
         elif mode == "trace":
             hooks += self._trace_hooks(result.trace, end)
+        if hooks or self._hooked_last_run:
+            # Unicorn instruments code when it translates it: code translated under other
+            # hooks would silently skip (or keep) them, so start from a clean cache.
+            self.uc.ctl_flush_tb()
+        self._hooked_last_run = bool(hooks)
         try:
             self.uc.emu_start(address, SENTINEL, count=max_instructions)
         except unicorn.UcError as e:

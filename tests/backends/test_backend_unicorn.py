@@ -81,3 +81,15 @@ def test_trace_records_memory_accesses(library, programs):
 def test_runaway_code_is_stopped(library, programs):
     with pytest.raises(EmulationError, match="before returning"):
         run_unicorn(library, programs, programs.SUM_LOOP, [0, 0, 10**9], max_instructions=10_000)
+
+
+def test_counting_after_an_unhooked_run_still_counts():
+    """Hooks apply to code translated before them too (the translation cache is flushed)."""
+    from backends.unicorn_rt.emulator import CODE_BASE, Emulator
+
+    emu = Emulator()
+    # mov rax, rdi ; add rax, 1 ; ret
+    emu.load(bytes.fromhex("4889f8" "4883c001" "c3"))
+    assert emu.call(CODE_BASE, 41, mode="none").rax == 42
+    counted = emu.call(CODE_BASE, 41, mode="blocks")
+    assert counted.rax == 42 and sum(counted.counts.values()) == 3
