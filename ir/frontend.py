@@ -588,9 +588,41 @@ class FunctionBuilder:
         self.emit("_RETURN", [self.emit("_LOAD_CONST", imms=(None,))])
         fn = self.fn
         _prune_unreachable(fn)
+        self.localize_values()
         _mark_checked_loads(fn)
         _renumber(fn)
         return fn
+
+    def localize_values(self) -> None:
+        """Route every value used outside its defining block through a hidden local.
+
+        An operand evaluated before a conditional expression (``a + (b if c else d)``,
+        ``f(x, y or z)``) is used after the blocks that expression creates; the generic
+        IR promises that values never cross blocks, so it is stored right after its
+        definition and loaded again in the block that uses it.
+        """
+        fn = self.fn
+        home = {u.output: b.label for b in fn.blocks for u in b.uops if u.output is not None}
+        crossing = sorted({v for b in fn.blocks for u in b.uops for v in u.inputs
+                           if home[v] != b.label})
+        temps = {v: self.temp("v") for v in crossing}
+        for b in fn.blocks:
+            uops: list[Uop] = []
+            loaded: dict[int, int] = {}
+            for u in b.uops:
+                for i, v in enumerate(u.inputs):
+                    if v in temps and home[v] != b.label:
+                        if v not in loaded:
+                            loaded[v] = self.next_value
+                            self.next_value += 1
+                            uops.append(Uop("_LOAD_FAST", [], loaded[v], (temps[v],),
+                                            line=u.line))
+                        u.inputs[i] = loaded[v]
+                uops.append(u)
+                if u.output in temps:
+                    uops.append(Uop("_STORE_FAST", [u.output], None, (temps[u.output],),
+                                    line=u.line))
+            b.uops = uops
 
 
 def _prune_unreachable(fn: Function) -> None:
@@ -804,4 +836,13 @@ def _mark_method_callees(tree: ast.AST) -> None:
 
 def compile_source(source: str, filename: str = "<string>") -> Module:
     """Compile a Python script to a module of generic uop IR."""
-    return ModuleCompiler(source, filename).compile()
+    import sys
+
+    # Expressions compile recursively: a sum of a few hundred terms, which CPython
+    # accepts, needs more than the default 1000 frames.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20000))
+    try:
+        return ModuleCompiler(source, filename).compile()
+    finally:
+        sys.setrecursionlimit(limit)

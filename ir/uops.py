@@ -36,6 +36,8 @@ class Flag(enum.Flag):
     BRANCH = enum.auto()      # conditional control transfer
     TERMINATOR = enum.auto()  # ends a block
     PROFILE = enum.auto()     # tier 1 records the operand types seen at this site
+    EXIT_MAY_RAISE = enum.auto()  # its exit may be where tier 1 raises (a zero divisor,
+                                  # an index out of range): it is never dead code
 
 
 class Imm(enum.Enum):
@@ -379,14 +381,15 @@ for _suffix, (_type, _check) in _GUARD_CHECKS.items():
                        doc=f"exit unless both operands are {_type}s"))
 
 # name, generic operator, semantics, checked (may exit)
+R = Flag.EXIT_MAY_RAISE
 _INT_BINOPS = [
     ("ADD", "+", _checked_int(operator.add), True),
     ("SUBTRACT", "-", _checked_int(operator.sub), True),
     ("MULTIPLY", "*", _checked_int(operator.mul), True),
-    ("FLOOR_DIVIDE", "//", _divmod_int(operator.floordiv), True),
-    ("MODULO", "%", _divmod_int(operator.mod), True),
-    ("LSHIFT", "<<", _lshift, True),
-    ("RSHIFT", ">>", _rshift, True),
+    ("FLOOR_DIVIDE", "//", _divmod_int(operator.floordiv), R),
+    ("MODULO", "%", _divmod_int(operator.mod), R),
+    ("LSHIFT", "<<", _lshift, R),
+    ("RSHIFT", ">>", _rshift, R),
     ("AND", "&", operator.and_, False),
     ("OR", "|", operator.or_, False),
     ("XOR", "^", operator.xor, False),
@@ -395,7 +398,7 @@ _FLOAT_BINOPS = [
     ("ADD", "+", operator.add, False),
     ("SUBTRACT", "-", operator.sub, False),
     ("MULTIPLY", "*", operator.mul, False),
-    ("TRUEDIV", "/", _truediv_float, True),
+    ("TRUEDIV", "/", _truediv_float, R),
 ]
 
 SPECIALIZED_BINOPS: dict[tuple[str, str], str] = {}  # (operator, type) -> uop name
@@ -405,7 +408,8 @@ for _type, _table in (("int", _INT_BINOPS), ("float", _FLOAT_BINOPS)):
         _uop = f"_BINARY_OP_{_name}_{_type.upper()}"
         SPECIALIZED_BINOPS[(_op, _type)] = _uop
         _define(UopDef(_uop, inputs=("lhs", "rhs"), output=True,
-                       flags=P | (D if _checked else Flag.NONE),
+                       flags=P | (D if _checked else Flag.NONE)
+                       | (_checked if isinstance(_checked, Flag) else Flag.NONE),
                        effect=Effect.CHECKED if _checked else Effect.VALUE, impl=_f,
                        result=_type, requires=(_type, _type), generic="_BINARY_OP",
                        doc=f"{_type} {_op} {_type}"
@@ -434,10 +438,10 @@ _define(UopDef("_INT_TO_FLOAT", inputs=("value",), output=True, flags=P | D,
                effect=Effect.CHECKED, impl=_int_to_float, result="float", requires=("int",),
                doc="exact int to float for mixed arithmetic; exits past 2**53"))
 _define(UopDef("_BINARY_SUBSCR_LIST_INT", inputs=("list", "index"), output=True,
-               flags=P | D, effect=Effect.CHECKED, impl=_subscr_list_int,
+               flags=P | D | R, effect=Effect.CHECKED, impl=_subscr_list_int,
                requires=("list", "int"), generic="_BINARY_SUBSCR",
                doc="list[int]; exits when out of range"))
-_define(UopDef("_STORE_SUBSCR_LIST_INT", inputs=("list", "index", "value"), flags=D,
+_define(UopDef("_STORE_SUBSCR_LIST_INT", inputs=("list", "index", "value"), flags=D | R,
                effect=Effect.CHECKED, impl=_store_subscr_list_int,
                requires=("list", "int", None), generic="_STORE_SUBSCR",
                doc="list[int] = value; exits when out of range"))

@@ -12,7 +12,9 @@ its value (inputs and side-exit values count, ``Uop.uses``), and the argument an
 edge passes is live only if the parameter receiving it is live.  So dead cycles
 (a loop-carried value only feeding itself) go too, in one sweep: the fixed point
 of "remove what is unused, repeat".  A pure *checked* uop (``_BINARY_OP_ADD_INT``)
-may go when unused: dropping it can only drop a side exit, never change results.
+may go when unused: dropping it can only drop an overflow exit, never change results;
+one whose exit is where tier 1 raises (``Flag.EXIT_MAY_RAISE``: ``x // 0``, an index
+out of range) stays.
 Guards, stores, calls and anything that escapes stay.
 
 Blocks no longer reachable from the entry (or from an ``_ENTRY`` dispatcher's
@@ -80,7 +82,7 @@ def remove_unreachable(fn: Function, ctx: PassContext, who: str = "dce") -> bool
 def removable(u) -> bool:
     d = u.defn
     return (d.has(Flag.PURE) and not d.has(Flag.GUARD) and not d.has(Flag.ESCAPES)
-            and not d.is_terminator)
+            and not d.has(Flag.EXIT_MAY_RAISE) and not d.is_terminator)
 
 
 def _mark(fn: Function, forced_uops: set[int] = frozenset(),

@@ -10,7 +10,7 @@ from ir.errors import WorkbenchError
 
 def read_text(path: str) -> str:
     try:
-        return Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8-sig")  # a BOM is fine, as in CPython
     except FileNotFoundError:
         raise WorkbenchError(f"{path}: no such file") from None
     except IsADirectoryError:

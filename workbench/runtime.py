@@ -106,6 +106,9 @@ class Runtime:
         self.bisect_log: list[tuple[int, str, str]] = []
         self.profile = Profile()
         self.interp = Interpreter(module, self.profile)
+        # Optimized code may fold globals that only <module> writes; a write to one
+        # drops the code that assumed its old value (CPython's dict watchers).
+        self.interp.globals = WatchedGlobals(self.interp.globals, self.on_global_write)
         self.tier2: dict[str, Tier2 | None] = {}
         self.calls: Counter = Counter()
         self.arrivals: Counter = Counter()
@@ -173,6 +176,16 @@ class Runtime:
                 code.on_step = self.full_trace.sink(t2.codemap)
             t2.jit = code
         _record_helper_frames(t2.jit, fn.name)
+
+    def on_global_write(self, key: str, value) -> None:
+        for name, t2 in list(self.tier2.items()):
+            if t2 is None:
+                continue
+            assumed = t2.opt.assumed_globals
+            if key in assumed and not (type(assumed[key]) is type(value)
+                                       and assumed[key] == value):
+                self.retired.append((name, t2))
+                del self.tier2[name]  # re-optimized, with the new value, when hot again
 
     def invalidate(self, name: str) -> None:
         self.reoptimized[name] += 1
@@ -364,3 +377,15 @@ def _framed(step, fn_name: str, line):
             e.__dict__.setdefault("_wb_frames", []).append((fn_name, line))
             raise
     return framed
+
+
+class WatchedGlobals(dict):
+    """The module's globals, telling the runtime about every write."""
+
+    def __init__(self, initial: dict, on_write):
+        super().__init__(initial)
+        self.on_write = on_write
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        self.on_write(key, value)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from backends.interp.interpreter import Interpreter
 from backends.interp.profile import Profile
@@ -84,6 +84,7 @@ def add_entry_dispatcher(fn: Function) -> list[str]:
 class Optimized:
     fn: Function
     entries: list[str]          # tier-1 label of each _ENTRY target, in order
+    assumed_globals: dict = field(default_factory=dict)  # globals it may have folded
 
 
 def optimize(module: Module, fn: Function, passes: list[Pass], profile: Profile | None,
@@ -106,4 +107,4 @@ def optimize(module: Module, fn: Function, passes: list[Pass], profile: Profile 
         ctx.log = bisect_log
         ctx.transformations = len(bisect_log)
     PassManager(passes, Instrumentation(verify_each=verify)).run_function(opt, ctx)
-    return Optimized(opt, entries)
+    return Optimized(opt, entries, dict(ctx.constant_globals))
