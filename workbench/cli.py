@@ -358,6 +358,9 @@ def cmd_fuzz(args) -> int:
                          f"{len(report.mismatches)} mismatches, {report.seconds:.0f} s\n")
         for path in report.reproducers:
             sys.stdout.write(f"reproducer: {path}\n")
+    if report.interrupted:
+        sys.stderr.write("workbench: interrupted\n")
+        return 130
     return 1 if report.mismatches else 0
 
 
@@ -610,7 +613,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get("WORKBENCH_CRASH_REPORT"):  # a child of --isolate (workbench.isolate)
         from .isolate import child_setup
 
-        child_setup()
+        child_setup(argv)
     try:
         if getattr(args, "isolate", False):
             from .isolate import run_isolated

@@ -85,9 +85,9 @@ def lookup(pc: int) -> dict | None:
     return {"uop": name, "function": function, "where": f"{block}:{index}"}
 
 
-def child_setup() -> None:
+def child_setup(argv: list[str] | None = None) -> None:
     """In the isolated child: open the report file, install the fault handler, wrap
-    the native runner to leave breadcrumbs."""
+    the native runner to leave breadcrumbs (when ``argv`` asks for that backend)."""
     global _fd
     path = os.environ.pop(CRASH_ENV, None)
     if not path:
@@ -97,7 +97,8 @@ def child_setup() -> None:
     except OSError:
         return
     _install_fault_handler()
-    _wrap_native_runner()
+    if argv is None or any("native" in a for a in argv):
+        _wrap_native_runner()
 
 
 def _on_fault(signum: int, info: int, context: int) -> None:

@@ -67,11 +67,13 @@ class Report:
     mismatches: list[Mismatch] = field(default_factory=list)
     reproducers: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    interrupted: bool = False
 
     def to_json(self) -> dict:
         return {"programs": self.programs, "runs": self.runs,
                 "mismatches": len(self.mismatches), "reproducers": self.reproducers,
                 "seed": self.seed, "seconds": round(self.seconds, 1),
+                "interrupted": self.interrupted,
                 "details": [{"seed": m.seed, "backend": m.backend, "passes": m.passes,
                              "difference": first_difference(m.ref, m.got)}
                             for m in self.mismatches]}
@@ -171,13 +173,14 @@ def reduce_mismatch(m: Mismatch, settings: Settings, cpython: CPython, workdir: 
 
 
 def save_reproducer(m: Mismatch, text: str, ref: Outcome, got: Outcome, tests: int,
-                    out_dir: str, settings: Settings) -> str:
+                    out_dir: str, settings: Settings, note: str | None = None) -> str:
     os.makedirs(out_dir, exist_ok=True)
     safe = "".join(c if c.isalnum() else "-" for c in (m.passes or "none"))[:40]
     name = f"mismatch-{m.seed}-{m.backend}-{safe}.py"
     loads = "".join(f" --load {f}" for f in settings.loads)
+    how = f"reduced with {tests} tests" if note is None else f"NOT reduced: {note}"
     header = [
-        f"# workbench fuzz reproducer (program seed {m.seed}, reduced with {tests} tests)",
+        f"# workbench fuzz reproducer (program seed {m.seed}, {how})",
         f"# replay: workbench run --backend {m.backend} --passes '{m.passes}'{loads} {name}",
         f"#         python3 {name}",
         f"# CPython:   {_one_line(ref.describe())}",
@@ -194,6 +197,17 @@ def _one_line(s: str) -> str:
 
 
 # --------------------------------------------------------------------------- workers
+
+RETIRE_MB = 1500  # a worker whose resident memory grows past this is replaced
+
+
+def _rss_mb() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // (1 << 20)
+    except (OSError, ValueError, IndexError):
+        return 0
+
 
 def _worker(conn, settings: Settings) -> None:
     """Serve tasks from the parent until told to stop."""
@@ -219,14 +233,17 @@ def _worker(conn, settings: Settings) -> None:
                 runs, found, skipped = test_program(
                     seed, settings, cpython, workdir,
                     note=lambda s, b, p: conn.send(("at", s, b, p)))
-                conn.send(("done", seed, runs, found, skipped))
+                retire = _rss_mb() > RETIRE_MB  # emulators hold a lot: start afresh
+                conn.send(("done", seed, runs, found, skipped, retire))
+                if retire:
+                    break
             elif task[0] == "reduce":
                 m, out_dir = task[1], task[2]
                 try:
                     path = reduce_mismatch(m, settings, cpython, workdir, out_dir)
                 except Exception as e:  # never lose the program itself
-                    path = save_reproducer(m, m.program, m.ref, m.got, 0, out_dir, settings)
-                    path += f" (not reduced: {type(e).__name__}: {e})"
+                    path = save_reproducer(m, m.program, m.ref, m.got, 0, out_dir, settings,
+                                           note=f"{type(e).__name__}: {e}")
                 conn.send(("reduced", m.seed, path))
     finally:
         cpython.close()
@@ -239,6 +256,7 @@ class _Worker:
         self.proc.start()
         child.close()
         self.task: tuple | None = None
+        self.retiring = False
         self.at: tuple | None = None     # (seed, backend, passes) of the run under way
         self.since = time.monotonic()    # when the current run started
 
@@ -276,6 +294,10 @@ def run_campaign(settings: Settings, seed: int, seconds: float, jobs: int,
             report.mismatches.append(m)
             if progress:
                 progress(report, start, deadline, m.summary())
+        # Reduce one mismatch per program, the simplest configuration (a bug usually
+        # shows in several pipelines), and one per kind (backend, pipeline, signature).
+        if found:
+            m = min(found, key=lambda m: (m.backend != "interp", _size(m.passes), m.passes))
             if m.key not in reductions_started and len(reductions_started) < max_reductions:
                 reductions_started.add(m.key)
                 pending_reductions.append(m)
@@ -301,18 +323,23 @@ def run_campaign(settings: Settings, seed: int, seconds: float, jobs: int,
                 try:
                     while w.task is not None and w.conn.poll():
                         msg = w.conn.recv()
-                        if msg[0] == "at":
+                        if msg[0] == "at":  # a run starts (counted even if it crashes)
                             w.at, w.since = msg[1:], time.monotonic()
+                            report.runs += 1
                         elif msg[0] == "done":
-                            _, s, runs, found, skipped = msg
+                            _, s, runs, found, skipped, retire = msg
                             report.programs += 1
-                            report.runs += runs
                             report.skipped += skipped
                             w.task = None
+                            w.retiring = retire
                             record(found)
                         elif msg[0] == "reduced":
                             report.reproducers.append(msg[2])
                             w.task = None
+                    if w.task is None and w.retiring:
+                        w.proc.join(10)
+                        w.kill()
+                        workers[i] = _Worker(ctx, settings)
                 except (EOFError, OSError):
                     died = True
                 if w.task is None:
@@ -323,6 +350,8 @@ def run_campaign(settings: Settings, seed: int, seconds: float, jobs: int,
                     workers[i] = _replace(ctx, settings, w, report, record, stuck)
             if progress:
                 progress(report, start, deadline, None)
+    except KeyboardInterrupt:  # ^C: stop, and report what was done
+        report.interrupted = True
     finally:
         for w in workers:
             try:
@@ -336,6 +365,29 @@ def run_campaign(settings: Settings, seed: int, seconds: float, jobs: int,
     return report
 
 
+def _size(passes: str) -> int:
+    """Roughly how many passes a pipeline runs (to reduce the simplest one)."""
+    return sum(10 if p.strip() == "default" else 1 for p in passes.split(",") if p.strip())
+
+
+def _cpython_once(program: str, settings: Settings) -> Outcome:
+    """What CPython does with ``program`` (a plain subprocess; rare: after a crash)."""
+    import subprocess
+
+    from .oracle import last_line
+
+    with tempfile.TemporaryDirectory(prefix="wb-fuzz-") as d:
+        path = os.path.join(d, "program.py")
+        Path(path).write_text(program, encoding="utf-8")
+        try:
+            r = subprocess.run([sys.executable, path], capture_output=True,
+                               timeout=settings.timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            return Outcome("", 0, "", timeout=True)
+    return Outcome(r.stdout.decode("utf-8", "backslashreplace"), r.returncode,
+                   last_line(r.stderr.decode("utf-8", "backslashreplace")))
+
+
 def _replace(ctx, settings, w: _Worker, report: Report, record, stuck: bool) -> _Worker:
     """A worker died (a crash in native code) or hung: record it, start another."""
     w.kill()
@@ -347,12 +399,14 @@ def _replace(ctx, settings, w: _Worker, report: Report, record, stuck: bool) -> 
             Outcome("", code if code and code < 0 else -9, "")
         program = generate(seed, settings.exclude)
         report.programs += 1
-        ref = Outcome("", 0, "")  # not known here; the reduction recomputes it
-        record([Mismatch(seed, backend, passes, ref, got, program)])
+        record([Mismatch(seed, backend, passes, _cpython_once(program, settings), got,
+                         program)])
     elif task[0] == "program":
         report.programs += 1  # died before its first run (CPython, or generating)
     elif task[0] == "reduce":
         m = task[1]
-        report.reproducers.append(f"(reduction of seed {m.seed} died: "
-                                  f"{signal_name(-code) if code and code < 0 else code})")
+        why = "the reduction timed out" if stuck else \
+            f"the reduction died ({signal_name(-code) if code and code < 0 else code})"
+        report.reproducers.append(save_reproducer(m, m.program, m.ref, m.got, 0, task[2],
+                                                  settings, note=why))
     return _Worker(ctx, settings)

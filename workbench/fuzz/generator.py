@@ -43,7 +43,6 @@ INT_LITERALS = [0, 1, 2, 3, 5, 7, 10, -1, -2, -3, -7, 13, 100, 255, 1000, -1000,
                 2 ** 31 - 1, 2 ** 32, 2 ** 53 + 1, 2 ** 62, 2 ** 63 - 1, -2 ** 63, 2 ** 63,
                 2 ** 64 + 3, 10 ** 20, -(10 ** 19)]
 SMALL_INTS = [0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, -1, -2, -3, -5, 17, 31]
-BIG_INTS = INT_LITERALS[14:]
 FLOAT_LITERALS = ["0.0", "-0.0", "0.5", "1.5", "-2.25", "3.0", "0.1", "1e-300", "1e300",
                   "1.7976931348623157e308", "5e-324", "1e16", "-7.75", "100.0"]
 SPECIAL_FLOATS = ["float('inf')", "float('-inf')", "float('nan')"]
@@ -68,6 +67,8 @@ class Func:
     ret: str                      # kind
     cost: int
     lines: list[str] = field(default_factory=list)
+    global_writes: set[str] = field(default_factory=set)  # ``global`` names it assigns
+    depth: int = 0                                          # recursive: deepest useful n
 
 
 class _Scope:
@@ -101,7 +102,6 @@ class Generator:
         self.cur: Func | None = None
         self.loop_depth = 0
         self.loop_vars: list[Var] = []   # innermost last
-        self.in_while = False
 
     # -- helpers ----------------------------------------------------------------
 
@@ -172,6 +172,8 @@ class Generator:
             cands = self.vars_of(scope, kind, "num")
         elif kind == "big":
             cands = self.vars_of(scope, "big", "int")
+        elif kind == "float" and "float" in self.exclude:
+            return self.atom("int", scope)
         else:
             cands = self.vars_of(scope, kind)
         if cands and self.rng.random() < 0.75:
@@ -281,7 +283,7 @@ class Generator:
             return self.expr(self.pick(["int", "float", "bool"]), scope, d)
         if r < 0.6:
             return f"({n()} {self.pick(['+', '-', '*'])} {n()})"
-        if r < 0.68:
+        if r < 0.68 and "float" not in self.exclude:
             return f"({n()} / {self.safe_float_divisor(scope, d)})"
         if r < 0.76 and cf:
             return f"({n()} {self.pick(['and', 'or'])} {n()})"
@@ -338,7 +340,7 @@ class Generator:
         if kind == "list":
             lists = self.vars_of(scope, "list")
             return self.pick(lists).name if lists else self.atom("list", scope)
-        if kind == "num" and self.on("polymorphic", 0.4):
+        if kind == "num" and "float" not in self.exclude and self.on("polymorphic", 0.4):
             i = self.pick(self.loop_vars).name if self.loop_vars else self.int_lit()
             # an int most of the time, a float every few calls
             return f"({i} * (1 + ({i} % {self.rng.randint(2, 11)} == 0) * 0.5))"
@@ -348,6 +350,7 @@ class Generator:
 
     budget_left = BUDGET
     trips = 1   # iterations of the enclosing loops, multiplied
+    driver: Var | None = None
 
     def spend(self, n: int) -> None:
         self.budget_left -= n
@@ -385,10 +388,11 @@ class Generator:
         if r < 0.78 and "list" not in self.exclude:
             return self.list_stmt(scope, ind, out)
         if r < 0.83 and self.loop_vars and self.cur_loop_ok():
-            v = self.pick(self.loop_vars)
             c = self.expr("bool", scope, 1)
+            # the driver loop must stay hot: no break out of it
+            jumps = ["continue"] if self.loop_vars[-1] is self.driver else ["break", "continue"]
             out.append(f"{ind}if {c}:")
-            out.append(f"{ind}    {self.pick(['break', 'continue'])}")
+            out.append(f"{ind}    {self.pick(jumps)}")
             return
         if r < 0.87 and "tuple" not in self.exclude:
             return self.tuple_stmt(scope, ind, out)
@@ -408,8 +412,7 @@ class Generator:
         return self.loop_depth > 0
 
     def written_globals_here(self) -> list[str]:
-        f = self.cur
-        return sorted(getattr(f, "global_writes", ())) if f is not None else []
+        return sorted(self.cur.global_writes) if self.cur is not None else []
 
     def print_args(self, scope: _Scope) -> str:
         vs = [v for v in scope.all() if v.kind != "list"]
@@ -621,7 +624,6 @@ class Generator:
         ret = self.pick(["int", "big", "float", "num"] if "float" not in self.exclude
                         else ["int", "big"])
         f = Func(name, params, ret, 0)
-        f.global_writes = set()
         if self.globals and self.on("globals", 0.3):
             g = self.pick([g for g in self.globals if g.kind in ("int", "big")] or [None])
             if g is not None:
@@ -679,7 +681,8 @@ class Generator:
         form = self.rng.random()
         if form < 0.6:
             step = self.pick(["{n} * 2 % 1000003 + {n}", "{x} + {n}", "{x} * 3 - 1",
-                              "{x} // 2 + {n}", "{x} * 1.5 + {n}"])
+                              "{x} // 2 + {n}"] + ([] if "float" in self.exclude
+                                                  else ["{x} * 1.5 + {n}"]))
             body = [f"def {name}(n, x):",
                     "    if n <= 0:",
                     "        return x",
@@ -693,8 +696,7 @@ class Generator:
                     f"    return {name}(n - 1, x) + {name}(n - 2, x * 2 % 101)"]
             cost = 30
             depth = 7
-        f = Func(name, ["rdepth", "int"], "big", cost, body)
-        f.depth = depth
+        f = Func(name, ["rdepth", "int"], "big", cost, body, depth=depth)
         return f
 
     def fault(self, scope: _Scope, ind: str, lines: list[str], pnames: list[str],
@@ -717,8 +719,8 @@ class Generator:
             f"{z} = {e} % ({k} - {i})",
             f"{z} = {e} / ({i} - {k})",
             f"{z} = ({e} * 0.5) / ({i} - {k})",
-            f"{z} = [1, 2, 3][{i} - {k} + 3]",                        # IndexError
-            f"{z} = [1, 2, 3][{k} - {i} - 4]",
+            f"{z} = [1, 2, 3][max({i} - {k}, -1) + 3]",               # IndexError
+            f"{z} = [1, 2, 3][-1 - ({i} >= {k}) * 3]",
             f"{z} = float(1 << max(0, {i} - {k} + 1024))",            # OverflowError
             f"{z} = 2.0 ** max(0, {i} - {k} + 1024)",
             f"{z} = int(1e308 * max(0, {i} - {k} + 1) * 10)",
@@ -726,9 +728,11 @@ class Generator:
             f"{z} = int(float('nan') if {i} == {k} else 1.5)",        # ValueError
             f"{z} = 1 << (({k} - {i}) % 64 - ({i} == {k}) * 65)",
         ]
+        if "float" in self.exclude:
+            choices = [c for c in choices if "float" not in c and "." not in c and "/" not in c]
         lines = [ind + self.pick(choices)]
         if self.rng.random() < 0.15:
-            return [f"{ind}[1, 2, 3][{i} - {k} + 3] = {e}"]           # IndexError (store)
+            return [f"{ind}[1, 2, 3][max({i} - {k}, -1) + 3] = {e}"]  # IndexError (store)
         if not self.on("deadfault", 0.3):
             lines.append(f"{ind}if {z} == -12345:")                   # keep it used
             lines.append(f"{ind}    print({z})")
@@ -778,6 +782,7 @@ class Generator:
         body.append(f"{ind}for {i} in range({hot}):")
         inner = _Scope(scope)
         ivar = inner.add(Var(i, "int", 1, "loop"))
+        self.driver = ivar
         self.loop_depth = 1
         self.loop_vars = [ivar]
         lind = ind + "    "
