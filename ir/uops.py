@@ -13,6 +13,7 @@ are executed by the interpreter itself, keyed on their ``Effect``.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 import operator
@@ -455,3 +456,64 @@ _define(UopDef("_LIST_APPEND", inputs=("list", "value"), output=True, flags=Flag
 
 _define(UopDef("_COPY", inputs=("value",), output=True, flags=P, effect=Effect.COPY,
                doc="a register-to-register move, a reload or a spill (by the locations)"))
+
+
+# --------------------------------------------------------------------------- stencil bodies
+#
+# The C each uop becomes in the copy-and-patch JIT; backends/copy_and_patch/uop_stencils.py
+# expands a body into one stencil per operand-location variant.  Inputs are A, B (int64
+# words) or FA, FB (doubles), the output OUT or FOUT, the immediate OPERAND;
+# EXIT_IF(c) leaves through the uop's side exit.  "{op}" is a comparison operator.
+
+_STENCILS: dict[str, str] = {
+    "_LOAD_CONST": "OUT = OPERAND;",
+    "_BINARY_OP_ADD_INT": "int64_t r; EXIT_IF(__builtin_add_overflow(A, B, &r)); OUT = r;",
+    "_BINARY_OP_SUBTRACT_INT":
+        "int64_t r; EXIT_IF(__builtin_sub_overflow(A, B, &r)); OUT = r;",
+    "_BINARY_OP_MULTIPLY_INT":
+        "int64_t r; EXIT_IF(__builtin_mul_overflow(A, B, &r)); OUT = r;",
+    "_BINARY_OP_FLOOR_DIVIDE_INT": """
+        int64_t a = A, b = B;
+        EXIT_IF(b == 0 || (a == INT64_MIN && b == -1));
+        int64_t q = a / b;
+        if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1;
+        OUT = q;""",
+    "_BINARY_OP_MODULO_INT": """
+        int64_t a = A, b = B;
+        EXIT_IF(b == 0 || (a == INT64_MIN && b == -1));
+        int64_t r = a % b;
+        if (r != 0 && ((r < 0) != (b < 0))) r += b;
+        OUT = r;""",
+    "_BINARY_OP_LSHIFT_INT": """
+        int64_t a = A, b = B;
+        EXIT_IF((uint64_t)b >= 64);
+        int64_t r = (int64_t)((uint64_t)a << b);
+        EXIT_IF((r >> b) != a);
+        OUT = r;""",
+    "_BINARY_OP_RSHIFT_INT": """
+        int64_t a = A, b = B;
+        EXIT_IF(b < 0);
+        OUT = a >> (b > 63 ? 63 : b);""",
+    "_BINARY_OP_AND_INT": "OUT = A & B;",
+    "_BINARY_OP_OR_INT": "OUT = A | B;",
+    "_BINARY_OP_XOR_INT": "OUT = A ^ B;",
+    "_BINARY_OP_ADD_FLOAT": "FOUT = FA + FB;",
+    "_BINARY_OP_SUBTRACT_FLOAT": "FOUT = FA - FB;",
+    "_BINARY_OP_MULTIPLY_FLOAT": "FOUT = FA * FB;",
+    "_BINARY_OP_TRUEDIV_FLOAT": "double b = FB; EXIT_IF(b == 0.0); FOUT = FA / b;",
+    "_TO_BOOL_INT": "OUT = A != 0;",
+    "_TO_BOOL_FLOAT": "OUT = FA != 0.0;",
+    "_UNARY_NOT": "OUT = A ^ 1;",
+    "_UNARY_NEGATIVE_INT": "int64_t a = A; EXIT_IF(a == INT64_MIN); OUT = -a;",
+    "_UNARY_NEGATIVE_FLOAT": "FOUT = -FA;",
+    "_UNARY_INVERT_INT": "OUT = ~A;",
+    "_INT_TO_FLOAT": """
+        int64_t a = A;
+        EXIT_IF(a < -(INT64_C(1) << 53) || a > (INT64_C(1) << 53));
+        FOUT = (double)a;""",
+    "_COMPARE_OP_INT": "OUT = A {op} B;",
+    "_COMPARE_OP_FLOAT": "OUT = FA {op} FB;",
+}
+
+for _name, _body in _STENCILS.items():
+    UOPS[_name] = dataclasses.replace(UOPS[_name], stencil=_body)

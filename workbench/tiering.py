@@ -107,4 +107,6 @@ def optimize(module: Module, fn: Function, passes: list[Pass], profile: Profile 
         ctx.log = bisect_log
         ctx.transformations = len(bisect_log)
     PassManager(passes, Instrumentation(verify_each=verify)).run_function(opt, ctx)
-    return Optimized(opt, entries, dict(ctx.constant_globals))
+    loaded = {u.imms[0] for _, _, u in fn.uops() if u.name == "_LOAD_GLOBAL"}
+    assumed = {k: v for k, v in ctx.constant_globals.items() if k in loaded}
+    return Optimized(opt, entries, assumed)

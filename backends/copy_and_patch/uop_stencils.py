@@ -17,7 +17,7 @@ then one word per SSA value, then scratch words for parallel moves on edges.
 Return protocol of the entry shim (`jit_entry(code, frame)`): an exit stub returns its
 exit index (>= 0); `_RETURN` stores the value in word 1 and returns -1 - its return site.
 
-NOTE: the C bodies in `BODIES` belong in ir/uops.py's `stencil` field of each UopDef
+The C bodies of the uops are in the uop table itself (ir/uops.py, each UopDef's `stencil`)
 (the lead will move them); comparisons get one stencil per operator (`_COMPARE_OP_INT_LT`).
 
 Register variants (when regalloc ran, fn.locs present): every stencil of a function has
@@ -58,6 +58,8 @@ needs, or DEOPT / ERROR.
 from __future__ import annotations
 
 import dataclasses
+
+from ir.uops import UOPS
 
 from .entry_shim import ENTRY_SHIM_SOURCE
 
@@ -121,56 +123,16 @@ CMP_NAMES = {"<": "LT", "<=": "LE", ">": "GT", ">=": "GE", "==": "EQ", "!=": "NE
 # Straight-line stencils: name -> C body (NEXT is appended). Inputs A, B (or FA, FB),
 # output OUT (or FOUT).
 BODIES: dict[str, str] = {
-    "_LOAD_CONST": "OUT = OPERAND;",
     "_MOVE": "OUT = A;",  # _LOAD_FAST, _STORE_FAST, _COPY, edge moves, _RANGE_ARG on int
-    "_BINARY_OP_ADD_INT": "int64_t r; EXIT_IF(__builtin_add_overflow(A, B, &r)); OUT = r;",
-    "_BINARY_OP_SUBTRACT_INT":
-        "int64_t r; EXIT_IF(__builtin_sub_overflow(A, B, &r)); OUT = r;",
-    "_BINARY_OP_MULTIPLY_INT":
-        "int64_t r; EXIT_IF(__builtin_mul_overflow(A, B, &r)); OUT = r;",
-    "_BINARY_OP_FLOOR_DIVIDE_INT": """
-        int64_t a = A, b = B;
-        EXIT_IF(b == 0 || (a == INT64_MIN && b == -1));
-        int64_t q = a / b;
-        if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1;
-        OUT = q;""",
-    "_BINARY_OP_MODULO_INT": """
-        int64_t a = A, b = B;
-        EXIT_IF(b == 0 || (a == INT64_MIN && b == -1));
-        int64_t r = a % b;
-        if (r != 0 && ((r < 0) != (b < 0))) r += b;
-        OUT = r;""",
-    "_BINARY_OP_LSHIFT_INT": """
-        int64_t a = A, b = B;
-        EXIT_IF((uint64_t)b >= 64);
-        int64_t r = (int64_t)((uint64_t)a << b);
-        EXIT_IF((r >> b) != a);
-        OUT = r;""",
-    "_BINARY_OP_RSHIFT_INT": """
-        int64_t a = A, b = B;
-        EXIT_IF(b < 0);
-        OUT = a >> (b > 63 ? 63 : b);""",
-    "_BINARY_OP_AND_INT": "OUT = A & B;",
-    "_BINARY_OP_OR_INT": "OUT = A | B;",
-    "_BINARY_OP_XOR_INT": "OUT = A ^ B;",
-    "_BINARY_OP_ADD_FLOAT": "FOUT = FA + FB;",
-    "_BINARY_OP_SUBTRACT_FLOAT": "FOUT = FA - FB;",
-    "_BINARY_OP_MULTIPLY_FLOAT": "FOUT = FA * FB;",
-    "_BINARY_OP_TRUEDIV_FLOAT": "double b = FB; EXIT_IF(b == 0.0); FOUT = FA / b;",
-    "_TO_BOOL_INT": "OUT = A != 0;",
-    "_TO_BOOL_FLOAT": "OUT = FA != 0.0;",
-    "_UNARY_NOT": "OUT = A ^ 1;",
-    "_UNARY_NEGATIVE_INT": "int64_t a = A; EXIT_IF(a == INT64_MIN); OUT = -a;",
-    "_UNARY_NEGATIVE_FLOAT": "FOUT = -FA;",
-    "_UNARY_INVERT_INT": "OUT = ~A;",
-    "_INT_TO_FLOAT": """
-        int64_t a = A;
-        EXIT_IF(a < -(INT64_C(1) << 53) || a > (INT64_C(1) << 53));
-        FOUT = (double)a;""",
 }
+# Every other body comes from the uop table (ir/uops.py, UopDef.stencil); a comparison
+# has one stencil per operator, its "{op}" filled in.
+for _name, _d in UOPS.items():
+    if _d.stencil and "{op}" not in _d.stencil:
+        BODIES[_name] = _d.stencil
 for _op, _n in CMP_NAMES.items():
-    BODIES[f"_COMPARE_OP_INT_{_n}"] = f"OUT = A {_op} B;"
-    BODIES[f"_COMPARE_OP_FLOAT_{_n}"] = f"OUT = FA {_op} FB;"
+    for _t in ("INT", "FLOAT"):
+        BODIES[f"_COMPARE_OP_{_t}_{_n}"] = UOPS[f"_COMPARE_OP_{_t}"].stencil.replace("{op}", _op)
 
 
 # Bodies only generated as variants (inputs A, B; output OUT / FOUT).

@@ -127,12 +127,6 @@ print(t)
     assert (got.returncode, got.stdout, got.stderr) == (0, "190\n", "")
 
 
-@pytest.mark.xfail(strict=True, reason="workbench/tiering.optimize records ALL of "
-                   "ctx.constant_globals as the code's assumed_globals, not only the "
-                   "globals the function reads, so every write to any immutable module "
-                   "global (a module-level loop counter or accumulator) drops every "
-                   "optimized function: f below is optimized ~90 times instead of once "
-                   "(the default pipeline got ~25x slower on module-level drivers)")
 def test_unrelated_global_writes_do_not_reoptimize():
     import contextlib
     import io

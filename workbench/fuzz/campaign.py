@@ -7,10 +7,13 @@ Before each run it tells the parent which one it starts, so that a worker killed
 a signal (a native-code crash) or stuck past the hard timeout is reported as a
 mismatch of that configuration, and replaced.
 
-Mismatches are grouped by (backend, pipeline, how they differ); the first program of
-each group is reduced (``reducer``) by a worker and saved in the output folder as a
-reproducer whose header says how to replay it.  ``--seconds`` bounds the time spent
-starting new programs; reductions under way finish (each within ``reduce_seconds``).
+Of each program's mismatches the simplest configuration (interp first, fewest
+passes) is reduced (``reducer``), once per kind (backend, pipeline, how they differ)
+and at most ``max_reductions`` times, by a worker; the result is saved in the output
+folder as a reproducer whose header says how to replay it.  ``--seconds`` bounds the
+time spent starting new programs; programs and reductions under way finish (each
+reduction within ``reduce_seconds``).  A worker whose memory grows past
+``RETIRE_MB`` (the emulator is hungry) is replaced between programs.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ class Report:
     programs: int = 0
     runs: int = 0
     skipped: int = 0                     # CPython itself timed out
+    abandoned: int = 0                   # still running well past the deadline
     mismatches: list[Mismatch] = field(default_factory=list)
     reproducers: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -73,7 +77,7 @@ class Report:
         return {"programs": self.programs, "runs": self.runs,
                 "mismatches": len(self.mismatches), "reproducers": self.reproducers,
                 "seed": self.seed, "seconds": round(self.seconds, 1),
-                "interrupted": self.interrupted,
+                "interrupted": self.interrupted, "abandoned": self.abandoned,
                 "details": [{"seed": m.seed, "backend": m.backend, "passes": m.passes,
                              "difference": first_difference(m.ref, m.got)}
                             for m in self.mismatches]}
@@ -81,7 +85,7 @@ class Report:
 
 # --------------------------------------------------------------------------- one program
 
-def test_program(seed: int, settings: Settings, cpython: CPython, workdir: str,
+def check_program(seed: int, settings: Settings, cpython: CPython, workdir: str,
                  note=lambda *a: None) -> tuple[int, list[Mismatch], bool]:
     """Run program ``seed`` everywhere: (runs, mismatches, skipped)."""
     source = generate(seed, settings.exclude)
@@ -230,7 +234,7 @@ def _worker(conn, settings: Settings) -> None:
                 break
             if task[0] == "program":
                 seed = task[1]
-                runs, found, skipped = test_program(
+                runs, found, skipped = check_program(
                     seed, settings, cpython, workdir,
                     note=lambda s, b, p: conn.send(("at", s, b, p)))
                 retire = _rss_mb() > RETIRE_MB  # emulators hold a lot: start afresh
@@ -256,6 +260,7 @@ class _Worker:
         self.proc.start()
         child.close()
         self.task: tuple | None = None
+        self.started = 0
         self.retiring = False
         self.at: tuple | None = None     # (seed, backend, passes) of the run under way
         self.since = time.monotonic()    # when the current run started
@@ -263,6 +268,7 @@ class _Worker:
     def send(self, task: tuple) -> None:
         self.task = task
         self.at = None
+        self.started = 0                 # runs of this program begun so far
         self.since = time.monotonic()
         self.conn.send(task)
 
@@ -284,6 +290,8 @@ def run_campaign(settings: Settings, seed: int, seconds: float, jobs: int,
     reductions_started: set[tuple] = set()
     pending_reductions: list[Mismatch] = []
     hard = settings.timeout + 30  # a run that outlives this killed its worker's timer
+    # Programs still running this long after the deadline are abandoned (not counted).
+    grace = deadline + max(15.0, 0.1 * seconds)
     reduce_hard = settings.reduce_seconds + 4 * settings.timeout + 60
 
     def more_programs() -> bool:
@@ -323,12 +331,13 @@ def run_campaign(settings: Settings, seed: int, seconds: float, jobs: int,
                 try:
                     while w.task is not None and w.conn.poll():
                         msg = w.conn.recv()
-                        if msg[0] == "at":  # a run starts (counted even if it crashes)
+                        if msg[0] == "at":  # a run starts
                             w.at, w.since = msg[1:], time.monotonic()
-                            report.runs += 1
+                            w.started += 1
                         elif msg[0] == "done":
                             _, s, runs, found, skipped, retire = msg
                             report.programs += 1
+                            report.runs += runs
                             report.skipped += skipped
                             w.task = None
                             w.retiring = retire
@@ -348,6 +357,10 @@ def run_campaign(settings: Settings, seed: int, seconds: float, jobs: int,
                 stuck = time.monotonic() - w.since > limit
                 if died or stuck or not w.proc.is_alive():
                     workers[i] = _replace(ctx, settings, w, report, record, stuck)
+                elif w.task[0] == "program" and time.monotonic() > grace:
+                    w.kill()
+                    report.abandoned += 1
+                    workers[i] = _Worker(ctx, settings)
             if progress:
                 progress(report, start, deadline, None)
     except KeyboardInterrupt:  # ^C: stop, and report what was done
@@ -399,6 +412,7 @@ def _replace(ctx, settings, w: _Worker, report: Report, record, stuck: bool) -> 
             Outcome("", code if code and code < 0 else -9, "")
         program = generate(seed, settings.exclude)
         report.programs += 1
+        report.runs += w.started         # the last one crashed or hung
         record([Mismatch(seed, backend, passes, _cpython_once(program, settings), got,
                          program)])
     elif task[0] == "program":
