@@ -52,16 +52,14 @@ def _load_plugins(args) -> None:
         load_plugin_file(path)
 
 
-def cmd_pipeline(args) -> int:
+def _prepare(args, profile: bool, before_profile=None):
+    """Plugins, pipeline, module, ``--function`` check, and the warm-up profile that
+    'specialize' reads: what `pipeline` and `asm` both start with."""
     from ir.core import MODULE_FUNCTION
-    from ir.printer import print_function
-    from passes.base import PassContext
-    from passes.manager import Instrumentation, PassManager
     from passes.pipeline import parse_pipeline
 
     from .loader import load_module
-    from .render import print_ir
-    from .tiering import constant_globals, warm_up
+    from .tiering import warm_up
 
     _load_plugins(args)
     passes = parse_pipeline(args.passes or "")
@@ -70,9 +68,22 @@ def cmd_pipeline(args) -> int:
     if args.function is not None and args.function not in names:
         raise WorkbenchError(f"{args.file}: no function '{args.function}' "
                              f"(functions: {', '.join(names)})")
-    profile, values = (None, {})
-    if passes and not args.no_profile and MODULE_FUNCTION in names:
-        profile, values = warm_up(module)
+    if before_profile is not None:
+        before_profile()
+    if passes and profile and MODULE_FUNCTION in names:
+        return (passes, module, *warm_up(module))
+    return passes, module, None, {}
+
+
+def cmd_pipeline(args) -> int:
+    from ir.printer import print_function
+    from passes.base import PassContext
+    from passes.manager import Instrumentation, PassManager
+
+    from .render import print_ir
+    from .tiering import constant_globals
+
+    passes, module, profile, values = _prepare(args, profile=not args.no_profile)
     inst = Instrumentation(print_after_all=args.print_after_all,
                            print_after=set(args.print_after or []),
                            print_changed=args.print_changed, time_passes=args.time_passes,
@@ -241,23 +252,13 @@ def trace_report(rt, stdout: str) -> dict:
 
 def cmd_asm(args) -> int:
     from ir.core import MODULE_FUNCTION
-    from passes.pipeline import parse_pipeline
 
-    from .loader import load_module, read_text
+    from .loader import read_text
     from .render import print_asm
-    from .tiering import constant_globals, optimize, warm_up
+    from .tiering import optimize
 
-    _load_plugins(args)
-    passes = parse_pipeline(args.passes or "")
-    module = load_module(args.file)
-    names = [f.name for f in module.functions]
-    if args.function is not None and args.function not in names:
-        raise WorkbenchError(f"{args.file}: no function '{args.function}' "
-                             f"(functions: {', '.join(names)})")
-    _stencils_or_error("native")
-    profile, values = (None, {})
-    if passes and MODULE_FUNCTION in names:
-        profile, values = warm_up(module)
+    passes, module, profile, values = _prepare(args, profile=True,
+                                               before_profile=lambda: _stencils_or_error("native"))
     source = read_text(args.file).splitlines() if args.file.endswith(".py") else []
     from backends.copy_and_patch.emitter import Unsupported, compile as emit
     from backends.tracing import asm_listing
