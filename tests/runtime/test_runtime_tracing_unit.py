@@ -12,37 +12,8 @@ from backends.unicorn_rt.runner import UnicornCode
 from ir.parser import parse_function
 from ir.verifier import verify_function
 
-SUM = """
-func @sum_loop(n) locals(total, i, $cur0, $stop1) line 4 {
-entry0:
-  _ENTRY ^bb0, ^osr1
-bb0:
-  .line 5
-  %0:int = _LOAD_CONST 0
-  %1:int = _LOAD_FAST n
-  %2:int = _RANGE_ARG %1
-  %3:int = _LOAD_CONST 0
-  _JUMP ^bb1(%3, %2, %0)
-osr1:
-  %20:int = _LOAD_FAST $cur0
-  %21:int = _LOAD_FAST $stop1
-  %22:int = _LOAD_FAST total
-  _JUMP ^bb1(%20, %21, %22)
-bb1(%30:int, %31:int, %32:int):
-  .line 6
-  %6:bool = _COMPARE_OP_INT < %30, %31
-  _BRANCH %6, ^bb2, ^bb3
-bb2:
-  %8:int = _LOAD_CONST 1
-  %9:int = _BINARY_OP_ADD_INT %30, %8 exit(bb2:2, %7=%30, %8, total=%32, $cur0=%30, $stop1=%31)
-  .line 7
-  %12:int = _BINARY_OP_ADD_INT %32, %30 exit(bb2:7, %10=%32, %11=%30, total=%32, $cur0=%9, i=%30, $stop1=%31)
-  _JUMP ^bb1(%9, %31, %12)
-bb3:
-  .line 8
-  _RETURN %32
-}
-"""
+from jit_programs import SUM_LOOP_PROMOTED as SUM  # tests/ is on sys.path
+
 INT64_MAX = (1 << 63) - 1
 
 
