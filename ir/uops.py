@@ -381,6 +381,11 @@ for _suffix, (_type, _check) in _GUARD_CHECKS.items():
                        impl=(lambda c: lambda a, b: c(a) and c(b))(_check),
                        doc=f"exit unless both operands are {_type}s"))
 
+_define(UopDef("_EXIT_COLD", flags=G | D, effect=Effect.GUARD, impl=lambda: False,
+               doc="always exit: tier 1 never ran this code, so nothing is known to "
+                   "specialize it for (CPython's cold exit); tier 1 profiles it and "
+                   "the runtime re-optimizes"))
+
 # name, generic operator, semantics, checked (may exit)
 R = Flag.EXIT_MAY_RAISE
 _INT_BINOPS = [

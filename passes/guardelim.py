@@ -74,7 +74,7 @@ class GuardElim(Pass):
             new: list[Uop] = []
             for i, u in enumerate(b.uops):
                 d = u.defn
-                if not d.has(Flag.GUARD):
+                if not d.has(Flag.GUARD) or d.guard_type is None:  # _EXIT_COLD stays
                     new.append(u)
                     continue
                 replacement = self.decide(fn, b, i, u, facts, ctx)

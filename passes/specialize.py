@@ -88,11 +88,18 @@ class Specialize(Pass):
                    "profile (must run first)")
     options = {
         "max_exits": Option(int, 8, "leave a site generic once its guards exited this often"),
+        "cold": Option(str, "exit", "a site tier 1 never ran (in a function it profiled): "
+                       "'exit' to tier 1 there (CPython's cold exit; the runtime "
+                       "re-optimizes once tier 1 has profiled it) or keep it 'generic'",
+                       ("exit", "generic")),
     }
     preserves = ("cfg", "dominators", "loops")
 
     def run(self, fn: Function, ctx: PassContext) -> bool:
         changed = False
+        prof = ctx.profile
+        self._profiled = (self.opts["cold"] == "exit" and prof is not None
+                          and any(site[0] == fn.name for site in prof.types))
         forward: dict[int, int] = {}  # removed result -> the value that replaces it
         for b in fn.blocks:
             if b.params or any(u.exit is not None or u.defn.is_guard for u in b.uops):
@@ -147,6 +154,16 @@ class Specialize(Pass):
                     changed = True
                 else:
                     new.append(u)
+            elif self._profiled and u.defn.has(Flag.PROFILE) \
+                    and not ctx.profile.types.get((fn.name, b.label, i)) \
+                    and ctx.allow(f"cold exit before {u.name} at {b.label}:{i}"):
+                # Never run in tier 1: leave there instead of guessing (the uop stays,
+                # unreachable, so the block is still complete tier-1 code after the exit).
+                ctx.note(f"specialize: @{fn.name} {b.label}:{i} {_show(u)}: cold (tier 1 "
+                         f"never ran it) -> _EXIT_COLD")
+                new.append(Uop("_EXIT_COLD", [], None, (), [], rw.exit(), u.line))
+                new.append(u)
+                changed = True
             else:
                 new.append(u)
             if u.output is not None:

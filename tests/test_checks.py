@@ -70,3 +70,17 @@ def test_changed_expectation_fails_with_diff(tmp_path):
     failure = run_test(str(broken))
     assert failure is not None
     assert "expected string not found" in failure.render()
+
+
+def test_check_prefix_selects_directives(tmp_path):
+    """One file, two RUN lines: each filecheck stage checks only its own prefix."""
+    text = ("# RUN: workbench pipeline %s | filecheck %s\n"
+            "# RUN: workbench pipeline %s | filecheck --check-prefix=OTHER %s\n"
+            "# CHECK: _BINARY_OP +\n# OTHER: _LOAD_FAST a\n# OTHER-NEXT: _BINARY_OP +\n")
+    path = tmp_path / "t.uop"
+    module = 'module "t"\n' + SAMPLE
+    path.write_text(text + module)
+    assert run_test(str(path)) is None
+    path.write_text(text.replace("OTHER-NEXT: _BINARY_OP +", "OTHER-NEXT: _RETURN") + module)
+    failure = run_test(str(path))
+    assert failure is not None and "OTHER-NEXT: expected string not found" in failure.message

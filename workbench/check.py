@@ -12,6 +12,8 @@ Directives follow LLVM FileCheck: CHECK (in order), CHECK-NEXT (the next line),
 CHECK-SAME (the same line), CHECK-NOT (not between the surrounding matches),
 CHECK-LABEL (splits the input into regions), CHECK-EMPTY; ``{{regex}}`` and
 ``[[VAR:regex]]`` / ``[[VAR]]`` in patterns; horizontal whitespace is fuzzy.
+``filecheck --check-prefix=P`` (or ``--check-prefixes=P,Q``) checks the ``P:``,
+``P-NEXT:``, ... lines instead, so one file can hold several RUN lines' expectations.
 ``workbench`` commands run in-process; ``not`` before a command expects failure.
 """
 
@@ -27,15 +29,17 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-DIRECTIVE = re.compile(r"(?:#|//|;)\s*(RUN|CHECK(?:-NEXT|-NOT|-SAME|-LABEL|-EMPTY)?):(.*)$")
+DIRECTIVE = re.compile(r"(?:#|//|;)\s*([A-Z][A-Z0-9_-]*?)(-NEXT|-NOT|-SAME|-LABEL|-EMPTY)?:(.*)$")
+DEFAULT_PREFIX = "CHECK"
 TEST_SUFFIXES = (".uop", ".py")
 
 
 @dataclass
 class Directive:
-    kind: str
+    kind: str          # CHECK, CHECK-NEXT, ... whatever the prefix (compared by kind)
     pattern: str
     line: int
+    prefix: str = DEFAULT_PREFIX
 
 
 @dataclass
@@ -56,14 +60,14 @@ def parse_directives(text: str) -> tuple[list[str], list[Directive]]:
         m = DIRECTIVE.search(line)
         if not m:
             continue
-        kind, body = m.group(1), m.group(2)
-        if kind == "RUN":
+        prefix, suffix, body = m.group(1), m.group(2) or "", m.group(3)
+        if prefix == "RUN" and not suffix:
             if runs and runs[-1].endswith("\\"):
                 runs[-1] = runs[-1][:-1] + " " + body.strip()
             else:
                 runs.append(body.strip())
         else:
-            checks.append(Directive(kind, body.strip(), n))
+            checks.append(Directive(DEFAULT_PREFIX + suffix, body.strip(), n, prefix))
     return runs, checks
 
 
@@ -155,7 +159,8 @@ def filecheck(output: str, checks: list[Directive], path: str) -> CheckFailure |
                      "CHECK-SAME": "on the same line as the previous match",
                      "CHECK-EMPTY": "an empty next line"}.get(d.kind, "in input")
             start = last_line + 1 if d.kind != "CHECK" else pos
-            return CheckFailure(path, d.line, f"{d.kind}: expected string not found {where}: "
+            shown = d.prefix + d.kind[len(DEFAULT_PREFIX):]
+            return CheckFailure(path, d.line, f"{shown}: expected string not found {where}: "
                                 f"'{d.pattern}'", context(start, d.pattern))
         k, m = hit
         failure = check_nots(k)
@@ -186,6 +191,18 @@ def _run_command(cmd: str, path: str) -> tuple[int, str, str]:
     return p.returncode, p.stdout, p.stderr
 
 
+def _check_prefixes(args: list[str]) -> set[str]:
+    """The directive prefixes a ``filecheck`` stage checks (CHECK unless told)."""
+    out: set[str] = set()
+    for i, a in enumerate(args):
+        for flag in ("--check-prefix", "--check-prefixes"):
+            if a == flag and i + 1 < len(args):
+                out.update(args[i + 1].split(","))
+            elif a.startswith(flag + "="):
+                out.update(a.split("=", 1)[1].split(","))
+    return out or {DEFAULT_PREFIX}
+
+
 def run_test(path: str) -> CheckFailure | None:
     text = Path(path).read_text(encoding="utf-8")
     runs, checks = parse_directives(text)
@@ -214,7 +231,8 @@ def run_test(path: str) -> CheckFailure | None:
             tool = shlex.split(stage)
             if not tool or tool[0].lower() != "filecheck":
                 return CheckFailure(path, 1, f"unsupported pipeline stage '{stage}'", "")
-            failure = filecheck(out, checks, path)
+            prefixes = _check_prefixes(tool[1:])
+            failure = filecheck(out, [c for c in checks if c.prefix in prefixes], path)
             if failure:
                 return failure
     return None

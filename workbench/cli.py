@@ -27,8 +27,9 @@ def cmd_run(args) -> int:
     _load_plugins(args)
     module = load_module(args.file)
     _stencils_or_error(args.backend)
+    # `run` reports nothing about the machine code, so Unicorn runs without count hooks.
     rt = Runtime(module, backend=args.backend, passes=args.passes,
-                 verify=getattr(args, "verify_each", False))
+                 verify=getattr(args, "verify_each", False), unicorn_mode="none")
     return run_guarded(rt.run, args.file)
 
 

@@ -73,6 +73,11 @@ class Tier2:
     jit_fn: Function | None = None   # the IR the machine code was compiled from
     codemap: object | None = None    # backends.tracing.CodeMap (unicorn)
     version: int = 1                 # 1 for a function's first tier-2 code, then 2, ...
+    cold_sites: frozenset = frozenset()  # tier-1 (block, index) of its _EXIT_COLD exits
+
+    def __post_init__(self):
+        self.cold_sites = frozenset((u.exit.block, u.exit.index)
+                                    for _, _, u in self.opt.fn.uops() if u.name == "_EXIT_COLD")
 
 
 @dataclass
@@ -113,6 +118,8 @@ class Runtime:
         self.calls: Counter = Counter()
         self.arrivals: Counter = Counter()
         self.reoptimized: Counter = Counter()
+        self.warmed: Counter = Counter()   # re-optimizations after cold exits (not limited)
+        self.cold_exits: Counter = Counter()
         self.trace = TraceCounts()
         self.retired: list[tuple[str, Tier2]] = []  # invalidated code, still counted
         # With a JIT backend, hot code goes to tier 2 even with an empty pipeline: its
@@ -137,7 +144,7 @@ class Runtime:
                        bisect_log=self.bisect_log if self.bisect_limit is not None else None)
         code = compile_function(self.interp, opt.fn, tier1=False)
         t2 = Tier2(opt, code, {label: i for i, label in enumerate(opt.entries)},
-                   version=self.reoptimized[name] + 1)
+                   version=self.reoptimized[name] + self.warmed[name] + 1)
         if self.backend in JIT_BACKENDS:
             self.compile_jit(t2)
         self.tier2[name] = t2
@@ -187,8 +194,14 @@ class Runtime:
                 self.retired.append((name, t2))
                 del self.tier2[name]  # re-optimized, with the new value, when hot again
 
-    def invalidate(self, name: str) -> None:
-        self.reoptimized[name] += 1
+    def invalidate(self, name: str, cold: bool = False) -> None:
+        """Drop ``name``'s tier-2 code; it is re-optimized when hot again.  A guard that
+        keeps failing counts towards MAX_REOPTIMIZE; a cold exit does not (each one
+        ends once tier 1 has profiled that code, so they are bounded by the code)."""
+        if cold:
+            self.warmed[name] += 1
+        else:
+            self.reoptimized[name] += 1
         old = self.tier2.get(name)
         if old is not None:
             self.retired.append((name, old))
@@ -258,6 +271,13 @@ class Runtime:
         self.trace.side_exits += 1
         site = (name, ex.block, ex.index)
         self.trace.exits_by_site[site] += 1
+        if (ex.block, ex.index) in t2.cold_sites:
+            # Not a failed speculation: the profile that re-optimization reads is being
+            # collected by tier 1 right now, so this must not mark the site unstable.
+            self.cold_exits[site] += 1
+            if self.cold_exits[site] % MAX_EXITS == 0 and self.tier2.get(name) is t2:
+                self.invalidate(name, cold=True)
+            return
         self.profile.exits[site] += 1
         if self.profile.exits[site] % MAX_EXITS == 0 and self.tier2.get(name) is t2:
             self.invalidate(name)
