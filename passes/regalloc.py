@@ -5,12 +5,13 @@ shape); with it values stay in registers across uops (the 3.15 shape).  Three
 algorithms make the difference measurable (``regalloc{algo=...,regs=N}``):
 
 * ``tos`` (passes/regalloc_tos.py): CPython 3.15-style top-of-stack caching,
-  block-local, everything flushed to slots at block boundaries.
+  local to extended basic blocks, everything flushed to slots at merge points.
 * ``linear-scan`` (passes/regalloc_linear_scan.py): Poletto-Sarkar over live
   intervals with lifetime holes, spilling the interval that ends furthest.
 * ``graph-coloring`` (passes/regalloc_coloring.py): Chaitin-Briggs on a
   networkx interference graph with loop-weighted spill costs and conservative
-  (Briggs) coalescing of block-parameter moves.
+  (Briggs) coalescing of block-parameter moves, then the repairs of
+  passes/regalloc_unspill.py (undo needless spills, reuse reloads).
 
 The model shared by all three (this module):
 
@@ -66,6 +67,7 @@ from .base import Option, Pass, PassContext, PassError
 from .liveness import paused_gc
 
 ALGORITHMS = ("tos", "linear-scan", "graph-coloring")
+_REPAIRED = {"graph-coloring"}     # algorithms followed by regalloc_unspill's repairs
 
 _LOC = re.compile(r"([rs])(\d+)\Z")
 
@@ -523,6 +525,13 @@ def _allocate(fn: Function, algo: str, regs: int, note) -> dict:
     else:
         from .regalloc_coloring import coloring_once
         iterate(state, coloring_once, note)
+    for v in state.in_slot:
+        state.reg.pop(v, None)     # a slot value has no register, whatever a round said
+    if algo in _REPAIRED:
+        from .regalloc_unspill import reuse_reloads, unspill
+        n, m = unspill(state), reuse_reloads(state)
+        if note is not None and (n or m):
+            note(f"unspilled {n} values, reused {m} reloads")
     for v, r in state.reg.items():
         fn.locs[v] = f"r{r}"
     nslots = assign_slots(state)

@@ -15,8 +15,8 @@ registers) at the price of building an interference graph.
   otherwise grow one huge node and make coalescing quadratic.)
 * Simplify/select with optimistic coloring (Briggs): remove nodes of degree < K;
   when none is left, push the node with the least spill cost per degree, where
-  cost = sum over its reads and its definition of 10 ** loop_depth
-  (``ir.cfg.natural_loops``).  Select pops nodes and gives each the lowest
+  cost = the memory operations spilling it adds, each weighted 10 ** loop_depth
+  (``ir.cfg.natural_loops``; see ``spill_costs``).  Select pops nodes and gives each the lowest
   register its colored neighbours leave free (preferring a register of a
   param/argument partner: biased coloring).  Nodes left uncolored are spilled;
   the driver rewrites them to slots and rebuilds until everything is colored.
@@ -44,7 +44,7 @@ def interference_graph(state: AllocState, info: LivenessInfo) -> nx.Graph:
     edges: list[tuple[int, int]] = []
     for b in fn.blocks:
         live = {v for v in info.live_out[b.label] if v not in skip}
-        g.add_nodes_from(b.params)
+        g.add_nodes_from(p for p in b.params if p not in skip)
         for i in range(len(b.uops) - 1, -1, -1):
             u = b.uops[i]
             o = u.output
@@ -68,24 +68,40 @@ def interference_graph(state: AllocState, info: LivenessInfo) -> nx.Graph:
 
 
 def spill_costs(state: AllocState, info: LivenessInfo) -> dict[int, float]:
+    """Memory operations spilling each value would cost, weighted 10 ** loop depth.
+
+    A read as an input is a reload, a definition by a uop a store.  Side exits
+    read values where they are: free.  A successor argument passed to a
+    different parameter costs a move on that edge for both (when they end up
+    in different kinds of location); a loop-carried value passed back to itself
+    costs nothing, so a value that only rides along a loop is cheap to spill.
+    A constant is rematerialized at its uses: no memory traffic, a token cost.
+    """
     fn = state.fn
     depth: dict[str, int] = {b.label: 0 for b in fn.blocks}
     for loop in natural_loops(fn):
         for label in loop.blocks:
             depth[label] += 1
+    params = {b.label: b.params for b in fn.blocks}
+    consts = {u.output for b in fn.blocks for u in b.uops
+              if u.name == "_LOAD_CONST" and u.output is not None}
     cost: dict[int, float] = {}
+
+    def add(v: int, w: float) -> None:
+        cost[v] = cost.get(v, 0.0) + w
+
     for b in fn.blocks:
         w = 10.0 ** depth[b.label]
-        for p in b.params:
-            cost[p] = cost.get(p, 0.0) + w
         for u in b.uops:
             for v in u.inputs:
-                cost[v] = cost.get(v, 0.0) + w
+                add(v, 0.1 * w if v in consts else w)
             for t in u.targets:
-                for v in t.args:
-                    cost[v] = cost.get(v, 0.0) + w
+                for a, p in zip(t.args, params[t.block]):
+                    if a != p:
+                        add(a, w)
+                        add(p, w)
             if u.output is not None:
-                cost[u.output] = cost.get(u.output, 0.0) + w
+                add(u.output, 0.0 if u.output in consts else w)
     for t in state.temps:
         cost[t] = float("inf")
     return cost

@@ -13,11 +13,15 @@ simple and block-local so it can be compared with the global allocators:
   an input again later; on its last read in the block the uop's
   memory-operand variant reads the slot directly (one load either way, and no
   register taken or evicted): the greedy least-memory-traffic choice.
-* At block boundaries everything is in slots: block parameters live in slots,
+* At merge points everything is in slots: block parameters live in slots,
   a value used in another block is spilled to its home slot before the
   terminator (or when evicted), and successor arguments are written into
-  their parameters' slots by the edge moves.  Only values local to a block
-  ever see a register.
+  their parameters' slots by the edge moves.
+* Like CPython's traces (superblocks), the cache survives a branch into a
+  block whose only predecessor is the branching block (an extended basic
+  block): that successor starts with its predecessor's registers, so a value
+  read on both sides of a branch is loaded once, and a value read only after
+  the branch, in that one successor, is not stored and reloaded around it.
 """
 
 from __future__ import annotations
@@ -48,6 +52,29 @@ def allocate_tos(state: AllocState, note=None) -> None:
     reg_of_version: dict[int, int] = {}
     spills = reloads = memops = 0
 
+    # Extended basic blocks: a parameterless block with one predecessor laid
+    # out before it inherits that predecessor's cache (and slot versions).
+    index = {label: i for i, label in enumerate(info.order)}
+    preds: dict[str, set[str]] = {label: set() for label in blocks}
+    for b in fn.blocks:
+        for s in b.successors():
+            if s in preds:
+                preds[s].add(b.label)
+    parent: dict[str, str] = {}
+    for label, ps in preds.items():
+        if len(ps) == 1 and not blocks[label].params and label in index:
+            (p,) = ps
+            if p != label and p in index and index[p] < index[label]:
+                parent[label] = p
+    end_state: dict[str, tuple[dict, dict]] = {}
+    # Inputs read in a block or in the blocks that inherit from it, transitively.
+    tree_inputs: dict[str, set[int]] = {}
+    for label in reversed(info.order):
+        ins = tree_inputs.setdefault(label, set())
+        ins.update(v for u in blocks[label].uops for v in u.inputs)
+        if label in parent:
+            tree_inputs.setdefault(parent[label], set()).update(ins)
+
     for label in info.order:
         b = blocks[label]
         uops = b.uops
@@ -63,20 +90,45 @@ def allocate_tos(state: AllocState, note=None) -> None:
                 if not lst or lst[-1] != k:
                     lst.append(k)
         through: set[int] = set()        # needed by a successor other than as an argument
-        for s in b.successors():
+        flush: set[int] = set()          # ... and so must be in its home slot at the end
+        carried: dict[int, int] = {}     # value -> inheriting successors it is live into
+        later_input: set[int] = set()    # read as an input where the cache is inherited
+        for s in dict.fromkeys(b.successors()):
             sb = blocks[s]
-            through |= {v for v in info.live_in[s] if v not in sb.params}
+            live = {v for v in info.live_in[s] if v not in sb.params}
+            through |= live
+            if parent.get(s) == label:
+                for v in live:
+                    carried[v] = carried.get(v, 0) + 1
+                later_input |= tree_inputs[s]
+            else:
+                flush |= live
+        # A value carried into one inheriting successor alone is stored there if
+        # it must be; into several, here (one definition of its home slot).
+        flush |= {v for v, c in carried.items() if c > 1}
 
         def used_after(v: int, k: int, table) -> bool:
             lst = table.get(v)
             return bool(lst) and lst[-1] > k
+
+        def input_after(v: int, k: int) -> bool:
+            return used_after(v, k, input_use) or v in later_input
 
         def needed_after(v: int, k: int) -> bool:
             return v in through or used_after(v, k, any_use)
 
         cache: dict[int, tuple[int, int]] = {}   # reg -> (value, version); insertion = age
         in_reg: dict[int, tuple[int, int]] = {}  # value -> (reg, version)
-        slot_ver: dict[int, int] = {v: home[v] for v in info.live_in[label]}
+        if label in parent:
+            pcache, pslots = end_state[parent[label]]
+            live_in = info.live_in[label]
+            slot_ver = {v: sv for v, sv in pslots.items() if v in live_in}
+            for r, (v, ver) in pcache.items():
+                if v in live_in:
+                    cache[r] = (v, ver)
+                    in_reg[v] = (r, ver)
+        else:
+            slot_ver = {v: home[v] for v in info.live_in[label]}
         for p in b.params:
             slot_ver[p] = p
         out: list[Uop] = []
@@ -128,7 +180,7 @@ def allocate_tos(state: AllocState, note=None) -> None:
                     continue
                 sv = slot_ver[v]
                 r = None
-                if u.name != "_COPY" and used_after(v, k, input_use):
+                if u.name != "_COPY" and input_after(v, k):
                     r = get_reg(pinned, k, line)
                 if r is None:
                     new_inputs.append(sv)           # memory-operand variant
@@ -150,7 +202,7 @@ def allocate_tos(state: AllocState, note=None) -> None:
                 u.exit.values = [(key, current(v)) for key, v in u.exit.values]
                 u.exit.locals = [(key, current(v)) for key, v in u.exit.locals]
             if last:
-                for v in sorted(through):          # flush to the home slots
+                for v in sorted(flush):            # flush to the home slots
                     if v in in_reg:
                         spill(v, line)
                 for t in u.targets:
@@ -181,7 +233,16 @@ def allocate_tos(state: AllocState, note=None) -> None:
             if last:
                 break
         b.uops = out
+        end_state[label] = (dict(cache), dict(slot_ver))
 
+    # A value flushed for several inheriting successors that all kept reading
+    # its register never needed the store.
+    used = {v for b in fn.blocks for u in b.uops for v in u.uses()}
+    for b in fn.blocks:
+        kept = [u for u in b.uops if not (u.name == "_COPY" and u.output in state.in_slot
+                                          and u.output not in used)]
+        spills -= len(b.uops) - len(kept)
+        b.uops = kept
     state.reg = {v: r for v, r in reg_of_version.items() if v not in state.in_slot}
     state.memory_operands = memops
     if note is not None:
