@@ -27,6 +27,7 @@ import bisect
 import dataclasses
 from collections import Counter
 
+from backends.copy_and_patch import uop_stencils as S
 from backends.copy_and_patch.emitter import CodeBlob
 from backends.copy_and_patch.stencil import HoleValue as V
 from ir.core import Function
@@ -364,7 +365,8 @@ def describe_hole(blob: CodeBlob, value: V, given) -> str:
         elif word == layout.scratch_word:
             what = "scratch"
         else:
-            what = {0: "exit index", 1: "return value"}.get(word, f"word {word}")
+            what = {0: "exit index", 1: "return value",
+                    S.HELPER_STATUS_WORD: "helper status"}.get(word, f"word {word}")
         return f"{value.name}={what} [f+{given:#x}]"
     if value is V.OPERAND and isinstance(given, int):
         return f"OPERAND={given if given < 1 << 63 else given - (1 << 64)}"
@@ -375,7 +377,7 @@ def describe_hole(blob: CodeBlob, value: V, given) -> str:
     return f"{value.name}={given:#x}"
 
 
-CONTROL = (V.CONTINUE, V.TARGET, V.TARGET2, V.EXIT)
+CONTROL = (V.CONTINUE, V.TARGET, V.TARGET2, V.EXIT, V.ERROR)
 ASM_HELPER_OFFSET = 0x3000_0000  # where `asm` pretends the runtime helper is (rel32 reach)
 
 

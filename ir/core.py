@@ -14,7 +14,7 @@ from typing import Iterator
 from .uops import UOPS, UopDef
 
 
-@dataclass
+@dataclass(slots=True)
 class Target:
     """A successor block, with the values passed to its parameters."""
 
@@ -22,7 +22,7 @@ class Target:
     args: list[int] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class Exit:
     """Where a side exit resumes in tier 1, and where each tier-1 value lives.
 
@@ -38,7 +38,7 @@ class Exit:
     locals: list[tuple[str, int]] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class Uop:
     name: str
     inputs: list[int] = field(default_factory=list)
@@ -64,15 +64,22 @@ class Uop:
                 yield v
 
     def replace_uses(self, mapping: dict[int, int]) -> None:
-        self.inputs = [mapping.get(v, v) for v in self.inputs]
+        """Rename the values read; lists are rebuilt only where a value changes (a
+        pass renames a few values in a large function)."""
+        if any(v in mapping for v in self.inputs):
+            self.inputs = [mapping.get(v, v) for v in self.inputs]
         for t in self.targets:
-            t.args = [mapping.get(v, v) for v in t.args]
-        if self.exit is not None:
-            self.exit.values = [(k, mapping.get(v, v)) for k, v in self.exit.values]
-            self.exit.locals = [(k, mapping.get(v, v)) for k, v in self.exit.locals]
+            if any(v in mapping for v in t.args):
+                t.args = [mapping.get(v, v) for v in t.args]
+        e = self.exit
+        if e is not None:
+            if any(v in mapping for _, v in e.values):
+                e.values = [(k, mapping.get(v, v)) for k, v in e.values]
+            if any(v in mapping for _, v in e.locals):
+                e.locals = [(k, mapping.get(v, v)) for k, v in e.locals]
 
 
-@dataclass
+@dataclass(slots=True)
 class Block:
     label: str
     uops: list[Uop] = field(default_factory=list)
@@ -98,12 +105,27 @@ class Function:
     locs: dict[int, str] = field(default_factory=dict)   # value -> r0 / s3
     line: int | None = None
     _next_value: int | None = field(default=None, compare=False, repr=False)
+    _where: dict | None = field(default=None, compare=False, repr=False)
 
     def block(self, label: str) -> Block:
-        for b in self.blocks:
-            if b.label == label:
-                return b
-        raise KeyError(label)
+        """The block named ``label``, in O(1): an index (label -> position) is kept
+        and checked on every hit (the block must still be at that position under
+        that label), so passes may edit ``blocks`` freely; a stale index is rebuilt."""
+        blocks = self.blocks
+        where = self._where
+        if where is not None:
+            i = where.get(label)
+            if i is not None and i < len(blocks):
+                b = blocks[i]
+                if b.label == label:
+                    return b
+        where = self._where = {}
+        for i in range(len(blocks) - 1, -1, -1):   # the first of duplicates wins
+            where[blocks[i].label] = i
+        i = where.get(label)
+        if i is None:
+            raise KeyError(label)
+        return blocks[i]
 
     def block_map(self) -> dict[str, Block]:
         return {b.label: b for b in self.blocks}

@@ -62,8 +62,12 @@ def tokenize(text: str, filename: str, lineno: int) -> list[Tok]:
 class _LineParser:
     """Recursive descent over the tokens of one line."""
 
-    def __init__(self, toks: list[Tok], filename: str, lineno: int, line_len: int):
+    def __init__(self, toks: list[Tok], filename: str, lineno: int, line_len: int,
+                 numbers: dict[int, int] | None = None):
         self.toks, self.i = toks, 0
+        # One int object per value number in a parse: a large function names each
+        # value ~3 times, and separate objects would make the IR larger.
+        self.numbers = numbers if numbers is not None else {}
         self.filename, self.lineno, self.end_col = filename, lineno, line_len + 1
 
     def error(self, message: str, tok: Tok | None = None) -> ParseError:
@@ -116,7 +120,8 @@ class _LineParser:
 
     def value(self) -> int:
         tok = self.take("value", what="a value like %3")
-        return self.integer(tok.text[1:], tok)
+        v = self.integer(tok.text[1:], tok)
+        return self.numbers.setdefault(v, v)
 
     def value_def(self, fn: Function, defined: set[int]) -> int:
         tok = self.peek()
@@ -265,8 +270,9 @@ _NAMED_CONSTS = {"None": None, "True": True, "False": False, "inf": float("inf")
                  "nan": float("nan")}
 
 
-def _line_parser(text: str, filename: str, lineno: int) -> _LineParser:
-    return _LineParser(tokenize(text, filename, lineno), filename, lineno, len(text))
+def _line_parser(text: str, filename: str, lineno: int,
+                 numbers: dict[int, int] | None = None) -> _LineParser:
+    return _LineParser(tokenize(text, filename, lineno), filename, lineno, len(text), numbers)
 
 
 def parse_module(text: str, filename: str = "<string>", *, header: bool = True) -> Module:
@@ -279,11 +285,12 @@ def parse_module(text: str, filename: str = "<string>", *, header: bool = True) 
     names: set[str] = set()
     labels: set[str] = set()
     cur_line: int | None = None
+    numbers: dict[int, int] = {}
     for lineno, raw in enumerate(lines, 1):
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        p = _line_parser(raw, filename, lineno)
+        p = _line_parser(raw, filename, lineno, numbers)
         if module is None:
             p.take("ident", "module", what="'module \"NAME\"' first")
             name = p.take("string", what="a module name string")

@@ -22,6 +22,9 @@ class AnalysisManager:
     def __init__(self):
         self.cache: dict[tuple[str, int], tuple[Function, object]] = {}
         self.computed = 0   # how often an analysis had to be (re)computed
+        # Function name -> dse.Tier1Liveness: facts about tier-1 code, which no pass
+        # over the optimized copy changes, so never invalidated.
+        self.tier1: dict[str, object] = {}
 
     def get(self, name: str, fn: Function):
         if name not in ANALYSES:

@@ -21,6 +21,8 @@ from ir.stats import STAT_KEYS, function_stats
 from ir.verifier import verify_function
 
 from .base import Pass, PassContext, PassError
+from .dse import TIER1, Tier1Liveness
+from .liveness import paused_gc
 
 
 @dataclass
@@ -55,13 +57,18 @@ class PassManager:
     def run_function(self, fn: Function, ctx: PassContext) -> bool:
         inst = self.inst
         functions = {f.name for f in ctx.module.functions} if ctx.module else None
+        if any(TIER1 in p.requires for p in self.passes):
+            # Optimizing the module's own function in place: remember what tier 1
+            # reads before the first pass changes it, so exits stay precise.
+            Tier1Liveness.remember(fn, ctx)
         any_changed = False
         for p in self.passes:
             before = print_function(fn) if inst.print_changed else None
             ctx.current_pass = p.name
             t0 = time.perf_counter()
             try:
-                changed = bool(p.run(fn, ctx))
+                with paused_gc():   # a pass's garbage is acyclic; see liveness.paused_gc
+                    changed = bool(p.run(fn, ctx))
             except WorkbenchError:
                 raise
             except (Exception, SystemExit) as e:  # a broken pass (a plugin?) is named

@@ -32,7 +32,8 @@ from ir.core import Block, Function, Target, Uop
 
 from .base import Pass, PassContext, PassError
 from .dce import forget_values, reachable_labels, remove_unreachable
-from .dse import LOADS, Tier1Liveness, add_exit_local
+from .dse import LOADS, TIER1, Tier1Liveness, add_exit_locals
+from .liveness import paused_gc
 
 
 def dominance_frontiers(fn: Function, idom: dict[str, str]) -> dict[str, set[str]]:
@@ -56,9 +57,14 @@ def dominance_frontiers(fn: Function, idom: dict[str, str]) -> dict[str, set[str
 class Promote(Pass):
     name = "promote"
     description = "promote frame locals to SSA values carried in block parameters"
+    requires = (TIER1,)
     preserves = ()
 
     def run(self, fn: Function, ctx: PassContext) -> bool:
+        with paused_gc():   # many small acyclic containers (see liveness.paused_gc)
+            return self._run(fn, ctx)
+
+    def _run(self, fn: Function, ctx: PassContext) -> bool:
         cands = self._candidates(fn)
         if not cands:
             return False
@@ -150,41 +156,42 @@ class Promote(Pass):
         return touched - checked
 
     @staticmethod
-    def _assigned(fn: Function, disp: Block | None) -> dict[str, frozenset[str]]:
-        """Definitely assigned locals at each block's start (must, forward).  Entering
-        an ``_ENTRY`` target other than the first, the frame's state is tier 1's there,
-        so that edge constrains nothing."""
-        everything = frozenset(fn.locals)
+    def _assigned(fn: Function, disp: Block | None, bit: dict[str, int]) -> dict[str, int]:
+        """Definitely assigned locals at each block's start (must, forward; bitsets
+        over ``bit``).  Entering an ``_ENTRY`` target other than the first, the frame's
+        state is tier 1's there, so that edge constrains nothing."""
+        everything = (1 << len(bit)) - 1
         order = reverse_postorder(fn)
         preds = predecessors(fn)
         blocks = fn.block_map()
-
-        def through(label: str, state: frozenset[str]) -> frozenset[str]:
-            cur = set(state)
+        params = 0
+        for x in fn.params:
+            params |= bit.get(x, 0)
+        gen: dict[str, int] = {}
+        for label in order:
+            g = 0
             for u in blocks[label].uops:
                 if u.name == "_STORE_FAST" or u.name in LOADS:
-                    cur.add(u.imms[0])
-            return frozenset(cur)
-
+                    g |= bit[u.imms[0]]
+            gen[label] = g
+        # Predecessors that constrain each block: the dispatcher only for its first target.
+        first = disp.uops[-1].targets[0].block if disp is not None else None
+        cpreds = {label: [p for p in preds[label]
+                          if disp is None or p != disp.label or label == first]
+                  for label in order}
         ins = {label: everything for label in order}
         outs = {label: everything for label in order}
         changed = True
         while changed:
             changed = False
             for label in order:
-                acc = frozenset(fn.params) if label == order[0] else everything
-                for p in preds[label]:
-                    if p not in outs:
-                        continue
-                    if disp is not None and p == disp.label:
-                        # Only the first target is entered with just the parameters.
-                        for i, t in enumerate(disp.uops[-1].targets):
-                            if t.block == label and i == 0:
-                                acc = acc & outs[p]
-                    else:
-                        acc = acc & outs[p]
+                acc = params if label == order[0] else everything
+                for p in cpreds[label]:
+                    o = outs.get(p)
+                    if o is not None:
+                        acc &= o
                 ins[label] = acc
-                new = through(label, ins[label])
+                new = acc | gen[label]
                 if new != outs[label]:
                     outs[label] = new
                     changed = True
@@ -193,65 +200,126 @@ class Promote(Pass):
     def _exit_needs(self, fn: Function, cands: set[str], disp: Block | None,
                     tier1: Tier1Liveness | None, ctx: PassContext) -> dict[int, list[str]]:
         """For each uop with a side exit (by id): the candidates it must be told about."""
-        assigned = self._assigned(fn, disp)
+        bit = self._bits(fn)
+        names = list(bit)
+        assigned = self._assigned(fn, disp, bit)
+        cmask = 0
+        for x in cands:
+            cmask |= bit[x]
         need: dict[int, list[str]] = {}
-        unsafe: set[str] = set()
+        unsafe = 0
         for b in fn.blocks:
             if b.label not in assigned:
                 continue
-            cur = set(assigned[b.label])
-            for u in b.uops:
-                if u.exit is not None:
-                    listed = {k for k, _ in u.exit.locals}
-                    live = tier1.live_at(u.exit.block, u.exit.index) if tier1 else None
-                    xs = []
-                    for x in fn.locals:
-                        if x not in cands or x in listed or (live is not None and x not in live):
-                            continue
-                        if x not in cur:
-                            if live is not None:
-                                # Tier 1 would read it, yet no value is sure to reach
-                                # here: only the frame can say, so x stays there.
-                                ctx.note(f"promote: @{fn.name}: {x} is live at the exit of "
-                                         f"{b.label}:{b.uops.index(u)} but not surely "
+            cur = assigned[b.label]
+            for k, u in enumerate(b.uops):
+                e = u.exit
+                if e is not None:
+                    want = cmask
+                    for x, _ in e.locals:
+                        want &= ~bit.get(x, 0)
+                    if tier1 is not None:
+                        want &= tier1.live_mask(e.block, e.index)
+                        # Tier 1 would read it, yet no value is sure to reach here:
+                        # only the frame can say, so it stays there.
+                        missing = want & ~cur & ~unsafe
+                        j = 0
+                        while missing:
+                            if missing & 1:
+                                ctx.note(f"promote: @{fn.name}: {names[j]} is live at the "
+                                         f"exit of {b.label}:{k} but not surely "
                                          f"assigned; not promoted")
-                                unsafe.add(x)
-                            continue
-                        xs.append(x)
+                                unsafe |= 1 << j
+                            missing >>= 1
+                            j += 1
+                    want &= cur
+                    xs = []
+                    j = 0
+                    while want:
+                        if want & 1:
+                            xs.append(names[j])
+                        want >>= 1
+                        j += 1
                     need[id(u)] = xs
                 if u.name == "_STORE_FAST" or u.name in LOADS:
-                    cur.add(u.imms[0])
-        cands -= unsafe
+                    cur |= bit[u.imms[0]]
+        cands -= {x for x in names if unsafe & bit[x]}
         return need
 
     @staticmethod
-    def _liveness(fn: Function, cands: set[str], need: dict[int, list[str]]
+    def _bits(fn: Function) -> dict[str, int]:
+        """A bit per local (declared ones first, in order)."""
+        bit = {x: 1 << i for i, x in enumerate(fn.locals)}
+        for b in fn.blocks:
+            for u in b.uops:
+                if u.name == "_STORE_FAST" or u.name in LOADS:
+                    x = u.imms[0]
+                    if x not in bit:
+                        bit[x] = 1 << len(bit)
+        return bit
+
+    def _liveness(self, fn: Function, cands: set[str], need: dict[int, list[str]]
                   ) -> dict[str, frozenset[str]]:
         """Candidates live at each block's start: read by a load or needed by an exit
-        before being stored."""
+        before being stored (bitsets, worklist in postorder)."""
+        bit = self._bits(fn)
+        names = list(bit)
+        cmask = 0
+        for x in cands:
+            cmask |= bit[x]
+        order = reverse_postorder(fn)
         blocks = fn.block_map()
-        succ = {b.label: b.successors() for b in fn.blocks}
-        order = list(reversed(reverse_postorder(fn)))
-        live_in: dict[str, frozenset[str]] = {b.label: frozenset() for b in fn.blocks}
-        changed = True
-        while changed:
-            changed = False
-            for label in order:
-                cur: set[str] = set()
-                for s in succ[label]:
-                    cur |= live_in.get(s, frozenset())
-                for u in reversed(blocks[label].uops):
-                    x = u.imms[0] if u.name in LOADS or u.name == "_STORE_FAST" else None
-                    if u.name == "_STORE_FAST":
-                        cur.discard(x)
-                    elif u.name == "_LOAD_FAST" and x in cands:
-                        cur.add(x)
-                    if u.exit is not None:
-                        cur.update(need.get(id(u), ()))
-                new = frozenset(cur)
-                if new != live_in[label]:
-                    live_in[label] = new
-                    changed = True
+        pos = {label: i for i, label in enumerate(order)}
+        nb = len(order)
+        succ = [[pos[s] for s in blocks[label].successors() if s in pos] for label in order]
+        preds: list[list[int]] = [[] for _ in range(nb)]
+        summary = []
+        for i, label in enumerate(order):
+            for s in succ[i]:
+                preds[s].append(i)
+            gen = kill = 0
+            for u in reversed(blocks[label].uops):
+                name = u.name
+                if name == "_STORE_FAST":
+                    b = bit[u.imms[0]]
+                    gen &= ~b
+                    kill |= b
+                elif name == "_LOAD_FAST":
+                    b = bit[u.imms[0]] & cmask
+                    gen |= b
+                    kill &= ~b
+                if u.exit is not None:
+                    for x in need.get(id(u), ()):
+                        b = bit[x]
+                        gen |= b
+                        kill &= ~b
+            summary.append((gen, kill))
+        live = [0] * nb
+        work = list(range(nb))
+        queued = [True] * nb
+        while work:
+            i = work.pop()
+            queued[i] = False
+            out = 0
+            for s in succ[i]:
+                out |= live[s]
+            gen, kill = summary[i]
+            new = gen | (out & ~kill)
+            if new != live[i]:
+                live[i] = new
+                for p in preds[i]:
+                    if not queued[p]:
+                        queued[p] = True
+                        work.append(p)
+        sets: dict[int, frozenset[str]] = {}
+        live_in: dict[str, frozenset[str]] = {}
+        for b in fn.blocks:
+            i = pos.get(b.label)
+            m = live[i] if i is not None else 0
+            hit = sets.get(m)
+            if hit is None:
+                hit = sets[m] = frozenset(x for j, x in enumerate(names) if m >> j & 1)
+            live_in[b.label] = hit
         return live_in
 
     # -- entry points -------------------------------------------------------------
@@ -367,11 +435,16 @@ class Promote(Pass):
                 stacks[x].append(p)
                 pushed.append(x)
             for i, u in enumerate(b.uops):
-                for x in need.get(id(u), ()) if u.exit is not None else ():
-                    v = top(x, f"the exit of {label}:{i}")
-                    if entry_vals.get(v) != x:
-                        add_exit_local(fn, u, x, v)
-                        exit_added.add((id(u), x))
+                xs = need.get(id(u)) if u.exit is not None else None
+                if xs:
+                    entries = []
+                    for x in xs:
+                        v = top(x, f"the exit of {label}:{i}")
+                        if entry_vals.get(v) != x:
+                            entries.append((x, v))
+                            exit_added.add((id(u), x))
+                    if entries:
+                        add_exit_locals(fn, u, entries)
                 if u.name == "_STORE_FAST" and u.imms[0] in P:
                     stacks[u.imms[0]].append(resolve(u.inputs[0]))
                     pushed.append(u.imms[0])

@@ -182,7 +182,7 @@ class Runtime:
             if full and self.full_trace is not None:
                 code.on_step = self.full_trace.sink(t2.codemap)
             t2.jit = code
-        _record_helper_frames(t2.jit, fn.name)
+        t2.jit.helpers.record_frames(fn.name)  # helpers' exceptions name this function
 
     def on_global_write(self, key: str, value) -> None:
         for name, t2 in list(self.tier2.items()):
@@ -376,27 +376,6 @@ class _SkipNextFrame(list):
             self.skip -= 1
             return
         super().append(frame)
-
-
-def _record_helper_frames(code, fn_name: str) -> None:
-    """Make each runtime helper of ``code`` record ``(function, line)`` of its uop in the
-    exception it raises, as ``Interpreter.execute`` does for interpreted uops."""
-    helpers = getattr(code, "helpers", None)
-    sites = getattr(code.blob, "helper_sites", None)
-    if helpers is None or not sites:
-        return
-    for i, site in enumerate(sites):
-        helpers.steps[i] = _framed(helpers.steps[i], fn_name, site.uop.line)
-
-
-def _framed(step, fn_name: str, line):
-    def framed(args):
-        try:
-            return step(args)
-        except Exception as e:
-            e.__dict__.setdefault("_wb_frames", []).append((fn_name, line))
-            raise
-    return framed
 
 
 class WatchedGlobals(dict):

@@ -16,7 +16,8 @@ With `fn.locs` (regalloc ran) values in `rK` live in machine registers across st
 (register variants, see uop_stencils); `sK` are frame words. Values whose type is not
 proven int/float/bool are boxed words (uop_stencils documents the encoding); guards on
 them are tag tests; uops without a native stencil call a Python runtime helper
-(`HelperSite`, run by backends.native.runner).
+(`HelperSite`, run by backends.native.helpers); `_EXIT_COLD` (code tier 1 never ran)
+is a plain jump to its exit stub.
 
 What cannot be compiled raises `Unsupported(reason)`: the caller keeps running the
 function in the interpreter.
@@ -39,7 +40,7 @@ from . import uop_stencils as S
 
 WORD_TYPES = ("int", "float", "bool")
 BOX = "box"
-HEADER_WORDS = 2  # word 0: exit index, word 1: returned value
+HEADER_WORDS = S.HEADER_WORDS  # exit index, returned value, helper status
 MASK64 = (1 << 64) - 1
 CONV = {"int": "i", "float": "f", "bool": "b"}
 
@@ -47,6 +48,9 @@ CONV = {"int": "i", "float": "f", "bool": "b"}
 DIRECT = frozenset(n for n in BODIES if not n.startswith("_COMPARE_OP") and n not in (
     "_LOAD_CONST", "_MOVE"))
 MOVES = frozenset({"_LOAD_FAST", "_STORE_FAST", "_COPY", "_RANGE_ARG"})
+# Helper effects with semantics of their own (backends.native.helpers), not the uop's impl.
+HELPER_EFFECTS = frozenset({"LOAD_FAST_CHECK", "LOAD_GLOBAL", "STORE_GLOBAL", "CALL_FUNCTION",
+                            "CALL_BUILTIN", "CALL_METHOD"})
 GUARD_KINDS = {"INT": "int", "FLOAT": "float", "BOOL": "bool", "LIST": "list"}
 
 
@@ -126,7 +130,9 @@ class CodeBlob:
 
     def code(self, base: int, helpers: dict[str, int] | None = None) -> bytes:
         """All code and data, patched to run at address `base` (page aligned);
-        `helpers` gives the address of each helper ("call", "box") the code calls."""
+        `helpers` gives the address of each helper the code calls: "call:K" for helper
+        site K (falling back to "call", one function for every site: the stencil passes
+        `(frame, K, 0)` either way) and "box" (the int slow paths)."""
         helpers = helpers or {}
 
         def resolve(v):
@@ -134,6 +140,8 @@ class CodeBlob:
                 return v
             if v.startswith("helper:"):
                 name = v[len("helper:"):]
+                if name not in helpers and name.startswith("call:"):
+                    name = "call"
                 if name not in helpers:
                     raise Unsupported(f"no address given for helper {name}")
                 return helpers[name]
@@ -287,8 +295,10 @@ class _Emitter:
         """A stencil with inputs (operand, unbox conversion) and an optional output."""
         values = dict(values)
         inputs = []
-        if base == "_GUARD_INT" or any(conv == "i" for _, conv in ins):
+        if base in ("_GUARD_INT", "_BOX_INT") or any(conv == "i" for _, conv in ins):
             values[V.HELPER] = "helper:box"   # slow paths for ints past 48 bits
+            values[V.ERROR] = "error"         # ... which may fail (status word)
+            self.uses_error = True
         for k, ((reg, off), conv) in enumerate(ins):
             inputs.append((reg, conv))
             if reg is None:
@@ -321,8 +331,7 @@ class _Emitter:
         elif src_rep == BOX and dst_rep in CONV:
             self.put_op("_MOVE", [(src, CONV[dst_rep])], dst, {}, site)
         elif dst_rep == BOX and src_rep in CONV:
-            values = {V.HELPER: "helper:box"} if src_rep == "int" else {}
-            self.put_op(f"_BOX_{src_rep.upper()}", [(src, "")], dst, values, site)
+            self.put_op(f"_BOX_{src_rep.upper()}", [(src, "")], dst, {}, site)
         else:
             raise Unsupported(f"cannot convert a {src_rep} word to {dst_rep}")
 
@@ -430,8 +439,12 @@ class _Emitter:
                 word = off // 8
             inputs.append((word, self.rep(v)))
         has_exit = u.exit is not None
-        values = {V.OPERAND: len(self.helper_sites), V.HELPER: "helper:call",
-                  V.TARGET2: "error"}
+        d = u.defn
+        if d.effect.name not in HELPER_EFFECTS and d.implementation(u.imms) is None:
+            raise Unsupported(f"no helper semantics for {u.name}")
+        k = len(self.helper_sites)
+        values = {V.OPERAND: k, V.HELPER: f"helper:call:{k}",
+                  V.ERROR: "error"}
         if has_exit:
             values[V.EXIT] = self.exit_label(u, b, i)
         out_rep = self.rep(u.output) if u.output is not None else None
@@ -444,6 +457,9 @@ class _Emitter:
         fn, name = self.fn, u.name
         d = u.defn
         if name in ("_NOP",) or d.effect.name == "SPILL":
+            return
+        if name == "_EXIT_COLD":   # never ran in tier 1: always leave (no helper needed)
+            self.put_op("_GUARD_NEVER", [], None, {V.EXIT: self.exit_label(u, b, i)}, site)
             return
         if d.is_guard:
             kind = name.rsplit("_", 1)[1]

@@ -21,6 +21,7 @@ class HoleValue(enum.Enum):
     TARGET = enum.auto()  # a branch target
     TARGET2 = enum.auto()  # a second branch target
     EXIT = enum.auto()  # a side-exit stub
+    ERROR = enum.auto()  # the error stub (a runtime helper raised)
     OPARG = enum.auto()  # a small immediate
     OPERAND = enum.auto()  # a 64-bit immediate (also constants: ints, double bits)
     OPERAND2 = enum.auto()  # a second 64-bit immediate
@@ -43,7 +44,7 @@ SYMBOLS: dict[str, HoleValue] = {v.symbol: v for v in HoleValue if v.symbol}
 # Any other value called through a rel32 call goes through a stub (see elf_reader).
 NEAR_VALUES = frozenset(
     {HoleValue.CONTINUE, HoleValue.TARGET, HoleValue.TARGET2, HoleValue.EXIT,
-     HoleValue.CODE, HoleValue.DATA}
+     HoleValue.ERROR, HoleValue.CODE, HoleValue.DATA}
 )
 
 

@@ -11,8 +11,9 @@ Value model (only types typeprop proved): int = raw int64 (overflow leaves throu
 side exit), float = raw IEEE double bits, bool = 0/1.
 
 Frame layout (word indices; see emitter.FrameLayout): word 0 = exit index written by an
-exit stub, word 1 = returned value, then one word per function local (fn.locals order),
-then one word per SSA value, then scratch words for parallel moves on edges.
+exit stub, word 1 = returned value, word 2 = helper status (HELPER_STATUS_WORD), then the
+register save area, one word per function local (fn.locals order), one word per SSA
+value, helper argument words and a scratch word for parallel moves on edges.
 
 Return protocol of the entry shim (`jit_entry(code, frame)`): an exit stub returns its
 exit index (>= 0); `_RETURN` stores the value in word 1 and returns -1 - its return site.
@@ -39,9 +40,8 @@ Boxed values (any value whose type is not proven int/float/bool; NaN-boxing):
   0xFFFB << 48      None; 0xFFFB << 48 | 1 = an unbound local (never a value)
   0xFFFC << 48 | h  list, h = index in the runner's handle table
   0xFFFD << 48 | h  any other Python object (str, tuple, big int, functions...)
-  0xFFFE << 48      DEOPT: a helper says "take this uop's side exit" (nothing done)
-  0xFFFF...FFFF     ERROR: a helper raised; the code leaves through the error stub
-                    (status ERROR_STATUS) and the runner re-raises the exception
+Every 64-bit pattern is a possible value of some representation (a raw int is any int64),
+so no word is reserved to signal anything: helpers signal out of band (below).
 Guards are tag tests on the boxed word (`(w >> 48) == 0xFFF9` for int; `w < 0xFFF9 <<
 48` for float). A proven-typed consumer of a boxed value unboxes on read (int: shift
 the payload's sign in; bool: low bit; float: as is), boxing happens on moves into boxed
@@ -50,9 +50,18 @@ the int unbox and the int guard have a helper slow path for a handle (so the gua
 exact: it passes any int that fits in int64).
 
 Runtime helpers: `_CALL_HELPER` calls the SysV function at `_JIT_HELPER` (natively a
-ctypes callback) as `helper(f, site, 0)`; the inputs were first stored in the frame's
-argument words, the helper returns the output word in the representation the site
-needs, or DEOPT / ERROR.
+ctypes callback; the runners link each site to a function of its own) as
+`helper(f, site, 0)`; the inputs were first stored in the frame's argument words, the
+helper returns the output word in the representation the site needs. Status is out of band, in the frame's word HELPER_STATUS_WORD: 0 while all goes
+well; a helper that raised writes STATUS_ERROR (the code jumps to the error stub, which
+returns ERROR_STATUS, and the runner re-raises the exception), one that wants its uop's
+side exit taken (a failed generic guard, a result the site's type cannot hold; nothing
+was done) writes STATUS_DEOPT. A status is only written just before the code leaves, so
+the word never needs resetting. `_CALL_HELPER` tests it right after the call; the int
+box/unbox slow paths (`CHECKED`) note it and leave for the error stub at the end of the
+stencil (a `_GUARD_INT` whose slow path failed takes its side exit first: the runner
+raises whenever the word says STATUS_ERROR, however the code left). Nothing ever tests
+the returned value.
 """
 
 from __future__ import annotations
@@ -66,13 +75,13 @@ from .entry_shim import ENTRY_SHIM_SOURCE
 REG_ARGS = ("r13", "r14", "r15", "rdi", "rsi", "rdx", "rcx", "r8", "r9", "r11")
 MAX_REGS = len(REG_ARGS)
 TAG_SHIFT = 48
-TAG_INT, TAG_BOOL, TAG_NONE, TAG_LIST, TAG_OBJ, TAG_DEOPT = (
-    0xFFF9, 0xFFFA, 0xFFFB, 0xFFFC, 0xFFFD, 0xFFFE)
+TAG_INT, TAG_BOOL, TAG_NONE, TAG_LIST, TAG_OBJ = 0xFFF9, 0xFFFA, 0xFFFB, 0xFFFC, 0xFFFD
 NONE_WORD = TAG_NONE << TAG_SHIFT
 UNBOUND_WORD = NONE_WORD | 1
-DEOPT_WORD = TAG_DEOPT << TAG_SHIFT
-ERROR_WORD = (1 << 64) - 1
 CANON_NAN = 0x7FF8000000000000
+HELPER_STATUS_WORD = 2  # frame word: a helper's out-of-band status
+HEADER_WORDS = 3  # words 0..2: exit index, returned value, helper status
+STATUS_OK, STATUS_DEOPT, STATUS_ERROR = 0, 1, 2
 ERROR_STATUS = -(1 << 63)  # what the error stub returns
 BOX_INT_SITE = -1  # helper site ids: box an int past 48 bits,
 UNBOX_INT_SITE = -2  # the int64 of a handle (an int past 48 bits),
@@ -102,21 +111,26 @@ extern char _JIT_CONTINUE[], _JIT_TARGET[], _JIT_EXIT[], _JIT_OPERAND[],
 
 # Extra prelude for generated variants.
 VARIANT_PRELUDE = r"""
-extern char _JIT_HELPER[], _JIT_TARGET2[];
+extern char _JIT_HELPER[], _JIT_ERROR[];
 typedef uint64_t (*helper_t)(int64_t *f, int64_t site, int64_t a);
 #define HELPER_CALL(site, a) (((helper_t)_JIT_HELPER)(f, (site), (a)))
+#define STATUS (f[HELPER_STATUS_WORD])
+#define HELPER_FAILED __builtin_expect(STATUS != 0, 0)
+/* A slow-path helper call as an expression: its result; a failure is noted in failed_
+   and the stencil leaves for the error stub at its end (Variant.source). */
+#define CHECKED(call) ({ int64_t v_ = (int64_t)(call); failed_ |= STATUS; v_; })
 #define SEXT48(x) ((int64_t)((uint64_t)(x) << 16) >> 16)
 #define UNBOX_INT(x) (__builtin_expect(TAGOF(x) == TAG_INT, 1) ? SEXT48(x) \
-                      : (int64_t)HELPER_CALL(-2, (x)))
+                      : CHECKED(HELPER_CALL(-2, (x))))
 #define TAGOF(x) ((uint64_t)(x) >> 48)
 #define AS_F(x) __builtin_bit_cast(double, (int64_t)(x))
 #define AS_I(x) __builtin_bit_cast(int64_t, (double)(x))
 #define TAG_INT 0xFFF9ull
 #define TAG_BOOL 0xFFFAull
 #define TAG_LIST 0xFFFCull
-#define ERROR_WORD 0xFFFFFFFFFFFFFFFFull
-#define DEOPT_WORD 0xFFFE000000000000ull
-"""
+#define HELPER_STATUS_WORD %d
+#define STATUS_DEOPT %d
+""" % (HELPER_STATUS_WORD, STATUS_DEOPT)
 
 CMP_NAMES = {"<": "LT", "<=": "LE", ">": "GT", ">=": "GE", "==": "EQ", "!=": "NE"}
 
@@ -142,13 +156,13 @@ VARIANT_BODIES: dict[str, str] = {
         if (a >= -(INT64_C(1) << 47) && a < (INT64_C(1) << 47))
             OUT = (int64_t)((TAG_INT << 48) | ((uint64_t)a & 0xFFFFFFFFFFFFull));
         else
-            OUT = (int64_t)HELPER_CALL(-1, a);""",
+            OUT = CHECKED(HELPER_CALL(-1, a));""",
     "_BOX_FLOAT": "double x = FA; OUT = x != x ? INT64_C(0x7FF8000000000000) : AS_I(x);",
     "_BOX_BOOL": "OUT = (int64_t)((TAG_BOOL << 48) | ((uint64_t)A & 1));",
     "_GUARD_INT": """
         int64_t a = A;
         if (__builtin_expect(TAGOF(a) != TAG_INT, 0))
-            EXIT_IF(TAGOF(a) != 0xFFFDull || !HELPER_CALL(-3, a));""",
+            EXIT_IF(TAGOF(a) != 0xFFFDull || !CHECKED(HELPER_CALL(-3, a)));""",
     "_GUARD_BOOL": "EXIT_IF(TAGOF(A) != TAG_BOOL);",
     "_GUARD_LIST": "EXIT_IF(TAGOF(A) != TAG_LIST);",
     "_GUARD_FLOAT": "EXIT_IF((uint64_t)A >= (TAG_INT << 48));",
@@ -170,7 +184,8 @@ class Variant:
     `inputs`: per input (register index or None for the frame word _JIT_SLOT{i}, unbox
     conversion "" | "i" | "f" | "b"); `output`: register index, None (frame word
     _JIT_SLOT2) or absent (`has_output`); `nregs` register arguments; `saves`: the
-    registers an exit stub stores; `exit`: a helper call that may return DEOPT.
+    registers an exit stub stores; `exit`: a helper call that may take the side exit
+    (STATUS_DEOPT).
     """
 
     base: str
@@ -216,11 +231,19 @@ class Variant:
         out_loc = "W(_JIT_SLOT2)" if self.output is None else f"r{self.output}"
         body, tail = self._body()
         uses_f = "FOUT" in body
-        pre = ["int64_t out_ = 0; (void)out_;", "double fout_ = 0; (void)fout_;"]
+        pre = ["int64_t out_ = 0; (void)out_;", "double fout_ = 0; (void)fout_;",
+               "int64_t failed_ = 0; (void)failed_;"]
         body = body.replace("FOUT", "fout_").replace("OUT", "out_")
         post = []
         if self.has_output:
             post.append(f"{out_loc} = " + ("AS_I(fout_);" if uses_f else "out_;"))
+        if "CHECKED" in body or any(c == "i" for _, c in self.inputs):
+            # A slow path failed: leave after the join, with failed_ made opaque (empty
+            # asm) so clang does not thread the slow path straight to the error stub;
+            # that second exit would defeat shrink-wrapping and put the slow path's
+            # register saves (push/pop) on the fast path.
+            post.append('__asm__("" : "+r"(failed_)); '
+                        "if (__builtin_expect(failed_ != 0, 0)) JUMP(_JIT_ERROR);")
         text = "\n".join(defs) + "\n" + "\n".join(lines) + "\n" + "\n".join(pre) + "\n" + body \
             + "\n" + "\n".join(post) + "\n" + tail + "\n}\n"
         undefs = ["#undef JUMPV"] + [f"#undef {x}" for k in range(len(self.inputs))
@@ -244,16 +267,15 @@ class Variant:
         if b == "_RETURN":
             return "f[1] = A;", "return OPERAND;"
         if b == "_EXIT_STUB":
-            saves = "".join(f"f[2 + {k}] = r{k}; " for k in self.saves)
+            saves = "".join(f"f[{HEADER_WORDS + k}] = r{k}; " for k in self.saves)
             return saves + "f[0] = OPERAND;", "return OPERAND;"
         if b == "_ERROR_STUB":
             return "", "return INT64_MIN;"
         if b == "_CALL_HELPER":
-            body = ("uint64_t hr = HELPER_CALL(OPERAND, 0);\n"
-                    "if (__builtin_expect(hr == ERROR_WORD, 0)) JUMP(_JIT_TARGET2);\n")
-            if self.exit:
-                body += "if (__builtin_expect(hr == DEOPT_WORD, 0)) JUMP(_JIT_EXIT);\n"
-            return body + "OUT = (int64_t)hr;", "NEXT;"
+            deopt = "if (STATUS == STATUS_DEOPT) JUMP(_JIT_EXIT); " if self.exit else ""
+            body = ("int64_t hr = (int64_t)HELPER_CALL(OPERAND, 0);\n"
+                    f"if (HELPER_FAILED) {{ {deopt}JUMP(_JIT_ERROR); }}\n")
+            return body + "OUT = hr;", "NEXT;"
         raise KeyError(b)
 
 

@@ -1,8 +1,8 @@
 """Run a `CodeBlob` inside Unicorn: the emulated counterpart of backends/native/runner.py.
 
 `UnicornCode(blob, mode, env)` links the blob at the emulator's `CODE_BASE` (an emulator
-per compiled function, so several functions' code coexist) with the runtime helper at
-one of the emulator's helper slots, and `run(frame_values, entry_index)` has exactly
+per compiled function, so several functions' code coexist) with the runtime helpers at
+the emulator's helper slots (one per helper site, one for the int slow paths), and `run(frame_values, entry_index)` has exactly
 `NativeCode.run`'s contract: locals become frame words at `DATA_BASE` (`Refused` when a
 value does not fit the representation the code was compiled for), the SysV entry shim
 runs, and the result is `("return", value)` or `("exit", exit_index, values, locals)`
@@ -51,6 +51,22 @@ MODES = ("blocks", "full", "none")
 STACK_SIZE = 1 << 16
 
 
+class FrameWords:
+    """A frame in emulator memory as the helpers index it: `fw[k]` is word k as an int64
+    ("q") or a double ("d"); `fw[k] = x` writes it."""
+
+    __slots__ = ("emu", "base", "fmt")
+
+    def __init__(self, emu: Emulator, base: int, fmt: str):
+        self.emu, self.base, self.fmt = emu, base, "<" + fmt
+
+    def __getitem__(self, k: int):
+        return struct.unpack(self.fmt, self.emu.read(self.base + 8 * k, 8))[0]
+
+    def __setitem__(self, k: int, value) -> None:
+        self.emu.write(self.base + 8 * k, struct.pack(self.fmt, value))
+
+
 class UnicornCode:
     def __init__(self, blob: CodeBlob, mode: str = "blocks", env=None,
                  max_steps: int = 100_000, on_step: Callable[[Step], None] | None = None):
@@ -62,7 +78,7 @@ class UnicornCode:
         self.max_steps = max_steps
         self.on_step = on_step
         self.handles = native.Handles(getattr(blob, "constants", ()))
-        self.helpers = native.HelperRuntime(blob, self.handles, env, read=self._read_word)
+        self.helpers = native.HelperRuntime(blob, self.handles, env)
         self.base = CODE_BASE
         self.shim = self.base + blob.shim_offset
         self.entry_addresses = [self.base + blob.entry_offset(i)
@@ -80,6 +96,7 @@ class UnicornCode:
         self._decode = None
         self._emulator(0)  # links the code (self.code)
         self._stored = native.NativeCode._locals_written(self)
+        self._return_reps = [blob.frame.value_types[v] for v in blob.returns]
 
     def address_map(self):
         return self.blob.address_map(self.base)
@@ -116,10 +133,13 @@ class UnicornCode:
     # -- emulators ------------------------------------------------------------------
     def _emulator(self, depth: int) -> Emulator:
         while len(self._emulators) <= depth:
+            sites = self.helpers.site_functions
             emu = Emulator(code_size=self.blob.size, data_size=8 * self.blob.frame.words,
-                           stack_size=STACK_SIZE, max_helpers=1)
-            helper = emu.add_helper(self.helpers.call, nargs=3)
-            code = self.blob.code(self.base, {"call": helper, "box": helper})
+                           stack_size=STACK_SIZE, max_helpers=len(sites) + 1)
+            helpers = {"box": emu.add_helper(self.helpers.box_call, nargs=3)}
+            for k, site in enumerate(sites):
+                helpers[f"call:{k}"] = emu.add_helper(site, nargs=0)
+            code = self.blob.code(self.base, helpers)
             assert not self.code or code == self.code  # same slot address in every emulator
             self.code = code
             emu.load(code)
@@ -140,27 +160,22 @@ class UnicornCode:
             self._emulators.append(emu)
         return self._emulators[depth]
 
-    def _read_word(self, frame: int, word: int) -> int:
-        """A frame word of the innermost running activation (for the helpers)."""
-        emu = self._emulators[self._depth - 1]
-        return int.from_bytes(emu.read(frame + 8 * word, 8), "little", signed=True)
-
     # -- running --------------------------------------------------------------------
     def run(self, frame_values: dict[str, object], entry_index: int = 0):
         layout = self.blob.frame
         h = self.handles
         words = [0] * layout.words
-        bound = set()
         for name, t in layout.local_types.items():
             if name in frame_values:
                 words[layout.local_word[name]] = h.to_word(frame_values[name], t)
-                bound.add(name)
             elif t == "box":
                 words[layout.local_word[name]] = native._signed(S.UNBOUND_WORD)
         depth = self._depth
         emu = self._emulator(depth)
         self._depth += 1
         h.depth += 1
+        saved = self.helpers.enter(FrameWords(emu, DATA_BASE, "q"),
+                                   FrameWords(emu, DATA_BASE, "d"))
         try:
             emu.write(DATA_BASE, struct.pack(f"<{layout.words}q", *words))
             try:
@@ -172,8 +187,9 @@ class UnicornCode:
             frame = struct.unpack(f"<{layout.words}q", emu.read(DATA_BASE, 8 * layout.words))
             self.runs += 1
             self.entries[entry_index] += 1
-            return native.NativeCode._result(self, status, frame, frame_values, bound)
+            return native.NativeCode._result(self, status, frame, frame_values)
         finally:
+            self.helpers.leave(saved)
             self._depth -= 1
             h.depth -= 1
             if h.depth == 0:

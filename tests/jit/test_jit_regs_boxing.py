@@ -116,12 +116,13 @@ def unicorn_memory_ops(blob, frame_values, env):
 
     from backends.native.runner import Handles, HelperRuntime
     from backends.unicorn_rt.emulator import CODE_BASE, DATA_BASE, Emulator
+    from backends.unicorn_rt.runner import FrameWords
 
     emu = Emulator(code_size=max(blob.size, 1 << 16))
     handles = Handles(blob.constants)
-    rt = HelperRuntime(blob, handles, env,
-                       read=lambda f, w: struct.unpack("<q", emu.read(f + 8 * w, 8))[0])
-    helper = emu.add_helper(lambda f, site, arg: rt.call(f, site, arg), nargs=3)
+    rt = HelperRuntime(blob, handles, env)
+    rt.enter(FrameWords(emu, DATA_BASE, "q"), FrameWords(emu, DATA_BASE, "d"))
+    helper = emu.add_helper(rt.call, nargs=3)  # one address for every helper
     code = blob.code(CODE_BASE, {"call": helper, "box": helper})
     emu.load(code)
     layout = blob.frame

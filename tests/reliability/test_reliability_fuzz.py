@@ -24,10 +24,9 @@ BROKEN = str(DATA / "broken_add.py")
 
 # Generator features left out of the campaigns because they hit bugs that are known
 # and pinned in test_reliability_found_bugs.py (remove them once fixed).  The bugs
-# behind cfexpr, rebind_global and deadfault were fixed; stepvar (a variable range
-# step of -1) still hits the JIT backends' ERROR_WORD bug.
+# behind cfexpr, rebind_global, deadfault and stepvar were fixed.
 KNOWN_BUGS: list[str] = []            # every backend
-JIT_KNOWN_BUGS: list[str] = ["stepvar"]  # native and unicorn
+JIT_KNOWN_BUGS: list[str] = []        # native and unicorn
 
 
 def exclude(features: list[str]) -> list[str]:
@@ -152,9 +151,7 @@ def test_fuzz_campaign_interp_finds_no_mismatch(tmp_path):
 
 @pytest.mark.slow
 def test_fuzz_campaign_every_backend(tmp_path):
-    """The longer campaign: every backend the CLI offers, the standard pipelines.
-    (stepvar: variable range steps of -1 hit the JIT's ERROR_WORD bug, pinned in
-    test_reliability_found_bugs.py.)"""
+    """The longer campaign: every backend the CLI offers, the standard pipelines."""
     r = run_cli("fuzz", "--seconds", "600", "--programs", "20", "--timeout", "120",
                 "--jobs", "2", "--seed", "777",
                 *exclude(KNOWN_BUGS + JIT_KNOWN_BUGS), "--json",

@@ -2,6 +2,7 @@
 
     python -m workbench.benchmarks.pass_scaling [--sizes 1000,10000,100000] [--json]
                                                 [--pipeline specialize,dse,promote]
+                                                [--full default] [--regalloc tos,linear-scan]
 
 A synthetic function is generated as Python source (segments of nested loops,
 if/else and int arithmetic over a fixed pool of locals, so live sets stay
@@ -9,6 +10,10 @@ realistic instead of growing with the size) and compiled by the frontend.  The
 preparation pipeline runs first (by default ``specialize`` without a profile,
 ``dse`` and ``promote``: whichever of them exist), pass by pass, each timed;
 then ``liveness`` and each ``regalloc`` algorithm are timed on the result.
+The preparation passes see the tier-1 function in ``ctx.module``, as in the
+tiered runtime.  ``--full default`` also times a whole pipeline through the pass
+manager on the generated function, optimized in place as ``workbench pipeline``
+does (the row ``pipeline default``).
 
 Prints CPU seconds per pass per size and the growth from the second-largest to
 the largest size (10k -> 100k by default).  A linear pass grows ~10x there;
@@ -29,8 +34,8 @@ fits in the CPU caches while a 10k one does:
   grows well past 10x, and every real pass inherits that factor;
 * ``--sizes 100000,1000000`` compares two sizes that are both past the caches:
   there the time growth of the near-linear passes is back to ~10-12x;
-* the analysis and the allocators are also measured in executed Python
-  bytecodes (``sys.settrace`` with opcode events, a separate run): a count
+* the preparation passes, the analysis and the allocators are also measured in
+  executed Python bytecodes (``sys.settrace`` with opcode events, a separate run): a count
   that no cache, clock or neighbouring process changes.  Work done inside C
   builtins (a set union) counts as one instruction, which is fair here because
   the sets involved are bounded by the register pressure, not by the size.
@@ -61,9 +66,8 @@ def _segment(rng: random.Random) -> list[str]:
     """One chunk of the body: a loop nest with a branch, over locals a0..a{POOL-1}.
 
     ``while`` loops over the same ``i``/``j`` in every segment: a ``for`` loop
-    would add hidden ``$cur``/``$stop`` locals per loop, and once ``promote``
-    keeps locals in registers every side exit lists every promoted local, so
-    the IR itself (exit lists included) would grow quadratically.
+    would add hidden ``$cur``/``$stop`` locals per loop, so the number of locals
+    (and of entries a side exit may list) would grow with the size.
     """
     a = [f"a{rng.randrange(POOL)}" for _ in range(8)]
     c = [rng.randrange(1, 9) for _ in range(6)]
@@ -164,22 +168,43 @@ def _walk(fn) -> int:
     return n
 
 
-def measure(target: int, repeat: int = 3, prep: str = PREP, ops: bool = True) -> dict:
+def _in_module(module, fn):
+    """``module`` with ``fn`` in place of its function of that name (a pass that
+    optimizes a module's own function in place, as ``workbench pipeline`` does)."""
+    from ir.core import Module
+
+    return Module(module.name, [fn if f.name == fn.name else f for f in module.functions])
+
+
+def measure(target: int, repeat: int = 3, prep: str = PREP, ops: bool = True,
+            full: str = "", algos: tuple[str, ...] = REGALLOC) -> dict:
     """CPU seconds (and bytecodes) per pass on a generated function of ~``target`` uops."""
     from ir.parser import parse_function
     from ir.printer import print_function
     from passes.base import PassContext
     from passes.liveness import compute
+    from passes.manager import PassManager
     from passes.pipeline import parse_pipeline
 
     module = build(target)
     fn = module.function("big")
     result = {"uops": count_uops(fn), "seconds": {}, "bytecodes": {}}
     seconds, bytecodes = result["seconds"], result["bytecodes"]
+    if full:
+        # The whole pipeline through the pass manager, as `workbench pipeline` runs it.
+        passes = parse_pipeline(full)
+
+        def run_full(f):
+            PassManager(passes).run_function(f, PassContext(module=_in_module(module, f)))
+        seconds[f"pipeline {full}"] = _best(run_full, repeat, lambda: copy.deepcopy(fn))
+    # The tier-1 function stays in the module, as the tiered runtime has it.
+    module = _in_module(module, copy.deepcopy(fn))
     for p in parse_pipeline(existing(prep)):
         def run(f, p=p):
             p.run(f, PassContext(module=module))
         seconds[p.spec()] = _best(run, repeat, lambda: copy.deepcopy(fn))
+        if ops:
+            bytecodes[p.spec()] = count_bytecodes(run, copy.deepcopy(fn))
         p.run(fn, PassContext(module=module))
     text = print_function(fn)
     result["uops_prepared"] = count_uops(fn)
@@ -191,7 +216,7 @@ def measure(target: int, repeat: int = 3, prep: str = PREP, ops: bool = True) ->
     prepared = fresh()
     runs = {WALK: (lambda _: _walk(prepared), None),
             "liveness": (lambda _: compute(prepared), None)}
-    for algo in REGALLOC:
+    for algo in algos:
         (ra,) = parse_pipeline(f"regalloc{{algo={algo}}}")
         runs[f"regalloc{{algo={algo}}}"] = (lambda f, ra=ra: ra.run(f, PassContext()), fresh)
     for key, (run, setup) in runs.items():
@@ -202,9 +227,11 @@ def measure(target: int, repeat: int = 3, prep: str = PREP, ops: bool = True) ->
     return result
 
 
-def measure_in_subprocess(size: int, repeat: int, prep: str, ops: bool) -> dict:
+def measure_in_subprocess(size: int, repeat: int, prep: str, ops: bool, full: str = "",
+                          algos: tuple[str, ...] = REGALLOC) -> dict:
     cmd = [sys.executable, "-m", "workbench.benchmarks.pass_scaling", "--one", str(size),
-           "--repeat", str(repeat), "--pipeline", prep] + ([] if ops else ["--no-ops"])
+           "--repeat", str(repeat), "--pipeline", prep, "--full", full,
+           "--regalloc", ",".join(algos)] + ([] if ops else ["--no-ops"])
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return json.loads(out)
 
@@ -239,17 +266,25 @@ def main(argv: list[str] | None = None) -> int:
                     help="measure every size in this process (default: a subprocess each)")
     ap.add_argument("--no-ops", action="store_true",
                     help="skip counting executed bytecodes (a slower, traced run)")
+    ap.add_argument("--full", default="", metavar="PIPELINE",
+                    help="also time this whole pipeline (e.g. 'default') through the pass "
+                         "manager on the generated function, as `workbench pipeline` runs it")
+    ap.add_argument("--regalloc", default=",".join(REGALLOC),
+                    help=f"allocators to time (default: {','.join(REGALLOC)})")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
     ops = not args.no_ops
+    algos = tuple(a.strip() for a in args.regalloc.split(",") if a.strip())
     if args.one is not None:
-        print(json.dumps(measure(args.one, args.repeat, args.pipeline, ops)))
+        print(json.dumps(measure(args.one, args.repeat, args.pipeline, ops, args.full, algos)))
         return 0
 
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
-    runs = {s: (measure(s, args.repeat, args.pipeline, ops) if args.in_process
-                else measure_in_subprocess(s, args.repeat, args.pipeline, ops)) for s in sizes}
+    runs = {s: (measure(s, args.repeat, args.pipeline, ops, args.full, algos)
+                if args.in_process
+                else measure_in_subprocess(s, args.repeat, args.pipeline, ops, args.full, algos))
+            for s in sizes}
     seconds, bytecodes = _table(runs, sizes, "seconds"), _table(runs, sizes, "bytecodes")
     growth, op_growth = _growth(seconds, sizes), _growth(bytecodes, sizes)
 
