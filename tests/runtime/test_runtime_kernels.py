@@ -1,15 +1,18 @@
 """Every kernel produces CPython's stdout with tier 2 on native and Unicorn machine code,
-with no optimization ('', generic uops run by runtime helpers), the default pipeline, and
-the default pipeline plus a register allocator (values in machine registers)."""
+with no optimization ('', generic uops: inline fast paths and runtime helpers), the
+default pipeline, and the default pipeline plus each register allocator (values in
+machine registers): at test sizes always, and as shipped (full size) in the slow set."""
 
 import pytest
 
 from runtime_util import KERNEL_NAMES, cli, expected, kernel_source, trace_json, write
 
-PIPELINES = ["", "default", "default,regalloc{algo=linear-scan}"]
+ALGOS = ["tos", "linear-scan", "graph-coloring"]
+PIPELINES = ["", "default"] + [f"default,regalloc{{algo={a}}}" for a in ALGOS]
+PIPELINE_IDS = ["none", "default"] + ALGOS
 
 
-@pytest.mark.parametrize("passes", PIPELINES, ids=["none", "default", "regalloc"])
+@pytest.mark.parametrize("passes", PIPELINES, ids=PIPELINE_IDS)
 @pytest.mark.parametrize("backend", ["native", "unicorn"])
 @pytest.mark.parametrize("kernel", KERNEL_NAMES)
 def test_kernel_stdout_is_cpython(tmp_path, kernel, backend, passes):
@@ -20,14 +23,24 @@ def test_kernel_stdout_is_cpython(tmp_path, kernel, backend, passes):
     assert out == expected(source)
 
 
-@pytest.mark.parametrize("algo", ["tos", "graph-coloring"])
-@pytest.mark.parametrize("kernel", ["sum_loop", "collatz", "fib_big"])
-def test_other_allocators_native(tmp_path, kernel, algo):
-    source = kernel_source(kernel)
+def _shipped(kernel: str) -> str:
+    from helpers import KERNELS
+
+    return next(k for k in KERNELS if k.stem == kernel).read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("passes", PIPELINES[1:], ids=PIPELINE_IDS[1:])
+@pytest.mark.parametrize("backend", ["native", "unicorn"])
+@pytest.mark.parametrize("kernel", KERNEL_NAMES)
+def test_full_size_kernel(tmp_path, kernel, backend, passes):
+    """The kernels as shipped, on both machines, with every allocator (`--passes ''`
+    runs at test size only: generic code at full size takes minutes in Unicorn)."""
+    source = _shipped(kernel)
     path = write(tmp_path, kernel, source)
-    status, out, err = cli("run", "--backend", "native", "--passes",
-                           f"default,regalloc{{algo={algo}}}", path)
-    assert (status, err, out) == (0, "", expected(source))
+    status, out, err = cli("run", "--backend", backend, "--passes", passes, path)
+    assert (status, err) == (0, "")
+    assert out == expected(source)
 
 
 def test_hot_kernel_functions_run_as_machine_code(tmp_path):
@@ -52,16 +65,3 @@ def test_fib_big_full_size_exact_on_native(tmp_path):
     assert out == expected(source)
     report = trace_json(path, "--backend", "native")
     assert any(v["tier2"] == "native" and v["runs"] for v in report["functions"])
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("kernel", KERNEL_NAMES)
-def test_full_size_kernel_on_native(tmp_path, kernel):
-    """The kernels as shipped (sieve takes about a minute: its list stores are helpers)."""
-    from helpers import KERNELS
-
-    source = next(k for k in KERNELS if k.stem == kernel).read_text()
-    path = write(tmp_path, kernel, source)
-    status, out, err = cli("run", "--backend", "native", path)
-    assert (status, err) == (0, "")
-    assert out == expected(source)
