@@ -279,6 +279,53 @@ def cmd_asm(args) -> int:
     return 0
 
 
+def cmd_stencils(args) -> int:
+    from . import stencils as st
+
+    if args.action == "build":
+        r = st.build(force=args.force)
+        how = "loaded from the cache" if r.cached else f"built in {r.seconds:.1f} s"
+        print(f"{r.stencils} stencils {how} ({r.compiler}); key {r.key[:16]}")
+        return 0
+    if args.action == "list" and args.name is not None and args.file is None:
+        args.file, args.name = args.name, None  # `list FILE.py`
+    found = st.base_library() if args.file is None else st.program_stencils(_blobs(args))
+    if args.action == "list":
+        print(f"{'stencil':<44} {'code':>5} {'data':>5} {'holes':>5}  patched with")
+        for row in st.rows(found):
+            print(f"{row['name']:<44} {row['code']:>5} {row['data']:>5} {row['holes']:>5}  "
+                  + " ".join(row["values"]) + ("  (falls through)" if row["fallthrough"]
+                                               else ""))
+        return 0
+    if args.name is None:
+        raise WorkbenchError("stencils show: which stencil? (workbench stencils show UOP)")
+    for k, stencil in enumerate(st.resolve(args.name, found)):
+        print(("\n" if k else "") + "\n".join(st.disassemble(stencil)))
+    return 0
+
+
+def _blobs(args) -> list:
+    """The code blobs of FILE's functions, compiled as `workbench asm` compiles them."""
+    from ir.core import MODULE_FUNCTION
+
+    from .tiering import optimize
+
+    passes, module, profile, values = _prepare(args, profile=True,
+                                               before_profile=lambda: _stencils_or_error("native"))
+    from backends.copy_and_patch.emitter import Unsupported, compile as emit
+
+    blobs = []
+    for fn in module.functions:
+        if (args.function is None and fn.name == MODULE_FUNCTION) or \
+                (args.function is not None and fn.name != args.function):
+            continue
+        try:
+            blobs.append(emit(optimize(module, fn, passes, profile, values).fn))
+        except Unsupported:
+            continue
+    return blobs
+
+
 def _save_picture(path: str, make) -> None:
     """``--dot FILE`` / ``--plot FILE``: write the picture ``make()`` builds (SVG, or the
     Graphviz text when FILE ends in .dot)."""
@@ -485,6 +532,23 @@ def build_parser() -> argparse.ArgumentParser:
     asm.add_argument("--base", type=lambda x: int(x, 0), default=0, metavar="ADDR",
                      help="address to link the code at (default: 0)")
     asm.set_defaults(func=cmd_asm)
+    sn = sub.add_parser("stencils", help="build, list or disassemble the stencil library",
+                        description="build: compile the base stencil library (cached on disk "
+                                    "by source, flags and compiler; --force rebuilds). list: "
+                                    "every stencil with its sizes and holes. show NAME: its "
+                                    "disassembly with each hole marked on the instruction it "
+                                    "patches. With FILE.py, list/show the register variants "
+                                    "the emitter used for FILE's functions (as `asm` "
+                                    "compiles them) instead of the base library.")
+    sn.add_argument("action", choices=["build", "list", "show"])
+    sn.add_argument("name", nargs="?", metavar="NAME",
+                    help="show: a stencil (a uop name, or a variant name from list FILE)")
+    sn.add_argument("file", nargs="?", metavar="FILE",
+                    help="a Python script (.py) or IR text (.uop): its compiled variants")
+    sn.add_argument("--function", metavar="NAME", help="with FILE: only this function")
+    add_passes_option(sn, "default")
+    sn.add_argument("--force", action="store_true", help="build: ignore the disk cache")
+    sn.set_defaults(func=cmd_stencils)
     bn = sub.add_parser("bench", help="time scripts under CPython and every backend/pipeline",
                         description="Run each script as a whole process under CPython (the "
                                     "baseline), the interp backend (no passes, default), "
