@@ -20,6 +20,14 @@ so does any one call whose frame the runner refuses (``Refused``: a value the
 native words cannot hold, e.g. an int past 64 bits).  ``Tier2.info`` records
 which code ran where and why.
 
+Calls between compiled functions.  Once a call finds ``name`` hot with native code,
+``fast_caller`` puts a direct entry in ``Interpreter.fast_calls``: the call helper of a
+compiled caller (and tier 1's ``Interpreter.call``) runs the callee's machine code
+through ``NativeCode.invoker`` (arguments written into a preallocated frame, the result
+read back) without ``on_call`` / ``run_tier2`` and their dict of locals; side exits,
+refusals, exceptions and the recursion limit are handled as on the generic path.
+``invalidate`` and ``on_global_write`` remove the entry with the code it enters.
+
 Exceptions.  A runtime helper called from machine code that raises (a generic
 ``//`` by zero, an IndexError...) propagates out of the runner as itself; the
 runtime records the function and source line of the uop that called the helper,
@@ -32,8 +40,8 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 
-from backends.interp.interpreter import (CompiledFunction, Interpreter, SideExit, UNBOUND,
-                                         compile_function)
+from backends.interp.interpreter import (RECURSION_LIMIT, CompiledFunction, Interpreter,
+                                         SideExit, UNBOUND, compile_function)
 from backends.interp.profile import Profile
 from ir.core import MODULE_FUNCTION, Function, Module
 
@@ -193,6 +201,7 @@ class Runtime:
                                        and assumed[key] == value):
                 self.retired.append((name, t2))
                 del self.tier2[name]  # re-optimized, with the new value, when hot again
+                self.interp.fast_calls.pop(name, None)
 
     def invalidate(self, name: str, cold: bool = False) -> None:
         """Drop ``name``'s tier-2 code; it is re-optimized when hot again.  A guard that
@@ -205,6 +214,7 @@ class Runtime:
         old = self.tier2.get(name)
         if old is not None:
             self.retired.append((name, old))
+        self.interp.fast_calls.pop(name, None)
         if self.reoptimized[name] > MAX_REOPTIMIZE:
             self.tier2[name] = None  # stays in tier 1
         else:
@@ -217,6 +227,9 @@ class Runtime:
         t2 = self.get_tier2(name)
         if t2 is None:
             return self.interp.call_tier1(name, args)
+        if hasattr(t2.jit, "invoker"):
+            # from now on calls of `name` skip this method (until its code is dropped)
+            self.interp.fast_calls[name] = self.fast_caller(name, t2)
         cf1 = self.interp.compile(name)
         frame = list(args) + [UNBOUND] * (len(cf1.fn.locals) - len(args))
         self.interp.depth += 1
@@ -224,6 +237,40 @@ class Runtime:
             return self.run_tier2(name, t2, frame, 0)
         finally:
             self.interp.depth -= 1
+
+    def fast_caller(self, name: str, t2: Tier2):
+        """`call(*args)` of hot function `name` straight into its native code: what
+        ``Interpreter.call`` + ``on_call`` + ``run_tier2`` do for it, minus the lookups
+        and the dict of locals (the caller checked the argument count). The interpreter
+        and the helpers of compiled callers call it through ``Interpreter.fast_calls``,
+        from which ``invalidate`` / ``on_global_write`` remove it with the code."""
+        from backends.native.runner import EXITED, Refused
+
+        interp, calls, info, jit = self.interp, self.calls, t2.info, t2.jit
+        params = interp.functions[name].params
+        invoke = jit.invoker(params)
+        unbound = [UNBOUND] * (len(interp.compile(name).fn.locals) - len(params))
+
+        def call(*args):
+            if interp.depth >= RECURSION_LIMIT:
+                raise RecursionError("maximum recursion depth exceeded")
+            calls[name] += 1
+            interp.depth += 1
+            try:
+                try:
+                    r = invoke(*args)
+                except Refused as e:
+                    info.refused += 1
+                    info.refusal = str(e)
+                    return self.run_tier2_interp(name, t2, list(args) + unbound, 0)
+                info.runs += 1
+                if r is EXITED:
+                    return self.resume_from_jit(name, t2, jit.last_exit, list(args) + unbound)
+                info.returns += 1
+                return r
+            finally:
+                interp.depth -= 1
+        return call
 
     def on_loop_header(self, cf: CompiledFunction, label: str, frame: list):
         key = (cf.fn.name, label)
@@ -261,6 +308,10 @@ class Runtime:
                     t2.info.returns += 1
                     return result[1]
                 return self.resume_from_jit(name, t2, result, frame)
+        return self.run_tier2_interp(name, t2, frame, entry)
+
+    def run_tier2_interp(self, name: str, t2: Tier2, frame: list, entry: int) -> object:
+        """``t2`` in the tier-2 interpreter; on a side exit, finish the call in tier 1."""
         t2.info.interp_runs += 1
         try:
             return self.interp.execute(t2.code, frame, t2.code.entry, entry=entry)

@@ -69,6 +69,9 @@ class Interpreter:
         # A tiered runtime replaces these to count calls and back edges.
         self.call_hook: Callable | None = None
         self.loop_hook: Callable | None = None
+        # name -> call(*args) taking over the whole call (after the checks below): the
+        # runtime's direct way into a hot function's machine code.
+        self.fast_calls: dict[str, Callable] = {}
 
     # -- entry points ---------------------------------------------------------
 
@@ -85,6 +88,9 @@ class Interpreter:
                             f"but {len(args)} {'was' if len(args) == 1 else 'were'} given")
         if self.depth >= RECURSION_LIMIT:
             raise RecursionError("maximum recursion depth exceeded")
+        fast = self.fast_calls.get(name)
+        if fast is not None:
+            return fast(*args)
         if self.call_hook is not None:
             return self.call_hook(name, args)
         return self.call_tier1(name, args)

@@ -306,6 +306,7 @@ class HelperRuntime:
         elif out == "box":
             body += [f"if type(r) is int and {-SIGN47} <= r < {SIGN47}: "
                      f"return {INT_BASE} | (r & {MASK48})",
+                     "if type(r) is float and r == r:", "    sd[0] = r", "    return sq[0]",
                      f"if r is True: return {(S.TAG_BOOL << 48) | 1}",
                      f"if r is False: return {S.TAG_BOOL << 48}",
                      f"if r is DEOPT: return deopt_{k}(fq, r)", "return enc(r)"]
@@ -353,6 +354,19 @@ class HelperRuntime:
             return store_global
         if e is Effect.CALL_FUNCTION:
             callee = u.imms[0]
+            fast = getattr(env, "fast_calls", None)
+            fn = getattr(env, "functions", {}).get(callee)
+            if fast is not None and fn is not None and len(fn.params) == len(u.inputs):
+                # the argument count is right (else env.call raises CPython's TypeError),
+                # so a hot callee's direct entry can take the call whole
+                call = env.call
+
+                def call_function(*args):
+                    f = fast.get(callee)
+                    if f is not None:
+                        return f(*args)
+                    return call(callee, list(args))
+                return call_function
 
             def call_function(*args):
                 if env is None:

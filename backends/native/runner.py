@@ -23,6 +23,9 @@ frame is an `array('q')`, which the helpers read directly. Objects live in a
 per-NativeCode handle table (constants first), emptied back to the constants when the
 outermost run returns.
 
+`invoker(params)` builds the shortest call path (positional arguments, returned value
+or `EXITED`) that the runtime uses for calls between compiled functions.
+
 A frame value that the compiled code cannot hold raises `Refused`: the caller stays in
 tier 1 (nothing has run).
 """
@@ -44,6 +47,14 @@ from .helpers import (INT64_MAX, INT64_MIN, INT_BASE_SIGNED, MASK48, MASK64,  # 
 _signed = signed  # the name other modules used
 SITE_T = ctypes.CFUNCTYPE(ctypes.c_int64)  # a site function: no arguments needed
 BOX_T = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64)
+
+
+class _Exited:
+    def __repr__(self):
+        return "<exited>"
+
+
+EXITED = _Exited()  # what `NativeCode.invoker`'s functions return after a side exit
 
 
 class NativeCode:
@@ -73,6 +84,7 @@ class NativeCode:
         self._fill = _filler(layout, self.handles)
         self._return_reps = [layout.value_types[v] for v in blob.returns]
         self._returns = [_return_reader(rep, self.handles) for rep in self._return_reps]
+        self.last_exit = None  # set by an `invoker` function that returns EXITED
 
     def _locals_written(self) -> set[str]:
         """Locals some `_STORE_FAST` writes (their frame word is its output)."""
@@ -106,6 +118,90 @@ class NativeCode:
             h.depth -= 1
             if h.depth == 0:
                 del h.objects[len(h.constants):]
+
+    def invoker(self, params: list[str]):
+        """`invoke(*args)`: a call of the code at its function entry with the parameters
+        `params` bound positionally, the shortest path from Python (calls between
+        compiled functions take it on every call). Returns the returned value, or
+        `EXITED` after a side exit, with `run`'s exit tuple in `self.last_exit`; raises
+        Refused (nothing ran) and helpers' exceptions as `run` does.
+
+        Why generated: the frame of each nesting depth is preallocated (reset from a
+        template with every other boxed local unbound), each parameter's word conversion
+        and the return readers are inlined."""
+        layout = self.blob.frame
+        template = self._zero[:]
+        for name, t in layout.local_types.items():
+            if t == "box" and name not in params:
+                template[layout.local_word[name]] = UNBOUND_SIGNED
+        args = [f"a{k}" for k in range(len(params))]
+        frames = []
+        ns = {"template": template, "frames": frames, "h": self.handles,
+              "hns": self.helpers.ns, "objs": self.handles.objects,
+              "nconst": len(self.handles.constants), "entry": self._entry,
+              "entry0": self.entry_addresses[0], "code": self, "EXITED": EXITED,
+              "ERROR": S.STATUS_ERROR, "dec": self.handles.decode}
+        fills = []
+        for k, name in enumerate(params):
+            t = layout.local_types.get(name)
+            if t is None:
+                continue   # the code never reads it
+            w, a = layout.local_word[name], args[k]
+            ns[f"conv_{k}"] = self.handles.converter(t)
+            if t == "box":
+                fills.append(f"frame[{w}] = ({a} & {MASK48}) + {INT_BASE_SIGNED} if type({a})"
+                             f" is int and {-SIGN47} <= {a} < {SIGN47} else conv_{k}({a})")
+            elif t == "int":
+                fills.append(f"frame[{w}] = {a} if type({a}) is int and {INT64_MIN} <= {a}"
+                             f" <= {INT64_MAX} else conv_{k}({a})")
+            else:
+                fills.append(f"frame[{w}] = conv_{k}({a})")
+        readers = {"int": "frame[1]", "bool": "frame[1] != 0", "float": "dview[1]",
+                   "box": "dec(frame[1])"}
+        reps = set(self._return_reps)
+        if len(reps) == 1:
+            ret = [f"return {readers[reps.pop()]}"]
+        else:
+            ret = [f"if status == {-1 - k}: return {readers[rep]}"
+                   for k, rep in enumerate(self._return_reps)]
+        fv = "{" + ", ".join(f"{p!r}: {a}" for p, a in zip(params, args)) + "}"
+        run = (["    status = entry(entry0, address)",
+                "    if status < 0 and frame[2] != ERROR:"] + ["        " + r for r in ret]
+               + [f"    code.last_exit = code._result(status, frame, {fv})",
+                  "    return EXITED"])
+        # depth 0 (no activation of this code is running: the usual case) needs no
+        # saving of the helpers' frame; the handle table is emptied on the way out
+        lines = [f"def invoke({', '.join(args)}):",
+                 "    depth = h.depth",
+                 "    while depth >= len(frames):",
+                 "        fr = template[:]",
+                 "        frames.append((fr, fr.buffer_info()[0],"
+                 " memoryview(fr).cast('B').cast('d')))",
+                 "    frame, address, dview = frames[depth]",
+                 "    frame[:] = template"]
+        lines += ["    " + f for f in fills]
+        lines += ["    if depth == 0:",
+                  "        hns['q'] = frame",
+                  "        hns['d'] = dview",
+                  "        h.depth = 1",
+                  "        try:"]
+        lines += ["        " + r for r in run]
+        lines += ["        finally:",
+                  "            h.depth = 0",
+                  "            if len(objs) > nconst:",
+                  "                del objs[nconst:]",
+                  "    saved_q, saved_d = hns['q'], hns['d']",
+                  "    hns['q'] = frame",
+                  "    hns['d'] = dview",
+                  "    h.depth = depth + 1",
+                  "    try:"]
+        lines += ["    " + r for r in run]
+        lines += ["    finally:",
+                  "        hns['q'] = saved_q",
+                  "        hns['d'] = saved_d",
+                  "        h.depth = depth"]
+        exec(compile("\n".join(lines), f"<invoke {self.blob.fn_name}>", "exec"), ns)
+        return ns["invoke"]
 
     def _result(self, status, frame, frame_values):
         """The run's outcome from the returned status and the frame (any sequence of
