@@ -377,7 +377,7 @@ def describe_hole(blob: CodeBlob, value: V, given) -> str:
     return f"{value.name}={given:#x}"
 
 
-CONTROL = (V.CONTINUE, V.TARGET, V.TARGET2, V.EXIT, V.ERROR)
+CONTROL = (V.CONTINUE, V.TARGET, V.TARGET2, V.EXIT, V.ERROR, V.COLD, V.RESUME)
 ASM_HELPER_OFFSET = 0x3000_0000  # where `asm` pretends the runtime helper is (rel32 reach)
 
 

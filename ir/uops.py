@@ -520,5 +520,97 @@ _STENCILS: dict[str, str] = {
     "_COMPARE_OP_FLOAT": "OUT = FA {op} FB;",
 }
 
+# Inline fast paths of the generic uops on boxed words (NaN-boxing, uop_stencils): ints
+# and bools (INTLIKE, payload SEXT48) and doubles (ISFLOAT), each result exactly CPython's;
+# SLOW() runs the Python helper instead (other types, a result past 48 bits, a division by
+# zero, anything not certainly exact). "{op}" is the operator: an enum name for
+# _BINARY_OP and _UNARY_OP, the C operator for _COMPARE_OP. BOOLW(c) is the bool result
+# word (boxed or raw, by the output's representation).
+_STENCILS.update({
+    "_BINARY_OP": """
+        enum { ADD, SUB, MUL, TDIV, FDIV, MOD, LSH, RSH, AND, OR, XOR };
+        const int opc = {op};
+        int64_t a = A, b = B, w;
+        if (__builtin_expect(INTLIKE2(a, b), 1)) {
+            int64_t x = SEXT48(a), y = SEXT48(b), r = 0;
+            switch (opc) {
+            case ADD: r = x + y; break;
+            case SUB: r = x - y; break;
+            case MUL: if (__builtin_mul_overflow(x, y, &r)) SLOW(); break;
+            case TDIV: if (y == 0) SLOW(); break;
+            case FDIV:
+                if (y == 0) SLOW();
+                r = x / y;
+                if (x % y != 0 && (x ^ y) < 0) r -= 1;
+                break;
+            case MOD:
+                if (y == 0) SLOW();
+                r = x % y;
+                if (r != 0 && (r ^ y) < 0) r += y;
+                break;
+            case LSH:
+                if ((uint64_t)y >= 64) SLOW();
+                r = (int64_t)((uint64_t)x << y);
+                if ((r >> y) != x) SLOW();
+                break;
+            case RSH: if (y < 0) SLOW(); r = x >> (y > 63 ? 63 : y); break;
+            case AND: r = x & y; break;
+            case OR: r = x | y; break;
+            case XOR: r = x ^ y; break;
+            }
+            if (opc == TDIV)   /* both exact doubles: IEEE division rounds as CPython */
+                w = BOXF((double)x / (double)y);
+            else if ((opc == AND || opc == OR || opc == XOR)
+                     && TAGOF(a) == TAG_BOOL && TAGOF(b) == TAG_BOOL)
+                w = BOXB(r);
+            else {
+                if (!FITS48(r)) SLOW();
+                w = BOXI(r);
+            }
+        } else if (opc <= TDIV && (INTLIKE(a) || ISFLOAT(a)) && (INTLIKE(b) || ISFLOAT(b))) {
+            double x = NUMF(a), y = NUMF(b), r = 0;
+            switch (opc) {
+            case ADD: r = x + y; break;
+            case SUB: r = x - y; break;
+            case MUL: r = x * y; break;
+            case TDIV: if (y == 0.0) SLOW(); r = x / y; break;
+            }
+            w = BOXF(r);
+        } else
+            SLOW();
+        OUT = w;""",
+    "_COMPARE_OP": """
+        int64_t a = A, b = B, c;
+        if (__builtin_expect(INTLIKE2(a, b), 1))
+            c = SEXT48(a) {op} SEXT48(b);
+        else if ((INTLIKE(a) || ISFLOAT(a)) && (INTLIKE(b) || ISFLOAT(b)))
+            c = NUMF(a) {op} NUMF(b);   /* an int converts exactly: |int| < 2**47 */
+        else
+            SLOW();
+        OUT = BOOLW(c);""",
+    "_TO_BOOL": """
+        int64_t a = A, c;
+        if (TAGOF(a) == TAG_INT) c = (a & 0xFFFFFFFFFFFFll) != 0;
+        else if (TAGOF(a) == TAG_BOOL) c = a & 1;
+        else if (ISFLOAT(a)) c = AS_F(a) != 0.0;
+        else if ((uint64_t)a == TAG_NONE << 48) c = 0;
+        else SLOW();
+        OUT = BOOLW(c);""",
+    "_UNARY_OP": """
+        enum { NEG, POS, INVERT };
+        const int opc = {op};
+        int64_t a = A, w;
+        if (INTLIKE(a)) {
+            int64_t x = SEXT48(a);
+            if (opc == NEG) { if (x == -(INT64_C(1) << 47)) SLOW(); w = BOXI(-x); }
+            else if (opc == POS) w = BOXI(x);
+            else { if (TAGOF(a) != TAG_INT) SLOW(); w = BOXI(~x); }
+        } else if (ISFLOAT(a) && opc != INVERT)
+            w = opc == NEG ? BOXF(-AS_F(a)) : a;
+        else
+            SLOW();
+        OUT = w;""",
+})
+
 for _name, _body in _STENCILS.items():
     UOPS[_name] = dataclasses.replace(UOPS[_name], stencil=_body)

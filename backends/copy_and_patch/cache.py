@@ -19,7 +19,7 @@ from . import compiler
 from .elf_reader import read_stencils
 from .stencil import StencilLibrary
 
-FORMAT = 1  # bump when Stencil/Hole change shape or elf_reader changes its output
+FORMAT = 2  # bump when Stencil/Hole change shape or elf_reader changes its output
 _memory: dict[str, StencilLibrary] = {}
 
 

@@ -228,6 +228,7 @@ class _Emitter:
         self.constants: list = []
         self.block_params = {b.label: b.params for b in fn.blocks}
         self.uses_error = False
+        self.colds: list[tuple[Variant, dict, Site]] = []  # cold parts of split stencils
         self.regalloc = bool(fn.locs)
         nlocals = len(fn.locals)
         if self.regalloc:
@@ -308,8 +309,15 @@ class _Emitter:
             output = out[0]
             if out[0] is None:
                 values[V.SLOT2] = out[1]
-        self.put(Variant(base, tuple(inputs), output, out is not None, self.nregs, **kw),
-                 values, site)
+        variant = Variant(base, tuple(inputs), output, out is not None, self.nregs, **kw)
+        if not variant.splittable:
+            self.put(variant, values, site)
+            return
+        hot, cold = variant.split()   # slow paths out of line, after the exit stubs
+        k = len(self.colds)
+        self.put(hot, {**values, V.COLD: f"cold:{k}"}, site)
+        self.mark(f"resume:{k}")
+        self.colds.append((cold, {**values, V.RESUME: f"resume:{k}"}, site))
 
     def mark(self, label: str) -> None:
         self.labels[label] = len(self.items)
@@ -411,6 +419,9 @@ class _Emitter:
         if self.uses_error:
             self.mark("error")
             self.put(Variant("_ERROR_STUB", nregs=self.nregs), {}, None)
+        for k, item in enumerate(self.colds):
+            self.mark(f"cold:{k}")
+            self.put(*item)
         variants = [it[0] for it in self.items if isinstance(it[0], Variant)]
         lib = variant_library(variants)
         stencils = [lib[ENTRY_SHIM_NAME] if v == "shim" else lib[v.name]
@@ -423,8 +434,37 @@ class _Emitter:
                         [it[2] for it in self.items], self.labels, entries, self.exits,
                         self.returns, frame, self.helper_sites, self.constants)
 
+    def generic_fast(self, u: Uop, b, i: int, site: Site) -> bool:
+        """A generic uop on boxed words as an inline fast path (hot part) whose cold part
+        calls the helper (register inputs stored to their register save words); False
+        when it has no fast path (its operator, or an operand not a boxed word)."""
+        if u.output is None or any(self.rep(v) != BOX for v in u.inputs):
+            return False
+        out_rep = self.rep(u.output)
+        if out_rep not in (BOX, "bool"):
+            return False
+        base = S.generic_base(u.name, u.imms[0] if u.imms else None, out_rep == "bool")
+        if base is None:
+            return False
+        ins, words = [], []
+        for v in u.inputs:
+            reg, off = self.operand(v)
+            ins.append(((reg, off), ""))
+            words.append((HEADER_WORDS + reg if reg is not None else off // 8, BOX))
+        has_exit = u.exit is not None
+        k = len(self.helper_sites)
+        values = {V.OPERAND: k, V.HELPER: f"helper:call:{k}", V.ERROR: "error"}
+        if has_exit:
+            values[V.EXIT] = self.exit_label(u, b, i)
+        self.helper_sites.append(HelperSite(u, tuple(words), out_rep, has_exit))
+        self.uses_error = True
+        self.put_op(base, ins, self.operand(u.output), values, site, exit=has_exit)
+        return True
+
     def helper(self, u: Uop, b, i: int, site: Site) -> None:
         """Run `u` in the Python helper: inputs stored to frame words first."""
+        if u.name in S.GENERIC_FAST and self.generic_fast(u, b, i, site):
+            return
         inputs = []
         if u.name == "_LOAD_FAST_CHECK":
             name = u.imms[0]

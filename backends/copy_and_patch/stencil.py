@@ -22,6 +22,8 @@ class HoleValue(enum.Enum):
     TARGET2 = enum.auto()  # a second branch target
     EXIT = enum.auto()  # a side-exit stub
     ERROR = enum.auto()  # the error stub (a runtime helper raised)
+    COLD = enum.auto()  # a stencil's out-of-line slow path (its `__cold` twin)
+    RESUME = enum.auto()  # where a cold slow path goes on: its hot stencil's continuation
     OPARG = enum.auto()  # a small immediate
     OPERAND = enum.auto()  # a 64-bit immediate (also constants: ints, double bits)
     OPERAND2 = enum.auto()  # a second 64-bit immediate
@@ -44,7 +46,7 @@ SYMBOLS: dict[str, HoleValue] = {v.symbol: v for v in HoleValue if v.symbol}
 # Any other value called through a rel32 call goes through a stub (see elf_reader).
 NEAR_VALUES = frozenset(
     {HoleValue.CONTINUE, HoleValue.TARGET, HoleValue.TARGET2, HoleValue.EXIT,
-     HoleValue.ERROR, HoleValue.CODE, HoleValue.DATA}
+     HoleValue.ERROR, HoleValue.COLD, HoleValue.RESUME, HoleValue.CODE, HoleValue.DATA}
 )
 
 

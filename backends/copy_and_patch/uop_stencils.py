@@ -94,7 +94,16 @@ typedef STENCIL int64_t (*cont_t)(int64_t *f);
 typedef int64_t __attribute__((may_alias)) i64a;
 typedef double __attribute__((may_alias)) f64a;
 extern char _JIT_CONTINUE[], _JIT_TARGET[], _JIT_EXIT[], _JIT_OPERAND[],
-            _JIT_SLOT0[], _JIT_SLOT1[], _JIT_SLOT2[];
+            _JIT_COLD[], _JIT_RESUME[];
+/* Frame offsets are small: with the small code model for these symbols a slot access is
+   one `mov r, [r12 + disp32]` (an R_X86_64_32S hole) instead of `movabs rax, off` plus
+   `mov r, [r12 + rax]` (clang >= 20 accepts `model` on x86-64; else the latter). */
+#if defined(__clang_major__) && __clang_major__ >= 20
+#define SMALL_SYM __attribute__((model("small")))
+#else
+#define SMALL_SYM
+#endif
+extern char _JIT_SLOT0[] SMALL_SYM, _JIT_SLOT1[] SMALL_SYM, _JIT_SLOT2[] SMALL_SYM;
 #define JUMP(to) __attribute__((musttail)) return ((cont_t)(to))(f)
 #define NEXT JUMP(_JIT_CONTINUE)
 #define EXIT_IF(c) do { if (__builtin_expect(!!(c), 0)) JUMP(_JIT_EXIT); } while (0)
@@ -118,7 +127,23 @@ typedef uint64_t (*helper_t)(int64_t *f, int64_t site, int64_t a);
 #define HELPER_FAILED __builtin_expect(STATUS != 0, 0)
 /* A slow-path helper call as an expression: its result; a failure is noted in failed_
    and the stencil leaves for the error stub at its end (Variant.source). */
-#define CHECKED(call) ({ int64_t v_ = (int64_t)(call); failed_ |= STATUS; v_; })
+#define CAT_(a, b) a ## b
+#define CAT(a, b) CAT_(a, b)
+#define CHECKED(call) CAT(CHECKED_, PART_)(call)  /* PART_: WHOLE or HOT, per variant */
+#define CHECKED_WHOLE(call) ({ int64_t v_ = (int64_t)(call); failed_ |= STATUS; v_; })
+/* In a hot part every slow path is a jump to the stencil's cold twin (Variant.part). */
+#define CHECKED_HOT(call) ({ JUMPV(_JIT_COLD); (int64_t)0; })
+#define SLOW() JUMPV(_JIT_COLD)
+/* Boxed-word tests and constructors of the generic fast paths (ir/uops.py bodies). */
+#define INTLIKE(x) (TAGOF(x) - TAG_INT <= 1)      /* an int or a bool */
+#define INTLIKE2(x, y) (((TAGOF(x) - TAG_INT) | (TAGOF(y) - TAG_INT)) <= 1)  /* one test */
+#define ISFLOAT(x) ((uint64_t)(x) < (TAG_INT << 48))
+#define NUMF(x) (ISFLOAT(x) ? AS_F(x) : (double)SEXT48(x))  /* exact: |int| < 2**47 */
+#define FITS48(r) ((uint64_t)(r) + (UINT64_C(1) << 47) < (UINT64_C(1) << 48))
+#define BOXI(r) ((int64_t)((TAG_INT << 48) | ((uint64_t)(r) & 0xFFFFFFFFFFFFull)))
+#define BOXF(x) ({ double x_ = (x); x_ != x_ ? INT64_C(0x7FF8000000000000) : AS_I(x_); })
+#define BOXB(b) ((int64_t)((TAG_BOOL << 48) | (uint64_t)(b)))
+#define TAG_NONE 0xFFFBull
 #define SEXT48(x) ((int64_t)((uint64_t)(x) << 16) >> 16)
 #define UNBOX_INT(x) (__builtin_expect(TAGOF(x) == TAG_INT, 1) ? SEXT48(x) \
                       : CHECKED(HELPER_CALL(-2, (x))))
@@ -141,8 +166,14 @@ BODIES: dict[str, str] = {
 }
 # Every other body comes from the uop table (ir/uops.py, UopDef.stencil); a comparison
 # has one stencil per operator, its "{op}" filled in.
+# Generic uops with an inline fast path (hot part) in front of their helper (cold part).
+GENERIC_FAST = ("_BINARY_OP", "_COMPARE_OP", "_TO_BOOL", "_UNARY_OP")
+GENERIC_PREFIX = "_GEN"
+GENERIC_BINOPS = {"+": "ADD", "-": "SUB", "*": "MUL", "/": "TDIV", "//": "FDIV", "%": "MOD",
+                  "<<": "LSH", ">>": "RSH", "&": "AND", "|": "OR", "^": "XOR"}
+GENERIC_UNOPS = {"neg": "NEG", "pos": "POS", "invert": "INVERT"}
 for _name, _d in UOPS.items():
-    if _d.stencil and "{op}" not in _d.stencil:
+    if _d.stencil and "{op}" not in _d.stencil and _name not in GENERIC_FAST:
         BODIES[_name] = _d.stencil
 for _op, _n in CMP_NAMES.items():
     for _t in ("INT", "FLOAT"):
@@ -153,8 +184,11 @@ for _op, _n in CMP_NAMES.items():
 VARIANT_BODIES: dict[str, str] = {
     "_BOX_INT": """
         int64_t a = A;
-        if (a >= -(INT64_C(1) << 47) && a < (INT64_C(1) << 47))
-            OUT = (int64_t)((TAG_INT << 48) | ((uint64_t)a & 0xFFFFFFFFFFFFull));
+        /* t = a + 2**47 is in [0, 2**48) iff a fits; then the payload is t ^ 2**47 and
+           the boxed word t ^ (tag | 2**47): one add, one shift test, one xor */
+        uint64_t t = (uint64_t)a + (UINT64_C(1) << 47);
+        if (__builtin_expect(t >> 48 == 0, 1))
+            OUT = (int64_t)(t ^ ((TAG_INT << 48) | (UINT64_C(1) << 47)));
         else
             OUT = CHECKED(HELPER_CALL(-1, a));""",
     "_BOX_FLOAT": "double x = FA; OUT = x != x ? INT64_C(0x7FF8000000000000) : AS_I(x);",
@@ -173,6 +207,39 @@ VARIANT_BODIES: dict[str, str] = {
 }
 for _n, _b in BODIES.items():
     VARIANT_BODIES.setdefault(_n, _b)
+
+
+
+def generic_base(uop: str, op: str | None, raw_bool: bool) -> str | None:
+    """The stencil base of a generic uop's fast path (None: it has none): uop, operator
+    code, and `_RAWB` when the bool result is a raw word rather than a boxed one."""
+    if uop == "_BINARY_OP":
+        code = GENERIC_BINOPS.get(op[:-1] if op.endswith("=") else op)
+    elif uop == "_COMPARE_OP":
+        code = CMP_NAMES.get(op)
+    elif uop == "_UNARY_OP":
+        code = GENERIC_UNOPS.get(op)
+    else:
+        code = "" if uop == "_TO_BOOL" else None
+    if code is None or (raw_bool and uop not in ("_COMPARE_OP", "_TO_BOOL")):
+        return None
+    return f"{GENERIC_PREFIX}{uop}" + (f"_{code}" if code else "") + ("_RAWB" if raw_bool else "")
+
+
+def generic_body(base: str) -> str:
+    """The C fast path of a `generic_base` (ir/uops.py's body with its operator)."""
+    raw = base.endswith("_RAWB")
+    rest = base[len(GENERIC_PREFIX):].removesuffix("_RAWB")
+    uop = next(u for u in GENERIC_FAST if rest == u or rest.startswith(u + "_"))
+    code = rest[len(uop) + 1:]
+    body = UOPS[uop].stencil
+    if uop == "_COMPARE_OP":
+        body = body.replace("{op}", {v: k for k, v in CMP_NAMES.items()}[code])
+    else:
+        body = body.replace("{op}", code)
+    boolw = "#define BOOLW(c) " + ("(c)" if raw else "BOXB(c)")
+    return f"\n{boolw}\n{body}\n#undef BOOLW\n"
+
 
 CONVERSIONS = {"": "{}", "i": "UNBOX_INT({})", "b": "((int64_t)({}) & 1)", "f": "{}"}
 
@@ -195,6 +262,27 @@ class Variant:
     nregs: int = 0
     saves: tuple[int, ...] = ()
     exit: bool = False
+    part: str = ""  # "" the whole uop; "hot" / "cold": see `split`
+
+    @property
+    def splittable(self) -> bool:
+        """Has slow paths (helper calls) that belong out of line: the emitter then places
+        `split()`'s hot part inline and its cold part after the exit stubs."""
+        if self.part:
+            return False
+        if self.base.startswith(GENERIC_PREFIX):
+            return True
+        body = VARIANT_BODIES.get(self.base, "")
+        return "CHECKED" in body or any(c == "i" for _, c in self.inputs)
+
+    def split(self) -> tuple["Variant", "Variant"]:
+        """(hot, cold). Hot: the fast path only; every slow path is a jump to `_JIT_COLD`
+        with the stencil's inputs untouched (outputs are written last), so it keeps no
+        helper call, no status test and no register saves (clang would otherwise merge
+        them into the fast path: push/pop, `xor eax,eax; test; jne error`). Cold: the
+        whole uop again, from its inputs, going on at `_JIT_RESUME` (the hot part's
+        continuation)."""
+        return dataclasses.replace(self, part="hot"), dataclasses.replace(self, part="cold")
 
     @property
     def plain(self) -> bool:
@@ -204,7 +292,7 @@ class Variant:
 
     @property
     def name(self) -> str:
-        if self.plain and self.base not in ("_CALL_HELPER",):
+        if self.plain and not self.part and self.base not in ("_CALL_HELPER",):
             return self.base
         parts = [self.base, f"n{self.nregs}"]
         for r, c in self.inputs:
@@ -215,6 +303,8 @@ class Variant:
             parts.append("s" + "s".join(map(str, self.saves)))
         if self.exit:
             parts.append("x")
+        if self.part:
+            parts.append(self.part)
         return "__".join(parts)
 
     def source(self) -> str:
@@ -223,7 +313,10 @@ class Variant:
         args = "".join(f", r{k}" for k in range(n))
         lines = [f"STENCIL int64_t {self.name}(int64_t *f{params}) {{"]
         defs = [f"#define JUMPV(to) __attribute__((musttail)) return "
-                f"((cont{n}_t)(to))(f{args})"]
+                f"((cont{n}_t)(to))(f{args})",
+                "#define PART_ " + ("HOT" if self.part == "hot" else "WHOLE")]
+        if self.part == "cold":
+            defs.append("#undef NEXT\n#define NEXT JUMP(_JIT_RESUME)")
         for k, (r, c) in enumerate(self.inputs):
             raw = f"W(_JIT_SLOT{k})" if r is None else f"r{r}"
             defs.append(f"#define {'ABC'[k]} ((int64_t)" + CONVERSIONS[c].format(raw) + ")")
@@ -237,7 +330,7 @@ class Variant:
         post = []
         if self.has_output:
             post.append(f"{out_loc} = " + ("AS_I(fout_);" if uses_f else "out_;"))
-        if "CHECKED" in body or any(c == "i" for _, c in self.inputs):
+        if self.part != "hot" and ("CHECKED" in body or any(c == "i" for _, c in self.inputs)):
             # A slow path failed: leave after the join, with failed_ made opaque (empty
             # asm) so clang does not thread the slow path straight to the error stub;
             # that second exit would defeat shrink-wrapping and put the slow path's
@@ -246,12 +339,23 @@ class Variant:
                         "if (__builtin_expect(failed_ != 0, 0)) JUMP(_JIT_ERROR);")
         text = "\n".join(defs) + "\n" + "\n".join(lines) + "\n" + "\n".join(pre) + "\n" + body \
             + "\n" + "\n".join(post) + "\n" + tail + "\n}\n"
-        undefs = ["#undef JUMPV"] + [f"#undef {x}" for k in range(len(self.inputs))
-                                     for x in ("ABC"[k], "F" + "ABC"[k])]
+        undefs = ["#undef JUMPV", "#undef PART_"] + [
+            f"#undef {x}" for k in range(len(self.inputs)) for x in ("ABC"[k], "F" + "ABC"[k])]
+        if self.part == "cold":
+            undefs.append("#undef NEXT\n#define NEXT JUMP(_JIT_CONTINUE)")
         return text + "\n".join(undefs) + "\n"
 
     def _body(self) -> tuple[str, str]:
         b = self.base
+        if b.startswith(GENERIC_PREFIX):
+            if self.part == "cold":   # the helper, with register inputs in their save words
+                spills = "".join(f"f[{HEADER_WORDS + r}] = r{r}; " for r, _ in self.inputs
+                                 if r is not None)
+                deopt = "if (STATUS == STATUS_DEOPT) JUMP(_JIT_EXIT); " if self.exit else ""
+                return (spills + "int64_t hr = (int64_t)HELPER_CALL(OPERAND, 0);\n"
+                        f"if (HELPER_FAILED) {{ {deopt}JUMP(_JIT_ERROR); }}\nOUT = hr;",
+                        "NEXT;")
+            return generic_body(b), "NEXT;"
         if b in VARIANT_BODIES:
             return VARIANT_BODIES[b], "NEXT;"
         if b == "_MOVE":

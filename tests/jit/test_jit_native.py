@@ -310,6 +310,7 @@ def test_patched_holes_decode_with_capstone():
     blob = code.blob
     raw = code.memory.read(0, blob.size)
     md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    md.detail = True
     insns = {i.address: i for i in md.disasm(raw, code.base)}
     amap = code.address_map()
     # Every uop's stencil starts at an instruction boundary.
@@ -318,25 +319,28 @@ def test_patched_holes_decode_with_capstone():
     exit_stubs = {code.base + blob.label_offset(f"exit:{k}") for k in range(len(blob.exits))}
     blocks = {code.base + blob.label_offset(f"block:{b}") for b in ("bb1", "bb2", "bb3")}
     branch_targets = set()
-    movabs = []
+    movabs, disps = [], set()
     for i in insns.values():
         if i.mnemonic.startswith("j"):
             branch_targets.add(int(i.op_str, 16))
         if i.mnemonic == "movabs":
             movabs.append(int(i.op_str.split(", ")[1], 16))
+        for op in i.operands:   # frame slots: [r12 + disp32] (R_X86_64_32S holes)
+            if op.type == capstone.x86.X86_OP_MEM and op.mem.base == capstone.x86.X86_REG_R12:
+                disps.add(op.mem.disp)
     assert exit_stubs <= branch_targets  # jo/jno to each stub
     assert blocks & branch_targets  # the loop back edge, the branch
     assert branch_targets <= set(insns)  # every jump lands on an instruction
     # Slot offsets are the frame layout's byte offsets.
     layout = blob.frame
-    assert 8 * layout.value_word[30] in movabs and 8 * layout.local_word["$cur0"] in movabs
+    assert 8 * layout.value_word[30] in disps and 8 * layout.local_word["$cur0"] in disps
     # Each patched hole of the _LOAD_CONST 1 holds the constant.
     for stencil, values, off in zip(blob.stencils, blob.values, blob.offsets):
         if stencil.name == "_LOAD_CONST" and values[V.OPERAND] == 1:
             first = insns[code.base + off]
             nxt = insns[first.address + first.size]
-            imms = {int(x.op_str.split(", ")[1], 16) for x in (first, nxt)}
-            assert imms == {1, values[V.SLOT2]}
+            assert first.mnemonic == "movabs" and first.operands[1].imm == 1
+            assert nxt.operands[0].mem.disp == values[V.SLOT2]
 
 
 def test_return_via_shim_preserves_callee_saved():
