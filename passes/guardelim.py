@@ -92,16 +92,17 @@ class GuardElim(Pass):
         """None to keep ``u``; else the uops replacing it (possibly none)."""
         gt = u.defn.guard_type
         gf = facts.guards.get((b.label, i))
-        proven: list[str | None] = []   # per input: justification, or None
+        explain = ctx.explain is not None   # the justification texts cost time: only then
+        proven: list[str | None] = []   # per input: justification (or "" unexplained), or None
         for k, v in enumerate(u.inputs):
             why = None
             if gf is not None and gf.inputs[k].proven:
-                why = f"%{v}:{gt} ({gf.inputs[k].reason})"
+                why = f"%{v}:{gt} ({gf.inputs[k].reason})" if explain else ""
             elif fn.types.get(v) == gt:
-                why = f"%{v}:{gt} (recorded fact)"
+                why = f"%{v}:{gt} (recorded fact)" if explain else ""
             proven.append(why)
         where = f"@{fn.name} {b.label}:{i} {_show(u)}"
-        if all(proven):
+        if all(p is not None for p in proven):
             if not ctx.allow(f"remove {u.name} at {b.label}:{i}"):
                 return None
             ctx.note(f"guardelim: {where} removed: " + ", ".join(dict.fromkeys(proven)))
@@ -109,9 +110,9 @@ class GuardElim(Pass):
         if len(u.inputs) == 2:
             a, c = u.inputs
             keep = None
-            if proven[0] and not proven[1]:
+            if proven[0] is not None and proven[1] is None:
                 keep = ("TOS", c, proven[0])
-            elif proven[1] and not proven[0]:
+            elif proven[1] is not None and proven[0] is None:
                 keep = ("NOS", a, proven[1])
             elif a == c:
                 keep = ("TOS", a, "both operands are the same value")
@@ -258,10 +259,15 @@ def _is_guard_block(b: Block) -> bool:
 
 def block_weights(fn: Function) -> dict[str, float]:
     """How often a block runs, roughly: 8 ** loop depth (OSR edges left out)."""
-    g = copy.deepcopy(fn)
-    term = g.entry.uops[-1] if g.entry.uops else None
+    g = fn
+    term = fn.entry.uops[-1] if fn.entry.uops else None
     if term is not None and term.name == "_ENTRY":
-        term.targets = term.targets[:1]
+        # the same CFG without the OSR edges: only the entry block is copied (a deep
+        # copy of the function cost more than the whole rest of the pass)
+        cut = copy.copy(term)
+        cut.targets = term.targets[:1]
+        entry = Block(fn.entry.label, fn.entry.uops[:-1] + [cut], fn.entry.params)
+        g = Function(fn.name, fn.params, fn.locals, [entry] + fn.blocks[1:], line=fn.line)
     depth: dict[str, int] = {}
     for loop in natural_loops(g):
         for label in loop.blocks:

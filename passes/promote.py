@@ -34,6 +34,7 @@ from .base import Pass, PassContext, PassError
 from .dce import forget_values, reachable_labels, remove_unreachable
 from .dse import LOADS, TIER1, Tier1Liveness, add_exit_locals
 from .liveness import paused_gc
+from .typeprop import BOTTOM, TOP, concrete, join
 
 
 def dominance_frontiers(fn: Function, idom: dict[str, str]) -> dict[str, set[str]]:
@@ -601,16 +602,70 @@ class Promote(Pass):
 
     @staticmethod
     def _param_types(fn: Function, added: set[int]) -> None:
-        """A parameter whose arguments all have one type fact has it too."""
+        """Type facts for the new parameters, so the JIT keeps them unboxed.
+
+        A parameter has the join of what is proven about its arguments on each
+        incoming edge: the argument's recorded fact (``fn.types``), or the type of a
+        guard on it that dominates the edge (``%1 = _LOAD_FAST n; _GUARD_TOS_INT %1``
+        then a jump: ``%1`` is an int there, although its definition is untyped).
+        Parameters feeding parameters (loops) are solved as an optimistic fixed point:
+        they start at bottom and only rise, so a loop-carried int stays an int; every
+        fact joined was proven, so the result is sound.  No fact, no type."""
         inc = Promote._incoming(fn)
+        new = [(b, k, p) for b in fn.blocks for k, p in enumerate(b.params)
+               if p in added and p not in fn.types]
+        if not new:
+            return
+        idom = dominators(fn)
+        defined: dict[int, str] = {}
+        guarded: dict[int, list[tuple[str, str]]] = {}   # value -> [(block, type)]
+        for b in fn.blocks:
+            for p in b.params:
+                defined[p] = b.label
+            for u in b.uops:
+                if u.output is not None:
+                    defined[u.output] = b.label
+                gt = u.defn.guard_type
+                if gt is not None:
+                    for v in u.inputs:
+                        guarded.setdefault(v, []).append((b.label, gt))
+        source = {id(t): b.label for b in fn.blocks for t in b.uops[-1].targets}
+
+        def guard_type(v: int, at: str) -> str | None:
+            """The type a guard on ``v`` proves at the end of block ``at``."""
+            gs = guarded.get(v)
+            if not gs:
+                return None
+            where = dict(gs)   # block -> type (a block guarding v twice: one type)
+            top = defined.get(v)
+            label = at
+            while True:         # up the dominator tree, no further than v's definition
+                if label in where:
+                    return where[label]
+                parent = idom.get(label)
+                if label == top or parent is None or parent == label:
+                    return None
+                label = parent
+
+        current = {p: BOTTOM for _, _, p in new}
+        edge_facts: dict[tuple[int, int], str] = {}   # (target id, k) -> argument fact
+        for b, k, p in new:
+            for t in inc[b.label]:
+                a = t.args[k]
+                if a not in current:
+                    fact = fn.types.get(a) or guard_type(a, source[id(t)])
+                    edge_facts[(id(t), k)] = fact if concrete(fact) else TOP
         changed = True
         while changed:
             changed = False
-            for b in fn.blocks:
-                for k, p in enumerate(b.params):
-                    if p not in added or p in fn.types:
-                        continue
-                    facts = {fn.types.get(t.args[k]) for t in inc[b.label] if t.args[k] != p}
-                    if len(facts) == 1 and None not in facts:
-                        fn.types[p] = facts.pop()
-                        changed = True
+            for b, k, p in new:
+                t_p = BOTTOM
+                for t in inc[b.label]:
+                    a = t.args[k]
+                    t_p = join(t_p, current[a] if a in current else edge_facts[(id(t), k)])
+                if t_p != current[p]:
+                    current[p] = t_p
+                    changed = True
+        for _, _, p in new:
+            if concrete(current[p]):
+                fn.types[p] = current[p]

@@ -21,15 +21,22 @@ unknown, other locals unbound); any other target is an OSR entry whose frame com
 from tier 1 and is unknown, unless the analysis is asked to assume types there
 (``guardelim`` does that, then guards the OSR entry so the assumption holds).
 
+Explanations (which stores reach a local, why a value has its type) are computed
+only when first asked for (``TypeFacts.why``, ``GuardInput.reason``), by a second run
+that tracks those stores.  They are a reaching-definitions set per local, which grows
+with every store that might not have run (a store in a loop that may run zero times),
+so tracking them in every run made the analysis quadratic on long functions.
+
 The pass only records facts (``fn.types``) and changes nothing else.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ir.cfg import dominators, predecessors, reverse_postorder
-from ir.core import Function, Uop
+from ir.core import Block, Function, Uop
 from ir.uops import fits_int64
 
 from .analysis import register_analysis
@@ -77,7 +84,10 @@ class LocalInfo:
     type: str
     maybe_unbound: bool
     sources: frozenset   # what reached it: ("store", bb, i) ("param", name) ("osr", bb)
-                         # ("guard", bb, i) ("entry",)
+                         # ("guard", bb, i) ("entry",); empty unless explaining
+
+
+NO_SOURCES: frozenset = frozenset()
 
 
 @dataclass
@@ -126,8 +136,16 @@ class GuardInput:
     value: int
     type: str          # type of the value just before the guard
     proven: bool       # is it already the guard's type there?
-    reason: str        # why it has that type
     locals: tuple[str, ...] = ()   # frame locals known to hold the same object
+    _reason: str | None = field(default=None, repr=False, compare=False)
+    _facts: "TypeFacts | None" = field(default=None, repr=False, compare=False)
+
+    @property
+    def reason(self) -> str:
+        """Why the value has that type (computed with all explanations on first use)."""
+        if self._reason is None and self._facts is not None:
+            self._facts.explained()
+        return self._reason if self._reason is not None else "unknown"
 
 
 @dataclass
@@ -151,18 +169,40 @@ class TypeFacts:
     """What ``typeprop`` proved about a function (the ``typefacts`` analysis)."""
 
     values: dict[int, str] = field(default_factory=dict)       # value -> type at its definition
-    why: dict[int, str] = field(default_factory=dict)          # value -> how it got that type
     guards: dict[tuple[str, int], GuardFact] = field(default_factory=dict)
+    # block -> local -> LocalInfo at its entry (``sources`` filled once explained)
     locals_in: dict[str, dict[str, LocalInfo]] = field(default_factory=dict)
     unreachable: list[str] = field(default_factory=list)
     block_order: dict[str, int] = field(default_factory=dict)
+    _why: dict[int, str] | None = field(default=None, repr=False)
+    _explain: Callable[[], "TypeFacts"] | None = field(default=None, repr=False)
+
+    def explained(self) -> "TypeFacts":
+        """These facts with their explanations filled in (the tracking run, once)."""
+        if self._why is None and self._explain is not None:
+            full = self._explain()
+            self._explain = None
+            self._why = full._why
+            self.locals_in = full.locals_in
+            for site, g in self.guards.items():
+                for mine, theirs in zip(g.inputs, full.guards[site].inputs):
+                    mine._reason = theirs._reason
+        return self
+
+    @property
+    def why(self) -> dict[int, str]:
+        """value -> how it got its type."""
+        return self.explained()._why or {}
 
     @property
     def redundant(self) -> dict[tuple[str, int], str]:
         """(block, index) of every guard proven redundant where it stands -> why."""
-        return {k: g.justification() for k, g in sorted(self.guards.items(),
-                                                        key=lambda kv: self.site_order(kv[0]))
-                if g.redundant}
+        return {k: self.guards[k].justification() for k in self.redundant_sites()}
+
+    def redundant_sites(self) -> list[tuple[str, int]]:
+        """(block, index) of every guard proven redundant, in block order."""
+        return [k for k, g in sorted(self.guards.items(), key=lambda kv: self.site_order(kv[0]))
+                if g.redundant]
 
     def site_order(self, site: tuple[str, int]):
         return (self.block_order.get(site[0], len(self.block_order)), site[1])
@@ -182,8 +222,9 @@ _BUILTIN_RESULT = {"len": "int"}
 
 
 class _Analyzer:
-    def __init__(self, fn: Function, osr: str, assume: dict | None):
+    def __init__(self, fn: Function, osr: str, assume: dict | None, explain: bool = False):
         self.fn = fn
+        self.explain = explain          # track sources and write explanations
         self.osr = osr                  # "sound" | "ignore"
         self.assume = assume or {}      # ENTRY or OSR target label -> {local: type}
         self.vtype: dict[int, str] = {}
@@ -195,9 +236,48 @@ class _Analyzer:
             for i, u in enumerate(b.uops):
                 if u.output is not None:
                     self.defs[u.output] = (b.label, i, u)
+        self.prunable = self.block_local_values()
+        self.kind: dict[str, int] = {}     # uop name -> 2 terminator, 1 guard, 0 other
         self.store_desc: dict[tuple[str, int], str] = {}
         self.edge_states: dict[tuple[str, str], State] = {}
         self.param_sources: dict[str, list[str]] = {}
+
+    def block_local_values(self) -> set[int]:
+        """Values that need not be tracked once their block is left: results used
+        only in their own block and never stored nor copied.  Such a value is the
+        same object as nothing but its own local's other loads, so dropping it from
+        ``holders``/``refined`` at block exits changes no fact about any value used
+        later -- and keeps the states small: otherwise every load of a never-stored
+        local (``n`` in ``while i < n``) stays in its holders for the rest of the
+        function, and joins and copies grow with the function's length."""
+        where: dict[int, str] = {}
+        for b in self.fn.blocks:
+            for u in b.uops:
+                if u.output is not None:
+                    where[u.output] = b.label
+        keep: set[int] = set()
+        for b in self.fn.blocks:
+            for u in b.uops:
+                if u.name in ("_STORE_FAST", "_COPY"):
+                    keep.update(u.inputs)
+                for v in u.uses():
+                    if where.get(v, b.label) != b.label:
+                        keep.add(v)
+        return where.keys() - keep
+
+    def leave(self, s: State) -> None:
+        """Forget block-local values (see ``block_local_values``) on leaving a block."""
+        p = self.prunable
+        for local, vs in list(s.holders.items()):
+            if not vs.isdisjoint(p):
+                rest = vs - p
+                if rest:
+                    s.holders[local] = rest
+                else:
+                    del s.holders[local]
+        if s.refined:
+            for v in [v for v in s.refined if v in p]:
+                del s.refined[v]
 
     # -- states ---------------------------------------------------------------
 
@@ -208,9 +288,9 @@ class _Analyzer:
         for name in fn.locals:
             if name in fn.params:
                 locs[name] = LocalInfo(assume.get(name, TOP), False,
-                                       frozenset({("param", name)}))
+                                       self.sources(("param", name)))
             else:
-                locs[name] = LocalInfo(BOTTOM, True, frozenset({("entry",)}))
+                locs[name] = LocalInfo(BOTTOM, True, self.sources(("entry",)))
         return State(locs)
 
     def osr_state(self, target: str) -> State | None:
@@ -219,12 +299,16 @@ class _Analyzer:
             return None
         assume = self.assume.get(target, {})
         locs = {}
+        src = self.sources(("osr", target))
         for name in self.fn.locals:
             if name in assume:
-                locs[name] = LocalInfo(assume[name], False, frozenset({("osr", target)}))
+                locs[name] = LocalInfo(assume[name], False, src)
             else:
-                locs[name] = LocalInfo(TOP, True, frozenset({("osr", target)}))
+                locs[name] = LocalInfo(TOP, True, src)
         return State(locs)
+
+    def sources(self, src: tuple) -> frozenset:
+        return frozenset({src}) if self.explain else NO_SOURCES
 
     def type_of(self, v: int, s: State) -> str:
         r = s.refined.get(v)
@@ -237,30 +321,39 @@ class _Analyzer:
     def transfer(self, label: str, s: State, facts: TypeFacts | None):
         """Run block ``label`` from state ``s`` (mutated); returns [(target, state)]."""
         b = self.fn.block(label)
+        explain = facts is not None and self.explain
         for p, t in zip(b.params, s.params or ()):
             self.vtype[p] = t
-            if facts is not None:
+            if explain:
                 srcs = ", ".join(self.param_sources.get(label, []))
                 self.vwhy[p] = f"parameter of {label} joining {srcs}" if srcs else \
                     f"parameter of {label}"
         for p in b.params[len(s.params or ()):]:
             self.vtype[p] = BOTTOM
+        kinds = self.kind
         for i, u in enumerate(b.uops):
-            d = u.defn
-            if d.is_terminator:
-                return self.edges(label, i, u, s)
-            if d.is_guard:
+            name = u.name
+            k = kinds.get(name)
+            if k is None:
+                d = u.defn
+                k = kinds[name] = 2 if d.is_terminator else 1 if d.is_guard else 0
+            if k == 2:
+                out = self.edges(label, i, u, s)
+                for _, st in out:
+                    self.leave(st)
+                return out
+            if k == 1:
                 self.guard(label, i, u, s, facts)
                 continue
-            name = u.name
             out = u.output
             if name == "_STORE_FAST":
                 v = u.inputs[0]
                 local = u.imms[0]
                 s.locals[local] = LocalInfo(self.type_of(v, s), False,
-                                            frozenset({("store", label, i)}))
+                                            self.sources(("store", label, i)))
                 s.holders[local] = frozenset({v})
-                self.store_desc[(label, i)] = self.describe_def(v, s)
+                if self.explain:
+                    self.store_desc[(label, i)] = self.describe_def(v, s)
                 continue
             if out is None:
                 continue
@@ -272,7 +365,7 @@ class _Analyzer:
                 local = u.imms[0]
                 info = s.locals[local]
                 t = info.type
-                if facts is not None:
+                if explain:
                     why = self.describe_local(local, info, label)
                 s.locals[local] = LocalInfo(info.type, False, info.sources)
                 s.holders[local] = s.holders.get(local, frozenset()) | {out}
@@ -288,7 +381,7 @@ class _Analyzer:
             else:
                 t = self.result_type(u, s)
             self.vtype[out] = t
-            if facts is not None:
+            if explain:
                 self.vwhy[out] = why or f"result of {name}"
         return []
 
@@ -329,7 +422,8 @@ class _Analyzer:
             before = self.type_of(v, s)
             if facts is not None:
                 held = tuple(self.aliases(v, s)[1])
-                inputs.append(GuardInput(v, before, before == gt, self.reason(v, s), held))
+                inputs.append(GuardInput(v, before, before == gt, held,
+                                         self.reason(v, s) if self.explain else None, facts))
         site = (label, i)
         for v in dict.fromkeys(u.inputs):
             same, held = self.aliases(v, s)
@@ -338,7 +432,7 @@ class _Analyzer:
                 lt = meet(info.type, gt)
                 if lt != info.type:
                     s.locals[local] = LocalInfo(lt, info.maybe_unbound,
-                                                frozenset({("guard", label, i)}))
+                                                self.sources(("guard", label, i)))
             for w in sorted(same):
                 wt = self.type_of(w, s)
                 nt = meet(wt, gt)
@@ -481,7 +575,8 @@ class _Analyzer:
                 self.transfer(label, in_states[label].copy(), facts)
         facts.unreachable = [b.label for b in fn.blocks if b.label not in in_states]
         facts.values = dict(self.vtype)
-        facts.why = dict(self.vwhy)
+        if self.explain:
+            facts._why = dict(self.vwhy)
         return facts
 
 
@@ -496,8 +591,21 @@ def analyze(fn: Function, osr: str = "sound", assume: dict | None = None) -> Typ
     ``osr``: "sound" (the frame at an OSR entry is unknown) or "ignore" (no OSR edges:
     what the function entry alone implies).  ``assume``: types taken as given for the
     parameters at the function entry (key ``ENTRY``) or for locals at an OSR target
-    (key: its label) -- what ``guardelim`` would then guard there."""
-    return _Analyzer(fn, osr, assume).run()
+    (key: its label) -- what ``guardelim`` would then guard there.
+
+    Explanations come from a second run over a snapshot of the blocks, made when
+    first asked for, so a pass may replace uops after asking for the facts."""
+    facts = _Analyzer(fn, osr, assume).run()
+    snapshot = _snapshot(fn)
+    facts._explain = lambda: _Analyzer(snapshot, osr, assume, explain=True).run()
+    return facts
+
+
+def _snapshot(fn: Function) -> Function:
+    """``fn`` with its own block and uop lists (the uops themselves shared)."""
+    return Function(fn.name, list(fn.params), list(fn.locals),
+                    [Block(b.label, list(b.uops), list(b.params)) for b in fn.blocks],
+                    line=fn.line)
 
 
 register_analysis("typefacts", analyze)
@@ -524,7 +632,7 @@ class TypeProp(Pass):
             return False
         fn.types.clear()
         fn.types.update(new)
-        redundant = facts.redundant
+        redundant = facts.redundant_sites()
         ctx.note(f"typeprop: @{fn.name} {len(new)} type facts; {len(redundant)} of "
                  f"{len(facts.guards)} guards redundant"
                  + (" (" + ", ".join(f"{l}:{i}" for l, i in redundant) + ")" if redundant else ""))

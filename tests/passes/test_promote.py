@@ -497,3 +497,34 @@ def test_module_level_loop_temps_are_promoted():
     fn = opt["<module>"]
     assert "_STORE_FAST" not in names(fn)
     assert names(fn).count("_STORE_GLOBAL") == 3  # t = 0, i = ..., t += i
+
+
+_GUARDED_ARM = """
+func @f(a, c) locals(x) {
+bb0:
+  %1 = _LOAD_FAST a
+  %2 = _LOAD_FAST c
+  %3:int = _LOAD_CONST 7
+  _BRANCH %2, ^bb1, ^bb2
+bb1:
+  _GUARD_TOS_INT %1 exit(bb1:0, %1)
+  _STORE_FAST x ONE
+  _JUMP ^bb3
+bb2:
+  _STORE_FAST x TWO
+  _JUMP ^bb3
+bb3:
+  %4 = _LOAD_FAST x
+  _RETURN %4
+}
+"""
+
+
+@pytest.mark.parametrize("one, two, typed", [("%1", "%3", True), ("%3", "%1", False)])
+def test_new_parameters_typed_only_from_dominating_guards(one, two, typed):
+    """A guard types a parameter's argument only on edges it dominates: the guard
+    on %1 in bb1 proves it an int on bb1's edge, not on bb2's."""
+    fn = parse_fn(_GUARDED_ARM.replace("ONE", one).replace("TWO", two))
+    run_passes(fn, "promote")
+    (p,) = fn.block("bb3").params
+    assert fn.types.get(p) == ("int" if typed else None)

@@ -310,3 +310,42 @@ bb0:
 """)
     facts = analyze(fn)
     assert facts.values[1] == TOP and facts.values[3] == "int"
+
+
+@pytest.mark.parametrize("kernel", ["sum_loop", "mandelbrot", "sieve", "spectral_norm"])
+def test_forgetting_block_local_values_changes_no_fact(kernel, monkeypatch):
+    """``holders``/``refined`` drop values used only in their own block when the
+    block is left (what keeps the analysis linear); the facts must be those of
+    tracking everything."""
+    import passes.typeprop as tp
+
+    src = reduced_source(KERNELS_DIR / f"{kernel}.py")
+    module, prof = profiled(src)
+    for f in module.functions:
+        for pipeline in ("specialize", "specialize,typeprop,guardelim,dse,promote"):
+            fn = optimize(module, f.name, pipeline, prof, CONSTS)
+            pruned = analyze(fn)
+            with monkeypatch.context() as m:
+                m.setattr(tp._Analyzer, "block_local_values", lambda self: set())
+                full = analyze(fn)
+            assert pruned.values == full.values
+            assert {k: [(i.type, i.proven, i.locals) for i in g.inputs]
+                    for k, g in pruned.guards.items()} == \
+                   {k: [(i.type, i.proven, i.locals) for i in g.inputs]
+                    for k, g in full.guards.items()}
+            assert pruned.redundant == full.redundant
+
+
+def test_explanations_describe_the_function_as_analyzed():
+    """Explanations are computed when first asked for, from a snapshot: a pass may
+    remove guards after taking the facts (guardelim does) and still explain."""
+    src = reduced_source(KERNELS_DIR / "sum_loop.py")
+    module, prof = profiled(src)
+    fn = optimize(module, "sum_loop", "specialize", prof)
+    expected = analyze(fn).redundant
+    facts = analyze(fn)
+    assert facts._why is None                       # nothing explained yet
+    for b in fn.blocks:
+        b.uops = [u for u in b.uops if not u.defn.is_guard]
+    assert facts.redundant == expected
+    assert facts.why and all(isinstance(w, str) for w in facts.why.values())
