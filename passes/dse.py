@@ -34,6 +34,7 @@ from ir.cfg import reverse_postorder
 from ir.core import Function, Uop
 
 from .base import Pass, PassContext
+from .bitsets import solve_backward
 from .dce import forget_values
 from .liveness import paused_gc
 
@@ -79,29 +80,11 @@ class Tier1Liveness:
             summary[i] = (gen, kill)
             if b.uops:
                 succ[i] = [index[t.block] for t in b.uops[-1].targets if t.block in index]
-        live_in = [0] * nb
-        live_out = [0] * nb
         preds: list[list[int]] = [[] for _ in range(nb)]
         for i in range(nb):
             for s in succ[i]:
                 preds[s].append(i)
-        work = list(range(nb))
-        queued = [True] * nb
-        while work:
-            i = work.pop()
-            queued[i] = False
-            out = 0
-            for s in succ[i]:
-                out |= live_in[s]
-            live_out[i] = out
-            gen, kill = summary[i]
-            new = gen | (out & ~kill)
-            if new != live_in[i]:
-                live_in[i] = new
-                for p in preds[i]:
-                    if not queued[p]:
-                        queued[p] = True
-                        work.append(p)
+        live_in, live_out = solve_backward(succ, preds, summary)
         # Per block: the event indices and the live set just before each event.
         self.at: list[tuple[list[int], list[int], int]] = []
         for i in range(nb):
@@ -374,25 +357,7 @@ class DSE(Pass):
                     gen |= g
                     kill &= ~g
             summary.append((gen, kill))
-        live_in = [0] * nb
-        live_out = [0] * nb
-        work = list(range(nb))          # popped from the end: postorder first
-        queued = [True] * nb
-        while work:
-            i = work.pop()
-            queued[i] = False
-            out = 0
-            for s in succ[i]:
-                out |= live_in[s]
-            live_out[i] = out
-            gen, kill = summary[i]
-            new = gen | (out & ~kill)
-            if new != live_in[i]:
-                live_in[i] = new
-                for p in preds[i]:
-                    if not queued[p]:
-                        queued[p] = True
-                        work.append(p)
+        live_in, live_out = solve_backward(succ, preds, summary)
 
         dead_ids: set[int] = set()
         for i in range(nb):

@@ -31,6 +31,7 @@ from ir.cfg import dominators, predecessors, reverse_postorder
 from ir.core import Block, Function, Target, Uop
 
 from .base import Pass, PassContext, PassError
+from .bitsets import solve_backward
 from .dce import forget_values, reachable_labels, remove_unreachable
 from .dse import LOADS, TIER1, Tier1Liveness, add_exit_locals
 from .liveness import paused_gc
@@ -295,23 +296,7 @@ class Promote(Pass):
                         gen |= b
                         kill &= ~b
             summary.append((gen, kill))
-        live = [0] * nb
-        work = list(range(nb))
-        queued = [True] * nb
-        while work:
-            i = work.pop()
-            queued[i] = False
-            out = 0
-            for s in succ[i]:
-                out |= live[s]
-            gen, kill = summary[i]
-            new = gen | (out & ~kill)
-            if new != live[i]:
-                live[i] = new
-                for p in preds[i]:
-                    if not queued[p]:
-                        queued[p] = True
-                        work.append(p)
+        live, _ = solve_backward(succ, preds, summary)
         sets: dict[int, frozenset[str]] = {}
         live_in: dict[str, frozenset[str]] = {}
         for b in fn.blocks:
