@@ -27,6 +27,10 @@ through ``NativeCode.invoker`` (arguments written into a preallocated frame, the
 read back) without ``on_call`` / ``run_tier2`` and their dict of locals; side exits,
 refusals, exceptions and the recursion limit are handled as on the generic path.
 ``invalidate`` and ``on_global_write`` remove the entry with the code it enters.
+Natively, machine code goes further (``backends.native.direct``): the same install point
+fills the callee's *cell*, which compiled call sites read to call a qualifying callee's
+code on a native frame stack without Python; ``invalidate`` / ``on_global_write`` empty
+it. Switch: ``Runtime(direct_calls=False)`` or ``WORKBENCH_DIRECT_CALLS=0``.
 
 Exceptions.  A runtime helper called from machine code that raises (a generic
 ``//`` by zero, an IndexError...) propagates out of the runner as itself; the
@@ -101,7 +105,7 @@ class Runtime:
 
     def __init__(self, module: Module, backend: str = "interp", passes: str | None = "default",
                  verify: bool = False, unicorn_mode: str = "blocks", full_trace=None,
-                 bisect_limit: int | None = None):
+                 bisect_limit: int | None = None, direct_calls: bool | None = None):
         from passes.pipeline import parse_pipeline
 
         if backend not in BACKENDS:
@@ -137,6 +141,17 @@ class Runtime:
         if self.pipeline or backend in JIT_BACKENDS:
             self.interp.call_hook = self.on_call
             self.interp.loop_hook = self.on_loop_header
+        # Native machine code calls native machine code directly (backends.native.direct);
+        # ``direct_calls=False`` or WORKBENCH_DIRECT_CALLS=0 keeps every call on the helper
+        # path. Unicorn always takes the helper path.
+        if direct_calls is None:
+            direct_calls = os.environ.get("WORKBENCH_DIRECT_CALLS", "1") != "0"
+        self.direct = None
+        if direct_calls and backend == "native":
+            from backends.native.direct import DirectCalls
+
+            self.direct = DirectCalls(self, RECURSION_LIMIT)
+        self.interp.direct = self.direct
 
     def run(self) -> None:
         self.interp.run_main()
@@ -164,7 +179,7 @@ class Runtime:
 
         fn = t2.opt.fn
         try:
-            blob = emit(fn)
+            blob = emit(fn, direct_calls=self.direct is not None)
         except Unsupported as e:
             t2.info = JitInfo("interp", str(e))
             return
@@ -202,6 +217,8 @@ class Runtime:
                 self.retired.append((name, t2))
                 del self.tier2[name]  # re-optimized, with the new value, when hot again
                 self.interp.fast_calls.pop(name, None)
+                if self.direct is not None:
+                    self.direct.clear(name)
 
     def invalidate(self, name: str, cold: bool = False) -> None:
         """Drop ``name``'s tier-2 code; it is re-optimized when hot again.  A guard that
@@ -215,6 +232,8 @@ class Runtime:
         if old is not None:
             self.retired.append((name, old))
         self.interp.fast_calls.pop(name, None)
+        if self.direct is not None:
+            self.direct.clear(name)
         if self.reoptimized[name] > MAX_REOPTIMIZE:
             self.tier2[name] = None  # stays in tier 1
         else:
@@ -230,6 +249,8 @@ class Runtime:
         if hasattr(t2.jit, "invoker"):
             # from now on calls of `name` skip this method (until its code is dropped)
             self.interp.fast_calls[name] = self.fast_caller(name, t2)
+            if self.direct is not None:   # and calls from machine code go straight in
+                self.direct.install(name, t2, self.interp.functions[name].params)
         cf1 = self.interp.compile(name)
         frame = list(args) + [UNBOUND] * (len(cf1.fn.locals) - len(args))
         self.interp.depth += 1
@@ -250,12 +271,15 @@ class Runtime:
         params = interp.functions[name].params
         invoke = jit.invoker(params)
         unbound = [UNBOUND] * (len(interp.compile(name).fn.locals) - len(params))
+        header = self.direct.header if self.direct is not None else [0] * 8
+        DEPTH = 2  # uop_stencils.STK_DEPTH: the depth direct calls count from
 
         def call(*args):
             if interp.depth >= RECURSION_LIMIT:
                 raise RecursionError("maximum recursion depth exceeded")
             calls[name] += 1
             interp.depth += 1
+            header[DEPTH] = interp.depth
             try:
                 try:
                     r = invoke(*args)
@@ -297,6 +321,8 @@ class Runtime:
 
             locals_ = self.interp.compile(name).fn.locals
             values = {local: v for local, v in zip(locals_, frame) if v is not UNBOUND}
+            if self.direct is not None:
+                self.direct.enter(self.interp.depth)
             try:
                 result = t2.jit.run(values, entry)
             except Refused as e:
@@ -393,6 +419,8 @@ class Runtime:
 
     def versions(self) -> list[dict]:
         """Every tier-2 version compiled, where it ran and why."""
+        if self.direct is not None:
+            self.direct.sync()
         out = []
         for name, t2 in sorted(self.all_tier2(), key=lambda nt: (nt[0], nt[1].version)):
             i = t2.info

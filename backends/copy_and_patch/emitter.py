@@ -91,6 +91,7 @@ class HelperSite:
     inputs: tuple[tuple[int, str], ...]
     output: str | None
     has_exit: bool
+    direct: str | None = None  # a direct call site of this module function (its cell)
 
 
 @dataclasses.dataclass
@@ -218,8 +219,9 @@ Operand = tuple  # (register index or None, byte offset or None)
 
 
 class _Emitter:
-    def __init__(self, fn: Function):
+    def __init__(self, fn: Function, direct_calls: bool = False):
         self.fn = fn
+        self.direct_calls = direct_calls
         self.items: list[tuple[Variant | str, dict, Site | None]] = [("shim", {}, None)]
         self.labels: dict[str, int] = {}
         self.exits: list[Exit] = []
@@ -461,9 +463,41 @@ class _Emitter:
         self.put_op(base, ins, self.operand(u.output), values, site, exit=has_exit)
         return True
 
+    def direct_call(self, u: Uop, b, i: int, site: Site) -> bool:
+        """A `_CALL_FUNCTION` as `_CALL_DIRECT_{n}` (uop_stencils.direct_call_body): the
+        arguments boxed into the helper argument words, which the direct path copies into
+        the callee's frame and the helper path (same HelperSite) reads. False when the
+        site does not qualify (a non-boxed result, too many arguments)."""
+        if (not self.direct_calls or u.defn.effect.name != "CALL_FUNCTION"
+                or u.output is None or self.rep(u.output) != BOX
+                or len(u.inputs) > S.MAX_DIRECT_ARGS):
+            return False
+        inputs = []
+        for k, v in enumerate(u.inputs):
+            word = self.arg_base + k
+            self.move(self.operand(v), self.rep(v), (None, 8 * word), BOX, site)
+            inputs.append((word, BOX))
+        has_exit = u.exit is not None
+        k = len(self.helper_sites)
+        callee = u.imms[0]
+        values = {V.OPERAND: k, V.HELPER: f"helper:call:{k}", V.HELPER2: f"helper:finish:{k}",
+                  V.OPERAND2: f"helper:cell:{callee}", V.ERROR: "error",
+                  V.SLOT0: 8 * self.arg_base}
+        if has_exit:
+            values[V.EXIT] = self.exit_label(u, b, i)
+        self.helper_sites.append(HelperSite(u, tuple(inputs), BOX, has_exit, callee))
+        self.uses_error = True
+        self.put(Variant(f"_CALL_DIRECT_{len(u.inputs)}", (), self.operand(u.output)[0], True,
+                         self.nregs, exit=has_exit),
+                 {**values, **({} if self.operand(u.output)[0] is not None
+                               else {V.SLOT2: self.operand(u.output)[1]})}, site)
+        return True
+
     def helper(self, u: Uop, b, i: int, site: Site) -> None:
         """Run `u` in the Python helper: inputs stored to frame words first."""
         if u.name in S.GENERIC_FAST and self.generic_fast(u, b, i, site):
+            return
+        if self.direct_call(u, b, i, site):
             return
         inputs = []
         if u.name == "_LOAD_FAST_CHECK":
@@ -605,6 +639,8 @@ class _Emitter:
         self.helper(u, b, i, site)
 
 
-def compile(fn: Function) -> CodeBlob:  # noqa: A001 - the backend's verb
-    """Machine code for `fn`, or Unsupported(reason)."""
-    return _Emitter(fn).run()
+def compile(fn: Function, direct_calls: bool = False) -> CodeBlob:  # noqa: A001
+    """Machine code for `fn`, or Unsupported(reason). `direct_calls`: calls of module
+    functions get the direct path (backends.native.direct; natively only: the code then
+    needs the runtime's cells and finishing helpers to link)."""
+    return _Emitter(fn, direct_calls).run()

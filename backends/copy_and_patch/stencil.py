@@ -28,6 +28,7 @@ class HoleValue(enum.Enum):
     OPERAND = enum.auto()  # a 64-bit immediate (also constants: ints, double bits)
     OPERAND2 = enum.auto()  # a second 64-bit immediate
     HELPER = enum.auto()  # address of a runtime helper (outside the JIT code)
+    HELPER2 = enum.auto()  # a second helper (a direct call's finishing helper)
     SLOT0 = enum.auto()  # byte offset of a frame slot, used as a value
     SLOT1 = enum.auto()
     SLOT2 = enum.auto()

@@ -157,6 +157,113 @@ typedef uint64_t (*helper_t)(int64_t *f, int64_t site, int64_t a);
 #define STATUS_DEOPT %d
 """ % (HELPER_STATUS_WORD, STATUS_DEOPT)
 
+# Direct calls between compiled functions (`_CALL_DIRECT_{n}`, backends.native.direct):
+# a call site of a known module function reads the callee's *cell*, a runtime-owned row
+# of words, and the runtime's native frame *stack* header, both by address.
+CELL_ENTRY, CELL_WORDS, CELL_TEMPLATE, CELL_RET, CELL_CODE, CELL_STACK, CELL_NPARAMS, \
+    CELL_PARAMS = range(8)
+MAX_DIRECT_ARGS = 8
+CELL_RUNS = CELL_PARAMS + MAX_DIRECT_ARGS  # direct calls of the installed code, and those
+CELL_RETURNS = CELL_RUNS + 1               # that returned on the fast path
+CELL_SIZE = CELL_RETURNS + 1
+STK_TOP, STK_LIMIT, STK_DEPTH, STK_MAXDEPTH, STK_CALLS, STK_DIRTY = range(6)
+STK_SIZE = 8
+DIRECT_HEADER = 2  # words below a callee frame: its code id, the status it returned
+RET_REPS = {"box": 0, "int": 1, "float": 2, "bool": 3}  # CELL_RET
+
+DIRECT_PRELUDE = r"""
+extern char _JIT_OPERAND2[], _JIT_HELPER2[];
+typedef STENCIL int64_t (*direct_t)(int64_t *f);
+#define HELPER2_CALL(site, a) (((helper_t)_JIT_HELPER2)(f, (site), (a)))
+"""
+
+
+def direct_call_body(nargs: int, exit: bool) -> str:
+    """C of `_CALL_DIRECT_{nargs}` (module doc of backends.native.direct): the boxed
+    arguments are the frame words from byte offset _JIT_SLOT0; the cell is at
+    _JIT_OPERAND2. Fast path: the callee's code is called on a new frame of the native
+    stack and its returned word boxed. `slow` (nothing ran: no cell, an argument that
+    is an object handle, arity, depth or stack overflow): the site's ordinary helper
+    (_JIT_HELPER). `finish` (the callee ran but left otherwise than by a plain return:
+    a side exit, an error, a result that is an object): the site's finishing helper
+    (_JIT_HELPER2) with the callee frame still pushed, which resumes / re-raises /
+    converts in Python and returns the boxed result."""
+    deopt = "if (STATUS == STATUS_DEOPT) JUMP(_JIT_EXIT); " if exit else ""
+    n = nargs
+    return f"""
+    int64_t *cell_ = (int64_t *)(intptr_t)_JIT_OPERAND2;
+    int64_t *args_ = (int64_t *)((char *)f + (intptr_t)_JIT_SLOT0);
+    int64_t *stk_ = (int64_t *)cell_[{CELL_STACK}];
+    int64_t entry_ = cell_[{CELL_ENTRY}];
+    int64_t hr, *top_, *nf_;
+    uint64_t objs_ = 0;
+    if (__builtin_expect(entry_ == 0 || cell_[{CELL_NPARAMS}] != {n}
+                         || stk_[{STK_DEPTH}] >= stk_[{STK_MAXDEPTH}], 0))
+        goto slow_;
+    for (int k = 0; k < {n}; k++)
+        objs_ |= (uint64_t)(TAGOF(args_[k]) - TAG_LIST) <= 1;
+    top_ = (int64_t *)stk_[{STK_TOP}];
+    nf_ = top_ + {DIRECT_HEADER};
+    if (__builtin_expect(objs_ != 0 || nf_ + cell_[{CELL_WORDS}]
+                         > (int64_t *)stk_[{STK_LIMIT}], 0))
+        goto slow_;
+    {{
+        const int64_t *tpl_ = (const int64_t *)cell_[{CELL_TEMPLATE}];
+        int64_t nw_ = cell_[{CELL_WORDS}];
+        for (int64_t k = 0; k < nw_; k++) {{
+            __asm__("" : "+r"(k));   /* a plain loop: no memcpy call */
+            nf_[k] = tpl_[k];
+        }}
+        for (int k = 0; k < {n}; k++) {{
+            int64_t w_ = cell_[{CELL_PARAMS} + k];
+            if (w_ >= 0) nf_[w_] = args_[k];
+        }}
+        top_[0] = cell_[{CELL_CODE}];
+        stk_[{STK_TOP}] = (int64_t)(nf_ + nw_);
+        stk_[{STK_DEPTH}] += 1;
+        stk_[{STK_CALLS}] += 1;
+        cell_[{CELL_RUNS}] += 1;
+    }}
+    {{
+        int64_t s_ = ((direct_t)entry_)(nf_);
+        top_[1] = s_;
+        if (__builtin_expect(s_ < 0 && s_ != INT64_MIN
+                             && nf_[{HELPER_STATUS_WORD}] != {STATUS_ERROR}
+                             && stk_[{STK_DIRTY}] == 0, 1)) {{
+            int64_t w_ = nf_[1];
+            int64_t rep_ = cell_[{CELL_RET}];
+            if (rep_ == 1) {{
+                if (!FITS48(w_)) goto finish_;
+                w_ = BOXI(w_);
+            }} else if (rep_ == 2) {{
+                w_ = BOXF(AS_F(w_));
+            }} else if (rep_ == 3) {{
+                w_ = BOXB(w_ & 1);
+            }} else if ((uint64_t)(TAGOF(w_) - TAG_LIST) <= 1) {{
+                goto finish_;
+            }}
+            stk_[{STK_TOP}] = (int64_t)top_;
+            stk_[{STK_DEPTH}] -= 1;
+            cell_[{CELL_RETURNS}] += 1;
+            OUT = w_;
+            goto done_;
+        }}
+    }}
+finish_:
+    hr = (int64_t)HELPER2_CALL(OPERAND, (int64_t)nf_);
+    stk_[{STK_TOP}] = (int64_t)top_;
+    stk_[{STK_DEPTH}] -= 1;
+    if (HELPER_FAILED) JUMP(_JIT_ERROR);
+    OUT = hr;
+    goto done_;
+slow_:
+    hr = (int64_t)HELPER_CALL(OPERAND, 0);
+    if (HELPER_FAILED) {{ {deopt}JUMP(_JIT_ERROR); }}
+    OUT = hr;
+done_: ;
+"""
+
+
 CMP_NAMES = {"<": "LT", "<=": "LE", ">": "GT", ">=": "GE", "==": "EQ", "!=": "NE"}
 
 # Straight-line stencils: name -> C body (NEXT is appended). Inputs A, B (or FA, FB),
@@ -375,6 +482,8 @@ class Variant:
             return saves + "f[0] = OPERAND;", "return OPERAND;"
         if b == "_ERROR_STUB":
             return "", "return INT64_MIN;"
+        if b.startswith("_CALL_DIRECT_"):
+            return direct_call_body(int(b.rsplit("_", 1)[1]), self.exit), "NEXT;"
         if b == "_CALL_HELPER":
             deopt = "if (STATUS == STATUS_DEOPT) JUMP(_JIT_EXIT); " if self.exit else ""
             body = ("int64_t hr = (int64_t)HELPER_CALL(OPERAND, 0);\n"
@@ -387,7 +496,7 @@ def variants_source(variants) -> str:
     """C text of the given variants (sorted by name, deduplicated), plus the shim."""
     by_name = {v.name: v for v in variants}
     ns = sorted({v.nregs for v in by_name.values()} | {0})
-    parts = [PRELUDE, VARIANT_PRELUDE, "#undef JUMP\n#define JUMP(to) JUMPV(to)\n"]
+    parts = [PRELUDE, VARIANT_PRELUDE, DIRECT_PRELUDE, "#undef JUMP\n#define JUMP(to) JUMPV(to)\n"]
     for n in ns:
         params = "".join(", int64_t" for _ in range(n))
         parts.append(f"typedef STENCIL int64_t (*cont{n}_t)(int64_t *f{params});")

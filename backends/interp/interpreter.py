@@ -72,6 +72,8 @@ class Interpreter:
         # name -> call(*args) taking over the whole call (after the checks below): the
         # runtime's direct way into a hot function's machine code.
         self.fast_calls: dict[str, Callable] = {}
+        # The native runtime's direct calls (backends.native.direct.DirectCalls) or None.
+        self.direct = None
 
     # -- entry points ---------------------------------------------------------
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import array
 import builtins
+import ctypes
 import struct
 
 from backends.copy_and_patch import uop_stencils as S
@@ -199,12 +200,24 @@ class HelperRuntime:
         }
         fast = [self._semantics(s) for s in blob.helper_sites]
         lines = []
+        direct = getattr(env, "direct", None)
+        self.finish_functions: dict[int, object] = {}
         for k, (site, step) in enumerate(zip(blob.helper_sites, fast)):
             ns[f"step_{k}"] = step
             ns[f"deopt_{k}"] = self._deopter(site)
             lines += self._source(k, site)
+            if site.direct is not None and direct is not None:
+                ns[f"dfin_{k}"] = direct.finisher(site.direct)
+                lines += self._source(k, site, finish=True)
         exec(compile("\n".join(lines) or "pass", f"<helpers of {blob.fn_name}>", "exec"), ns)
         self.site_functions = [ns[f"site_{k}"] for k in range(len(fast))]
+        self.finish_functions = {k: ns[f"finish_{k}"] for k in range(len(fast))
+                                 if f"finish_{k}" in ns}
+        # set by the native runner: write a failing slow path's status through the frame
+        # address (a directly called code's frame is not `q`), and the direct calls'
+        # stack header, whose DIRTY word says a callee made handles
+        self.native = False
+        self.direct_header = None
         self.steps = _Steps(self, [(lambda f: lambda args: f(*args))(f) for f in fast])
         self.reads_floats = any(rep == "float" for s in blob.helper_sites
                                 for _, rep in s.inputs)
@@ -233,6 +246,8 @@ class HelperRuntime:
         that a handle is an int that fits in int64."""
         try:
             if site == S.BOX_INT_SITE:
+                if self.direct_header is not None:
+                    self.direct_header[S.STK_DIRTY] = 1   # a handle the caller must see
                 return self.handles.encode(signed(arg))
             x = self.handles.decode(arg)
             fits = type(x) is int and INT64_MIN <= x <= INT64_MAX
@@ -242,6 +257,11 @@ class HelperRuntime:
                 return x
             raise RuntimeError(f"helper site {site} on {x!r}")
         except BaseException as e:  # noqa: BLE001 - re-raised by the runner
+            if self.native:
+                self.error = e
+                ctypes.c_int64.from_address(frame + 8 * S.HELPER_STATUS_WORD).value = \
+                    S.STATUS_ERROR
+                return 0
             return self._failed(self.ns["q"], e)
 
     def _failed(self, q, e: BaseException, site: int | None = None) -> int:
@@ -274,8 +294,10 @@ class HelperRuntime:
 
     # -- compiling the sites --------------------------------------------------------------
     @staticmethod
-    def _source(k: int, site) -> list[str]:
-        """`site_k()`: read, decode, run `step_k`, encode (or deopt / fail)."""
+    def _source(k: int, site, finish: bool = False) -> list[str]:
+        """`site_k()`: read, decode, run `step_k`, encode (or deopt / fail). With
+        `finish`: `finish_k(frame, site, callee_frame)`, the direct call site's finishing
+        helper: the same with `dfin_k(callee_frame, *args)` (backends.native.direct)."""
         reads, body = [], []
         for j, (w, rep) in enumerate(site.inputs):
             if rep == "box":   # inline decoding of objects and small ints, else dec()
@@ -289,7 +311,10 @@ class HelperRuntime:
                               "float": f"d[{w}]"}[rep])
         guard = site.uop.defn.effect is Effect.GUARD
         out = site.output
-        body += [f"r = step_{k}({', '.join(reads)})"]
+        if finish:
+            body += [f"r = dfin_{k}(nf, {', '.join(reads)})"]
+        else:
+            body += [f"r = step_{k}({', '.join(reads)})"]
         if guard:
             body += [f"if not r: return deopt_{k}(fq, DEOPT)", "return 0"]
         elif out is None:
@@ -312,7 +337,8 @@ class HelperRuntime:
                      f"if r is DEOPT: return deopt_{k}(fq, r)", "return enc(r)"]
         else:
             raise ValueError(f"unknown representation {out!r}")
-        return ([f"def site_{k}():", "    fq = q", "    try:"]
+        head = f"def finish_{k}(fa, site, nf):" if finish else f"def site_{k}():"
+        return ([head, "    fq = q", "    try:"]
                 + ["        " + line for line in body]
                 + ["    except BaseException as e:", f"        return failed(fq, e, {k})", ""])
 

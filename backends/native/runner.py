@@ -47,6 +47,7 @@ from .helpers import (INT64_MAX, INT64_MIN, INT_BASE_SIGNED, MASK48, MASK64,  # 
 _signed = signed  # the name other modules used
 SITE_T = ctypes.CFUNCTYPE(ctypes.c_int64)  # a site function: no arguments needed
 BOX_T = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64)
+FINISH_T = BOX_T  # a direct call site's finishing helper: (frame, site, callee frame)
 
 
 class _Exited:
@@ -70,6 +71,17 @@ class NativeCode:
         addresses = [ctypes.cast(c, ctypes.c_void_p).value for c in self._callbacks]
         helpers = {f"call:{k}": a for k, a in enumerate(addresses[:-1])}
         helpers["box"] = addresses[-1]
+        self.helpers.native = True
+        direct = getattr(env, "direct", None)
+        if direct is not None:   # direct call sites: cells, finishing helpers
+            self.helpers.direct_header = direct.header
+            for k, f in self.helpers.finish_functions.items():
+                cb = FINISH_T(f)
+                self._callbacks.append(cb)
+                helpers[f"finish:{k}"] = ctypes.cast(cb, ctypes.c_void_p).value
+            for site in blob.helper_sites:
+                if site.direct is not None:
+                    helpers[f"cell:{site.direct}"] = direct.cell(site.direct)
         self.memory = ExecutableMemory(blob.size)
         self.base = self.memory.address
         self.memory.write(blob.code(self.base, helpers))
