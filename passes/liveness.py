@@ -4,18 +4,19 @@ Why: register allocation (``regalloc``) needs to know which values are alive at
 the same time.  This is the analysis it asks for (``ctx.get("liveness", fn)``);
 the ``liveness`` pass only prints it (``--explain``) so a reader can see it.
 
-How, in near-linear time:
+How, in linear time and memory:
 
-* Sets: iterative dataflow over Python ``set``s, in postorder, restricted to the
-  *global* values (values read in a block other than the one defining them, and
-  block parameters).  A value defined and used in one block never enters the
-  sets, so generic IR (where nothing crosses blocks) costs one scan.  After
-  the first sweep only blocks whose successors' sets grew are revisited; the
-  cost is the total size of the live sets times a small factor, never
-  blocks x values as a dense bitset would be.  The IR is read once, in memory
-  order, into compact per-block lists; results are indexed by block and value
-  number in plain lists (a 100k-uop IR does not fit in the CPU caches; see
-  workbench/benchmarks/pass_scaling.py for the measured growth).
+* Sets: path exploration (Brandner et al., "Computing Liveness Sets for SSA-Form
+  Programs", 2011): from every use of a value in a block other than its defining
+  one, walk predecessors until the definition, marking the value live-in on the
+  way and live-out at each predecessor.  Only *global* values (read in a block
+  other than the one defining them, and successor arguments) are walked, so
+  generic IR (where nothing crosses blocks) costs one scan.  The cost is the
+  total size of the live sets, never blocks x values; the sets are plain sorted
+  lists, and the IR is read once, in memory order, into compact per-block lists
+  (a 100k-uop IR does not fit in the CPU caches; see
+  workbench/benchmarks/pass_scaling.py for the measured growth).  The result is
+  the least solution of
 
       live_out(b) = U_s [ (live_in(s) - params(s)) U args(b->s) ]
       live_in(b)  = upward_uses(b) U (live_out(b) - defs(b))
@@ -62,8 +63,8 @@ class LivenessInfo:
     """
 
     order: list[str]                                  # block layout order
-    live_in: dict[str, set[int]]
-    live_out: dict[str, set[int]]
+    live_in: dict[str, list[int]]                     # ascending value numbers
+    live_out: dict[str, list[int]]
     block_range: dict[str, tuple[int, int]]           # label -> [start, end)
     ranges: dict[int, list[tuple[int, int]]]          # value -> sorted disjoint [from, to)
     def_pos: list[int | None]                         # value -> position of its definition
@@ -87,7 +88,7 @@ class LivenessInfo:
     def global_values(self) -> set[int]:
         out: set[int] = set()
         for s in self.live_in.values():
-            out |= s
+            out.update(s)
         return out
 
     def format_block(self, label: str) -> str:
@@ -170,87 +171,96 @@ def _compute(fn: Function) -> LivenessInfo:
     index = {b.label: i for i, b in enumerate(blocks)}
     succ: list[list[int]] = [[]] * nb
     body: list[list[tuple]] = [[]] * nb            # (output, inputs, exit reads)
-    defs: list[set[int]] = [set()] * nb
-    upward: list[set[int]] = [set()] * nb          # read before (or without) a def here
     args: list[list[int]] = [[]] * nb              # successor arguments of the terminator
     params: list[list[int]] = [[]] * nb
     maxv = -1
     for i, b in enumerate(blocks):
-        d = set(b.params)
-        up: set[int] = set()
         ev = []
         for u in b.uops:
-            ins = tuple(u.inputs)
             ex = u.exit
             exr = tuple([v for _, v in ex.values] + [v for _, v in ex.locals]) if ex else ()
-            for v in ins:
-                if v not in d:
-                    up.add(v)
-            for v in exr:
-                if v not in d:
-                    up.add(v)
             o = u.output
-            if o is not None:
-                d.add(o)
-                if o > maxv:
-                    maxv = o
-            ev.append((o, ins, exr))
-        a: list[int] = []
+            if o is not None and o > maxv:
+                maxv = o
+            ev.append((o, u.inputs, exr))
         if b.uops:
             targets = b.uops[-1].targets
             if targets:
                 succ[i] = [index[t.block] for t in targets if t.block in index]
+                a: list[int] = []
                 for t in targets:
                     a.extend(t.args)
-                for v in a:
-                    if v not in d:
-                        up.add(v)
-        for p in b.params:
-            if p > maxv:
-                maxv = p
+                args[i] = a
+        if b.params:
+            maxv = max(maxv, max(b.params))
         params[i] = b.params
         body[i] = ev
-        defs[i] = d
-        upward[i] = up
-        args[i] = a
     order = _layout(succ)
     nv = maxv + 1
+    def_blk = [-1] * nv                             # value -> index of its block
+    for i in range(nb):
+        for v in params[i]:
+            def_blk[v] = i
+        for o, _, _ in body[i]:
+            if o is not None:
+                def_blk[o] = i
 
-    # -- iterative dataflow in postorder (successors first), sets of global values;
-    #    after the first sweep only blocks whose successors changed are revisited
-    live_in: list[set[int]] = [set(up) for up in upward]
-    live_out: list[set[int]] = [set() for _ in range(nb)]
-    param_sets = [set(p) if p else None for p in params]
+    # -- liveness by path exploration (Brandner et al., "Computing liveness sets for
+    #    SSA-form programs"): from each use of a value defined in another block, walk
+    #    predecessors until its definition.  Work and memory are the total size of the
+    #    live sets; they are plain lists (a value is added at most once per block: the
+    #    walks run value by value, and a stamp per block remembers the last value added).
     preds: list[list[int]] = [[] for _ in range(nb)]
     for i in range(nb):
-        for s in succ[i]:
-            preds[s].append(i)
-    post = order[::-1]
-    dirty = [True] * nb
-    pending = nb
-    while pending:
-        for i in post:
-            if not dirty[i]:
+        for t in succ[i]:
+            preds[t].append(i)
+    uses: list[int] = []                            # v * nb + block: upward uses
+    phis: list[int] = []                            # v * nb + block: successor arguments
+    for i in range(nb):
+        for _, ins, exr in body[i]:
+            for v in ins:
+                if v < nv and def_blk[v] != i:
+                    uses.append(v * nb + i)
+            for v in exr:
+                if v < nv and def_blk[v] != i:
+                    uses.append(v * nb + i)
+        for v in args[i]:
+            phis.append(v * nb + i)
+    uses.sort()
+    phis.sort()
+    live_in: list[list[int]] = [[] for _ in range(nb)]
+    live_out: list[list[int]] = [[] for _ in range(nb)]
+    in_mark = [-1] * nb
+    out_mark = [-1] * nb
+    k = j = 0
+    nu, nph = len(uses), len(phis)
+    while k < nu or j < nph:
+        v = min(uses[k] // nb if k < nu else nv, phis[j] // nb if j < nph else nv)
+        d = def_blk[v] if v < nv else -1
+        stack: list[int] = []
+        while j < nph and phis[j] // nb == v:
+            b = phis[j] - v * nb
+            j += 1
+            if out_mark[b] != v:
+                out_mark[b] = v
+                live_out[b].append(v)
+                if d != b:
+                    stack.append(b)
+        while k < nu and uses[k] // nb == v:
+            stack.append(uses[k] - v * nb)
+            k += 1
+        while stack:
+            b = stack.pop()
+            if in_mark[b] == v:
                 continue
-            dirty[i] = False
-            pending -= 1
-            out = set(args[i])
-            for s in succ[i]:
-                ps = param_sets[s]
-                if ps is None:
-                    out |= live_in[s]
-                else:
-                    out.update(v for v in live_in[s] if v not in ps)
-            if len(out) != len(live_out[i]):  # sets only grow
-                live_out[i] = out
-                new_in = out - defs[i]
-                new_in |= upward[i]
-                if len(new_in) != len(live_in[i]):
-                    live_in[i] = new_in
-                    for q in preds[i]:
-                        if not dirty[q]:
-                            dirty[q] = True
-                            pending += 1
+            in_mark[b] = v
+            live_in[b].append(v)
+            for q in preds[b]:
+                if out_mark[q] != v:
+                    out_mark[q] = v
+                    live_out[q].append(v)
+                if q != d and in_mark[q] != v:
+                    stack.append(q)
 
     # -- linear numbering and live ranges (one backward walk per block)
     start_of = [0] * nb
