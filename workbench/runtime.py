@@ -265,14 +265,14 @@ class Runtime:
         and the dict of locals (the caller checked the argument count). The interpreter
         and the helpers of compiled callers call it through ``Interpreter.fast_calls``,
         from which ``invalidate`` / ``on_global_write`` remove it with the code."""
+        from backends.copy_and_patch.uop_stencils import STK_DEPTH as DEPTH
         from backends.native.runner import EXITED, Refused
 
         interp, calls, info, jit = self.interp, self.calls, t2.info, t2.jit
         params = interp.functions[name].params
         invoke = jit.invoker(params)
         unbound = [UNBOUND] * (len(interp.compile(name).fn.locals) - len(params))
-        header = self.direct.header if self.direct is not None else [0] * 8
-        DEPTH = 2  # uop_stencils.STK_DEPTH: the depth direct calls count from
+        header = self.direct.header if self.direct is not None else [0] * 8  # depth word
 
         def call(*args):
             if interp.depth >= RECURSION_LIMIT:
