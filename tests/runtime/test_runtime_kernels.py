@@ -38,11 +38,10 @@ FULL_SIZE = [(k, b) for k in KERNEL_NAMES for b in ("native", "unicorn")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("passes", PIPELINES[1:], ids=PIPELINE_IDS[1:])
+@pytest.mark.parametrize("passes", PIPELINES, ids=PIPELINE_IDS)
 @pytest.mark.parametrize("kernel,backend", FULL_SIZE, ids=[f"{k}-{b}" for k, b in FULL_SIZE])
 def test_full_size_kernel(tmp_path, kernel, backend, passes):
-    """The kernels as shipped, with every allocator (`--passes ''` runs at test size
-    only: generic code at full size is slow in Unicorn)."""
+    """The kernels as shipped, unoptimized and with every allocator."""
     source = _shipped(kernel)
     path = write(tmp_path, kernel, source)
     status, out, err = cli("run", "--backend", backend, "--passes", passes, path)
