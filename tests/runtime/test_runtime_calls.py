@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from call_programs import GLOBALS, TYPES
 from runtime_util import cli, cpython_stderr, expected, frames, trace_json, write
 
 PASSES = ["default", "", "default,regalloc{algo=linear-scan}"]
@@ -177,30 +178,6 @@ def test_depth_is_restored_after_errors():
     assert rt.interp.call("down", [10]) == 10
 
 
-GLOBALS = """\
-K = 3
-
-
-def addk(x):
-    return x + K
-
-
-def total(n):
-    t = 0
-    for i in range(n):
-        t += addk(i)
-    return t
-
-
-print(total(200))
-K = 5
-print(total(200))
-print(total(200))
-K = 2.5
-print(total(200))
-"""
-
-
 @pytest.mark.parametrize("passes", ["default", "default,regalloc{algo=linear-scan}"])
 def test_callee_globals_change_while_caller_is_compiled(tmp_path, passes):
     """The callee folded K; writing K drops its code (and its direct entry), the next
@@ -210,28 +187,6 @@ def test_callee_globals_change_while_caller_is_compiled(tmp_path, passes):
     assert report["stdout"] == expected(GLOBALS)
     versions = [v for v in report["functions"] if v["function"] == "addk"]
     assert len(versions) >= 2 and all(v["tier2"] == "native" for v in versions)
-
-
-TYPES = """\
-def scale(x):
-    return x * 3
-
-
-def run(xs, n):
-    t = scale(xs[0])
-    for i in range(n):
-        t = t + scale(xs[i % len(xs)])
-    return t
-
-
-for _ in range(3):
-    print(run([1, 2, 3], 300))
-print(run([1.5, 2.5], 300))
-print(run([2 ** 62, 1], 40))
-for _ in range(4):
-    print(run([0.25, 4.0], 300))
-print(run(["a", "bc"], 5))
-"""
 
 
 @pytest.mark.parametrize("passes", PASSES)

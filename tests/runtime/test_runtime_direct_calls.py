@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from call_programs import GLOBALS, TYPES
 from runtime_util import cli, cpython_stderr, expected, frames, write
 
 PASSES = ["default", "", "default,regalloc{algo=linear-scan}",
@@ -268,30 +269,6 @@ def test_mutual_recursion(tmp_path):
     assert type(error) is RecursionError and rt.direct.calls > 0
 
 
-GLOBALS = """\
-K = 3
-
-
-def addk(x):
-    return x + K
-
-
-def total(n):
-    t = 0
-    for i in range(n):
-        t += addk(i)
-    return t
-
-
-print(total(200))
-K = 5
-print(total(200))
-print(total(200))
-K = 2.5
-print(total(200))
-"""
-
-
 @pytest.mark.parametrize("passes", ["default", "default,regalloc{algo=linear-scan}"])
 def test_cell_follows_invalidation_and_reoptimization(passes):
     """The callee folded K; writing K drops its code and empties its cell, the caller
@@ -314,28 +291,6 @@ def test_cell_follows_invalidation_and_reoptimization(passes):
     assert sum(t2.info.runs for t2 in versions) >= 600
     rt.invalidate("addk")
     assert cell[S.CELL_ENTRY] == 0 and "addk" not in rt.direct.installed
-
-
-TYPES = """\
-def scale(x):
-    return x * 3
-
-
-def run(xs, n):
-    t = scale(xs[0])
-    for i in range(n):
-        t = t + scale(xs[i % len(xs)])
-    return t
-
-
-for _ in range(3):
-    print(run([1, 2, 3], 300))
-print(run([1.5, 2.5], 300))
-print(run([2 ** 62, 1], 40))
-for _ in range(4):
-    print(run([0.25, 4.0], 300))
-print(run(["a", "bc"], 5))
-"""
 
 
 @pytest.mark.parametrize("passes", PASSES)
