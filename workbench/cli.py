@@ -252,31 +252,41 @@ def trace_report(rt, stdout: str) -> dict:
 
 
 def cmd_asm(args) -> int:
-    from ir.core import MODULE_FUNCTION
+    from backends.tracing import asm_listing
 
     from .loader import read_text
     from .render import print_asm
+
+    source = read_text(args.file).splitlines() if args.file.endswith(".py") else []
+    for fn, blob in _compiled(args):
+        if isinstance(blob, str):
+            print_asm({"function": fn.name, "refused": blob})
+        else:
+            print_asm(asm_listing(fn, blob, source, base=args.base))
+    return 0
+
+
+def _compiled(args):
+    """(optimized function, code blob or the emitter's refusal) for each function of
+    ``args.file`` (``--function``: only that one; else every function but the module
+    body), compiled as the runtime compiles hot code: profile, pipeline, copy-and-patch."""
+    from ir.core import MODULE_FUNCTION
+
     from .tiering import optimize
 
     passes, module, profile, values = _prepare(args, profile=True,
                                                before_profile=lambda: _stencils_or_error("native"))
-    source = read_text(args.file).splitlines() if args.file.endswith(".py") else []
     from backends.copy_and_patch.emitter import Unsupported, compile as emit
-    from backends.tracing import asm_listing
 
     for fn in module.functions:
-        if args.function is not None and fn.name != args.function:
-            continue
-        if args.function is None and fn.name == MODULE_FUNCTION:
+        if (args.function is None and fn.name == MODULE_FUNCTION) or \
+                (args.function is not None and fn.name != args.function):
             continue
         opt = optimize(module, fn, passes, profile, values)
         try:
-            blob = emit(opt.fn)
+            yield opt.fn, emit(opt.fn)
         except Unsupported as e:
-            print_asm({"function": fn.name, "refused": str(e)})
-            continue
-        print_asm(asm_listing(opt.fn, blob, source, base=args.base))
-    return 0
+            yield opt.fn, str(e)
 
 
 def cmd_stencils(args) -> int:
@@ -289,7 +299,8 @@ def cmd_stencils(args) -> int:
         return 0
     if args.action == "list" and args.name is not None and args.file is None:
         args.file, args.name = args.name, None  # `list FILE.py`
-    found = st.base_library() if args.file is None else st.program_stencils(_blobs(args))
+    found = st.base_library() if args.file is None else st.program_stencils(
+        blob for _, blob in _compiled(args) if not isinstance(blob, str))
     if args.action == "list":
         print(f"{'stencil':<44} {'code':>5} {'data':>5} {'holes':>5}  patched with")
         for row in st.rows(found):
@@ -302,28 +313,6 @@ def cmd_stencils(args) -> int:
     for k, stencil in enumerate(st.resolve(args.name, found)):
         print(("\n" if k else "") + "\n".join(st.disassemble(stencil)))
     return 0
-
-
-def _blobs(args) -> list:
-    """The code blobs of FILE's functions, compiled as `workbench asm` compiles them."""
-    from ir.core import MODULE_FUNCTION
-
-    from .tiering import optimize
-
-    passes, module, profile, values = _prepare(args, profile=True,
-                                               before_profile=lambda: _stencils_or_error("native"))
-    from backends.copy_and_patch.emitter import Unsupported, compile as emit
-
-    blobs = []
-    for fn in module.functions:
-        if (args.function is None and fn.name == MODULE_FUNCTION) or \
-                (args.function is not None and fn.name != args.function):
-            continue
-        try:
-            blobs.append(emit(optimize(module, fn, passes, profile, values).fn))
-        except Unsupported:
-            continue
-    return blobs
 
 
 def _save_picture(path: str, make) -> None:
