@@ -157,3 +157,26 @@ def one_line_error(stderr: str) -> str:
     assert "Traceback" not in stderr, stderr
     assert stderr.endswith("\n") and stderr.count("\n") == 1, repr(stderr)
     return stderr[:-1]
+
+
+# Generic uops, locals already in block parameters: the liveness and regalloc tests' loop.
+SUM_LOOP_PARAMS = """\
+module 't'
+
+func @sum_loop(n) locals(total, i) {
+bb0:
+  %0 = _LOAD_FAST n
+  %1 = _LOAD_CONST 0
+  _JUMP ^bb1(%1, %1)
+bb1(%2, %3):
+  %4 = _COMPARE_OP < %2, %0
+  _BRANCH %4, ^bb2, ^bb3
+bb2:
+  %5 = _LOAD_CONST 1
+  %6 = _BINARY_OP + %2, %5
+  %7 = _BINARY_OP + %3, %2
+  _JUMP ^bb1(%6, %7)
+bb3:
+  _RETURN %3
+}
+"""

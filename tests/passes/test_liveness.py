@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import KERNELS, reduced_source
+from helpers import KERNELS, SUM_LOOP_PARAMS, reduced_source
 from ir.frontend import compile_source
 from ir.parser import parse_module
 from ir.printer import print_function
@@ -15,26 +15,7 @@ from passes.liveness import Liveness, LivenessInfo, compute, layout_order
 from passes.manager import Instrumentation, PassManager
 from passes.pipeline import parse_pipeline
 
-LOOP = """\
-module 't'
-
-func @sum_loop(n) locals(total, i) {
-bb0:
-  %0 = _LOAD_FAST n
-  %1 = _LOAD_CONST 0
-  _JUMP ^bb1(%1, %1)
-bb1(%2, %3):
-  %4 = _COMPARE_OP < %2, %0
-  _BRANCH %4, ^bb2, ^bb3
-bb2:
-  %5 = _LOAD_CONST 1
-  %6 = _BINARY_OP + %2, %5
-  %7 = _BINARY_OP + %3, %2
-  _JUMP ^bb1(%6, %7)
-bb3:
-  _RETURN %3
-}
-"""
+LOOP = SUM_LOOP_PARAMS
 
 # %1 is read only by a side exit two blocks later; %9 is a dead block parameter;
 # bb4 is unreachable.

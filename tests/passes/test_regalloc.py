@@ -12,7 +12,7 @@ import pytest
 
 from backends.interp.interpreter import Interpreter
 from backends.interp.profile import Profile
-from helpers import KERNELS, reduced_source, run_cpython
+from helpers import KERNELS, SUM_LOOP_PARAMS, reduced_source, run_cpython
 from ir.cfg import natural_loops
 from ir.frontend import compile_source
 from ir.parser import parse_module
@@ -267,26 +267,7 @@ def test_explain_notes():
 
 # --------------------------------------------------------------------------- checker
 
-LOOP = """\
-module 't'
-
-func @sum_loop(n) locals(total, i) {
-bb0:
-  %0 = _LOAD_FAST n
-  %1 = _LOAD_CONST 0
-  _JUMP ^bb1(%1, %1)
-bb1(%2, %3):
-  %4 = _COMPARE_OP < %2, %0
-  _BRANCH %4, ^bb2, ^bb3
-bb2:
-  %5 = _LOAD_CONST 1
-  %6 = _BINARY_OP + %2, %5
-  %7 = _BINARY_OP + %3, %2
-  _JUMP ^bb1(%6, %7)
-bb3:
-  _RETURN %3
-}
-"""
+LOOP = SUM_LOOP_PARAMS
 
 GOOD_LOCS = {0: "r0", 1: "r1", 2: "r1", 3: "r2", 4: "r3", 5: "r3", 6: "r3", 7: "r2"}
 
