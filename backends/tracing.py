@@ -242,7 +242,7 @@ class CodeMap:
             if taken is None:
                 return 0
             jumped_to, n = taken
-            yes, no = term.targets[0].block, term.targets[1].block
+            yes = term.targets[0].block
             to_yes = n if jumped_to == "yes" else total - n
             return to_yes if label == yes else total - to_yes
 

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import math
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 INT64_MIN = -(1 << 63)

@@ -170,16 +170,6 @@ def _store(ctx: PassContext) -> dict:
     return ctx.analyses.tier1
 
 
-def exit_reads(fn: Function, u: Uop, tier1: Tier1Liveness | None) -> list[str]:
-    """Locals the side exit of ``u`` reads from the frame (those it does not list)."""
-    e = u.exit
-    listed = {name for name, _ in e.locals}
-    if tier1 is not None:
-        live = tier1.live_at(e.block, e.index)
-        return [x for x in fn.locals if x in live and x not in listed]
-    return [x for x in fn.locals if x not in listed]
-
-
 def add_exit_locals(fn: Function, u: Uop, entries: list[tuple[str, int]]) -> None:
     """Record ``name=%value`` entries in ``u``'s exit (an entry it has for the same
     name is replaced), keeping ``fn.locals`` order."""
@@ -190,11 +180,6 @@ def add_exit_locals(fn: Function, u: Uop, entries: list[tuple[str, int]]) -> Non
         n = len(order)
         merged.sort(key=lambda kv: order.get(kv[0], n))
     u.exit.locals = merged
-
-
-def add_exit_local(fn: Function, u: Uop, name: str, value: int) -> None:
-    """Record ``name=%value`` in ``u``'s exit, keeping fn.locals order."""
-    add_exit_locals(fn, u, [(name, value)])
 
 
 FRAME = -1      # unique reaching "store": the value the frame held on entry

@@ -35,7 +35,7 @@ from .patcher import layout, link
 from .stencil import HoleValue as V
 from .stencil import Stencil
 from .uop_stencils import (BODIES, CMP_NAMES, MAX_REGS, TAG_LIST, TAG_OBJ, TAG_SHIFT,
-                           Variant, library, variant_library)
+                           Variant, variant_library)
 from . import uop_stencils as S
 
 WORD_TYPES = ("int", "float", "bool")
@@ -114,11 +114,6 @@ class CodeBlob:
         placements, self.size = layout(self.stencils, 0)
         self.offsets = [p.code_address for p in placements]
 
-    @property
-    def needs_helpers(self) -> bool:
-        return any(isinstance(v, str) and v.startswith("helper:")
-                   for given in self.values for v in given.values())
-
     def label_offset(self, label: str) -> int:
         return self.offsets[self.labels[label]]
 
@@ -163,10 +158,6 @@ def rep_of(fn: Function, v: int) -> str:
     """The word representation of value `v`: a proven word type, else boxed."""
     t = fn.types.get(v)
     return t if t in WORD_TYPES else BOX
-
-
-def _word_type(fn: Function, v: int, what: str) -> str:
-    return rep_of(fn, v)
 
 
 def _const_bits(c, t: str) -> int:
@@ -528,7 +519,7 @@ class _Emitter:
         self.put_op("_CALL_HELPER", [], out, values, site, exit=has_exit)
 
     def uop(self, u: Uop, b, i: int, site: Site, following, out_of_line) -> None:
-        fn, name = self.fn, u.name
+        name = u.name
         d = u.defn
         if name in ("_NOP",) or d.effect.name == "SPILL":
             return

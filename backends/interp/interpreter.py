@@ -13,7 +13,6 @@ generating Python source (fast but opaque).
 from __future__ import annotations
 
 import builtins
-import sys
 from dataclasses import dataclass, field
 from typing import Callable
 

@@ -18,7 +18,6 @@ cached by text.  Every candidate is re-rendered with ``ast.unparse``.
 from __future__ import annotations
 
 import ast
-import copy
 import time
 from typing import Callable, Iterator
 
