@@ -12,11 +12,8 @@ How, in linear time and memory:
   way and live-out at each predecessor.  Only *global* values (read in a block
   other than the one defining them, and successor arguments) are walked, so
   generic IR (where nothing crosses blocks) costs one scan.  The cost is the
-  total size of the live sets, never blocks x values; the sets are plain sorted
-  lists, and the IR is read once, in memory order, into compact per-block lists
-  (a 100k-uop IR does not fit in the CPU caches; see
-  workbench/benchmarks/pass_scaling.py for the measured growth).  The result is
-  the least solution of
+  total size of the live sets, never blocks x values.  The result is the least
+  solution of
 
       live_out(b) = U_s [ (live_in(s) - params(s)) U args(b->s) ]
       live_in(b)  = upward_uses(b) U (live_out(b) - defs(b))
@@ -40,13 +37,21 @@ How, in linear time and memory:
       stores; a stencil passes the output to its continuation only on the
       fast path), so the output may take the register of a value that only
       the exit still reads.
+
+* Memory: the IR is read once, in memory order, into flat ``array('q')``
+  tables (CSR style: one array of items and one of offsets per relation), and
+  everything after works on those and on the result tables.  A Python object
+  per live-set entry or per range would put a 100k-uop function's analysis
+  (tens of MB) out of the CPU caches, and its time would grow by ~20x for 10x
+  the uops instead of ~10x (workbench/benchmarks/pass_scaling.py measures it).
 """
 
 from __future__ import annotations
 
 import gc
+from array import array
+from bisect import bisect_left
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from ir.core import Function
 
@@ -54,42 +59,159 @@ from .analysis import register_analysis
 from .base import ALL, Option, Pass, PassContext
 
 
-@dataclass
+def _zeros(n: int) -> array:
+    return array("q", bytes(8 * n))
+
+
 class LivenessInfo:
     """The result of the analysis (see the module docstring for the numbering).
 
-    Read-only.  ``def_pos``, ``use_pos`` and ``def_block`` are lists indexed by
-    value number (``None`` for a number that names no value): dense and cheap.
+    Read-only.  Stored flat in ``array('q')`` tables indexed by block index
+    (function order) and value number, a few bytes per entry:
+
+    * ranges of ``v``: ``[rfrom[i], rto[i])`` for ``i`` in ``rbeg[v] .. rlim[v]``
+      (sorted, disjoint; empty for a number that names no value);
+    * live sets of block ``i``: ``block_live_in(i)`` / ``block_live_out(i)``
+      (ascending value numbers).
+
+    The allocators' inner loops read the tables; the dict-and-list views
+    (``live_in``, ``ranges``, ``def_pos``, ...) are built on first use.
     """
 
-    order: list[str]                                  # block layout order
-    live_in: dict[str, list[int]]                     # ascending value numbers
-    live_out: dict[str, list[int]]
-    block_range: dict[str, tuple[int, int]]           # label -> [start, end)
-    ranges: dict[int, list[tuple[int, int]]]          # value -> sorted disjoint [from, to)
-    def_pos: list[int | None]                         # value -> position of its definition
-    use_pos: list[list[int] | None]                   # value -> input reads, ascending
-    def_block: list[str | None]                       # value -> label of its block
+    def __init__(self, tables: "_Tables", order: list[int], bstart: array, live_in, live_out,
+                 rbeg: array, rlim: array, rfrom: array, rto: array) -> None:
+        self.labels: list[str] = tables.labels           # block index -> label
+        self.order: list[str] = [tables.labels[i] for i in order]   # layout order
+        self.bstart = bstart                              # block index -> first position
+        self._in_beg, self._in_vals = live_in
+        self._out_beg, self._out_vals = live_out
+        self.rbeg, self.rlim, self.rfrom, self.rto = rbeg, rlim, rfrom, rto
+        self._tables = tables
+        self._views: dict = {}
+
+    # -- tables -------------------------------------------------------------------
+
+    @property
+    def nvalues(self) -> int:
+        """One past the largest value number."""
+        return len(self.rbeg)
+
+    def values(self) -> list[int]:
+        """Every value with a live range, ascending."""
+        rbeg, rlim = self.rbeg, self.rlim
+        return [v for v in range(len(rbeg)) if rlim[v] > rbeg[v]]
+
+    def has_range(self, v: int) -> bool:
+        return 0 <= v < len(self.rbeg) and self.rlim[v] > self.rbeg[v]
 
     def start(self, v: int) -> int:
-        return self.ranges[v][0][0]
+        return self.rfrom[self.rbeg[v]]
 
     def end(self, v: int) -> int:
-        return self.ranges[v][-1][1]
+        return self.rto[self.rlim[v] - 1]
+
+    def block_live_in(self, i: int) -> array:
+        return self._in_vals[self._in_beg[i]:self._in_beg[i + 1]]
+
+    def block_live_out(self, i: int) -> array:
+        return self._out_vals[self._out_beg[i]:self._out_beg[i + 1]]
+
+    def block_end(self, i: int) -> int:
+        t = self._tables
+        return self.bstart[i] + t.ubeg[i + 1] - t.ubeg[i] + 1
 
     def covers(self, v: int, pos: int) -> bool:
         """Is ``v`` live at ``pos``?  (Binary search: for queries, not inner loops.)"""
-        from bisect import bisect_right
-
-        rs = self.ranges.get(v, [])
-        i = bisect_right(rs, (pos, float("inf"))) - 1
-        return i >= 0 and rs[i][0] <= pos < rs[i][1]
+        if not self.has_range(v):
+            return False
+        lo, hi = self.rbeg[v], self.rlim[v]
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.rto[mid] <= pos:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo < self.rlim[v] and self.rfrom[lo] <= pos
 
     def global_values(self) -> set[int]:
-        out: set[int] = set()
-        for s in self.live_in.values():
-            out.update(s)
-        return out
+        """Values live into some block."""
+        return set(self._in_vals)
+
+    # -- views (built on first use) ---------------------------------------------
+
+    def _view(self, name: str, build):
+        view = self._views.get(name)
+        if view is None:
+            view = self._views[name] = build()
+        return view
+
+    @property
+    def live_in(self) -> dict[str, list[int]]:
+        """label -> ascending value numbers live on entry."""
+        return self._view("in", lambda: {label: list(self.block_live_in(i))
+                                         for i, label in enumerate(self.labels)})
+
+    @property
+    def live_out(self) -> dict[str, list[int]]:
+        return self._view("out", lambda: {label: list(self.block_live_out(i))
+                                          for i, label in enumerate(self.labels)})
+
+    @property
+    def block_range(self) -> dict[str, tuple[int, int]]:
+        """label -> [start, end) positions."""
+        return self._view("blocks", lambda: {label: (self.bstart[i], self.block_end(i))
+                                             for i, label in enumerate(self.labels)})
+
+    @property
+    def ranges(self) -> dict[int, list[tuple[int, int]]]:
+        """value -> sorted disjoint [from, to) ranges."""
+        def build():
+            rbeg, rlim, rfrom, rto = self.rbeg, self.rlim, self.rfrom, self.rto
+            return {v: [(rfrom[i], rto[i]) for i in range(rbeg[v], rlim[v])]
+                    for v in self.values()}
+        return self._view("ranges", build)
+
+    @property
+    def def_pos(self) -> list[int | None]:
+        """value -> position of its definition (``None``: names no value)."""
+        return self._positions()[0]
+
+    @property
+    def use_pos(self) -> list[list[int] | None]:
+        """value -> positions of the uops reading it as an input, ascending."""
+        return self._positions()[1]
+
+    @property
+    def def_block(self) -> list[str | None]:
+        """value -> label of its defining block."""
+        return self._positions()[2]
+
+    def _positions(self):
+        def build():
+            t = self._tables
+            nv = len(self.rbeg)
+            def_pos: list = [None] * nv
+            use_pos: list = [None] * nv
+            def_block: list = [None] * nv
+            for i in sorted(range(len(self.labels)), key=self.bstart.__getitem__):
+                label, p = self.labels[i], self.bstart[i]
+                for v in t.params[t.pbeg[i]:t.pbeg[i + 1]]:
+                    def_pos[v], def_block[v] = p, label
+                for k in range(t.ubeg[i], t.ubeg[i + 1]):
+                    p += 1
+                    o = t.outs[k]
+                    if o >= 0:
+                        def_pos[o], def_block[o] = p, label
+                    for v in t.reads[t.rofs[k]:t.rofs[k + 1]]:
+                        if v >= 0:
+                            if use_pos[v] is None:
+                                use_pos[v] = [p]
+                            else:
+                                use_pos[v].append(p)
+            return def_pos, use_pos, def_block
+        return self._view("positions", build)
+
+    # -- text -----------------------------------------------------------------------
 
     def format_block(self, label: str) -> str:
         s, e = self.block_range[label]
@@ -104,6 +226,58 @@ def format_set(values) -> str:
     return "{" + ", ".join(f"%{v}" for v in sorted(values)) + "}"
 
 
+class _Tables:
+    """The IR of a function as flat tables, read once in memory order.
+
+    Uop ``k`` (function order) writes ``outs[k]`` (-1: nothing) and reads
+    ``reads[rofs[k]:rofs[k+1]]``: its inputs, then its side exit's values as
+    ``~v``.  Block ``i`` holds uops ``ubeg[i]..ubeg[i+1]``, parameters
+    ``params[pbeg[i]:pbeg[i+1]]``, successors (block indices)
+    ``succ[sbeg[i]:sbeg[i+1]]`` and successor arguments ``args[abeg[i]:abeg[i+1]]``.
+    """
+
+    __slots__ = ("labels", "outs", "reads", "rofs", "ubeg", "params", "pbeg",
+                 "succ", "sbeg", "args", "abeg", "nvalues")
+
+    def __init__(self, fn: Function) -> None:
+        blocks = fn.blocks
+        self.labels = [b.label for b in blocks]
+        index = {label: i for i, label in enumerate(self.labels)}
+        outs, reads, rofs, ubeg = array("q"), array("q"), array("q", [0]), array("q", [0])
+        params, pbeg = array("q"), array("q", [0])
+        succ, sbeg, args, abeg = array("q"), array("q", [0]), array("q"), array("q", [0])
+        add_out, add_read, add_reads, add_ofs = outs.append, reads.append, reads.extend, rofs.append
+        for b in blocks:
+            for u in b.uops:
+                o = u.output
+                add_out(-1 if o is None else o)
+                add_reads(u.inputs)
+                ex = u.exit
+                if ex is not None:
+                    for _, v in ex.values:
+                        add_read(~v)
+                    for _, v in ex.locals:
+                        add_read(~v)
+                add_ofs(len(reads))
+            ubeg.append(len(outs))
+            params.extend(b.params)
+            pbeg.append(len(params))
+            if b.uops:
+                for t in b.uops[-1].targets:
+                    s = index.get(t.block)
+                    if s is not None:
+                        succ.append(s)
+                    args.extend(t.args)
+            sbeg.append(len(succ))
+            abeg.append(len(args))
+        self.outs, self.reads, self.rofs, self.ubeg = outs, reads, rofs, ubeg
+        self.params, self.pbeg, self.succ, self.sbeg = params, pbeg, succ, sbeg
+        self.args, self.abeg = args, abeg
+        self.nvalues = max(max(outs, default=-1), max(reads, default=-1),
+                           ~min(reads, default=-1), max(params, default=-1),
+                           max(args, default=-1)) + 1
+
+
 def layout_order(fn: Function) -> list[str]:
     """Reverse postorder, then unreachable blocks in function order.
 
@@ -111,30 +285,37 @@ def layout_order(fn: Function) -> list[str]:
     target (a loop body) directly follows the branch and a loop stays contiguous
     in the numbering: fewer holes, tighter intervals for linear scan.
     """
-    index = {b.label: i for i, b in enumerate(fn.blocks)}
-    succ = [[index[t.block] for t in b.uops[-1].targets if t.block in index] if b.uops else []
-            for b in fn.blocks]
-    return [fn.blocks[i].label for i in _layout(succ)]
+    t = _Tables(fn)
+    return [t.labels[i] for i in _layout(t)]
 
 
-def _layout(succ: list[list[int]]) -> list[int]:
+def _layout(t: _Tables) -> list[int]:
     """``layout_order`` on block indices (0 is the entry)."""
-    n = len(succ)
+    n = len(t.labels)
     if not n:
         return []
-    seen = [False] * n
-    seen[0] = True
+    sbeg, succ = t.sbeg, t.succ
+    seen = bytearray(n)
+    seen[0] = 1
     post: list[int] = []
-    stack = [(0, iter(reversed(succ[0])))]
-    while stack:
-        i, it = stack[-1]
-        for s in it:
+    path = [0]                       # the DFS path, and per block on it the next
+    nexts = [sbeg[1] - 1]            # successor index to try (last-to-first)
+    while path:
+        i = path[-1]
+        j = nexts[-1]
+        lo = sbeg[i]
+        while j >= lo:
+            s = succ[j]
+            j -= 1
             if not seen[s]:
-                seen[s] = True
-                stack.append((s, iter(reversed(succ[s]))))
+                seen[s] = 1
+                nexts[-1] = j
+                path.append(s)
+                nexts.append(sbeg[s + 1] - 1)
                 break
         else:
-            stack.pop()
+            path.pop()
+            nexts.pop()
             post.append(i)
     post.reverse()
     post.extend(i for i in range(n) if not seen[i])
@@ -158,191 +339,170 @@ def paused_gc():
 def compute(fn: Function) -> LivenessInfo:
     """The analysis (with the cyclic GC paused, see ``paused_gc``)."""
     with paused_gc():
-        return _compute(fn)
+        t = _Tables(fn)
+        order = _layout(t)
+        live_in, live_out = _live_sets(t)
+        bstart = _zeros(len(t.labels))
+        pos = 0
+        for i in order:
+            bstart[i] = pos
+            pos += t.ubeg[i + 1] - t.ubeg[i] + 1
+        pieces = _pieces(t, order, bstart, live_out)
+        return LivenessInfo(t, order, bstart, live_in, live_out, *_group(pieces, t.nvalues))
 
 
-def _compute(fn: Function) -> LivenessInfo:
-    # Everything is indexed by block index (function order) and by value number in
-    # plain lists rather than dicts keyed by labels and values: a 100k-uop function
-    # does not fit in the CPU caches, and dense lists keep the working set small.
-    # The IR itself is read once, in memory order, into compact per-block lists.
-    blocks = fn.blocks
-    nb = len(blocks)
-    index = {b.label: i for i, b in enumerate(blocks)}
-    succ: list[list[int]] = [[]] * nb
-    body: list[list[tuple]] = [[]] * nb            # (output, inputs, exit reads)
-    args: list[list[int]] = [[]] * nb              # successor arguments of the terminator
-    params: list[list[int]] = [[]] * nb
-    maxv = -1
-    for i, b in enumerate(blocks):
-        ev = []
-        for u in b.uops:
-            ex = u.exit
-            exr = tuple([v for _, v in ex.values] + [v for _, v in ex.locals]) if ex else ()
-            o = u.output
-            if o is not None and o > maxv:
-                maxv = o
-            ev.append((o, u.inputs, exr))
-        if b.uops:
-            targets = b.uops[-1].targets
-            if targets:
-                succ[i] = [index[t.block] for t in targets if t.block in index]
-                a: list[int] = []
-                for t in targets:
-                    a.extend(t.args)
-                args[i] = a
-        if b.params:
-            maxv = max(maxv, max(b.params))
-        params[i] = b.params
-        body[i] = ev
-    order = _layout(succ)
-    nv = maxv + 1
-    def_blk = [-1] * nv                             # value -> index of its block
+def _by_block(keys: array, nb: int, nv: int) -> tuple[array, array]:
+    """Keys ``block * nv + value`` -> CSR by block (values ascending): a sort in C
+    and a bisection per block instead of a Python loop per entry."""
+    keys = sorted(keys)
+    beg = array("q", [bisect_left(keys, i * nv) for i in range(nb + 1)])
+    return beg, array("q", [k % nv for k in keys])
+
+
+def _live_sets(t: _Tables):
+    """Live-in and live-out sets as CSR tables by block, by path exploration
+    (Brandner et al., "Computing liveness sets for SSA-form programs"): from each
+    use of a value defined in another block, walk predecessors until its
+    definition.  Values are walked in ascending order and a stamp per block
+    remembers the last value added, so each set is built ascending, without
+    duplicates; the walk touches only block-indexed arrays."""
+    nb, nv = len(t.labels), t.nvalues
+    ubeg, rofs, reads, outs = t.ubeg, t.rofs, t.reads, t.outs
+    def_blk = array("q", [-1]) * nv                 # value -> index of its block
     for i in range(nb):
-        for v in params[i]:
+        for v in t.params[t.pbeg[i]:t.pbeg[i + 1]]:
             def_blk[v] = i
-        for o, _, _ in body[i]:
-            if o is not None:
+        for o in outs[ubeg[i]:ubeg[i + 1]]:
+            if o >= 0:
                 def_blk[o] = i
+    pbeg = _zeros(nb + 1)                            # predecessors, CSR
+    for s in t.succ:
+        pbeg[s + 1] += 1
+    for i in range(nb):
+        pbeg[i + 1] += pbeg[i]
+    fill = array("q", pbeg)
+    flat = _zeros(len(t.succ))
+    sbeg, succ = t.sbeg, t.succ
+    for i in range(nb):
+        for s in succ[sbeg[i]:sbeg[i + 1]]:
+            flat[fill[s]] = i
+            fill[s] += 1
+    preds = [flat[pbeg[i]:pbeg[i + 1]] for i in range(nb)]
 
-    # -- liveness by path exploration (Brandner et al., "Computing liveness sets for
-    #    SSA-form programs"): from each use of a value defined in another block, walk
-    #    predecessors until its definition.  Work and memory are the total size of the
-    #    live sets; they are plain lists (a value is added at most once per block: the
-    #    walks run value by value, and a stamp per block remembers the last value added).
-    preds: list[list[int]] = [[] for _ in range(nb)]
+    uses = array("q")                               # v * nb + block: upward uses
+    phis = array("q")                               # v * nb + block: successor arguments
+    add_use, add_phi = uses.append, phis.append
+    abeg, args = t.abeg, t.args
     for i in range(nb):
-        for t in succ[i]:
-            preds[t].append(i)
-    uses: list[int] = []                            # v * nb + block: upward uses
-    phis: list[int] = []                            # v * nb + block: successor arguments
-    for i in range(nb):
-        for _, ins, exr in body[i]:
-            for v in ins:
-                if v < nv and def_blk[v] != i:
-                    uses.append(v * nb + i)
-            for v in exr:
-                if v < nv and def_blk[v] != i:
-                    uses.append(v * nb + i)
-        for v in args[i]:
-            phis.append(v * nb + i)
-    uses.sort()
-    phis.sort()
-    live_in: list[list[int]] = [[] for _ in range(nb)]
-    live_out: list[list[int]] = [[] for _ in range(nb)]
-    in_mark = [-1] * nb
-    out_mark = [-1] * nb
+        for v in reads[rofs[ubeg[i]]:rofs[ubeg[i + 1]]]:
+            if v < 0:
+                v = ~v
+            if def_blk[v] != i:
+                add_use(v * nb + i)
+        for v in args[abeg[i]:abeg[i + 1]]:
+            add_phi(v * nb + i)
+    uses = sorted(uses)
+    phis = sorted(phis)
+
+    live_in, live_out = array("q"), array("q")      # block * nv + value
+    add_in, add_out = live_in.append, live_out.append
+    in_mark = array("q", [-1]) * nb
+    out_mark = array("q", [-1]) * nb
     k = j = 0
     nu, nph = len(uses), len(phis)
     while k < nu or j < nph:
         v = min(uses[k] // nb if k < nu else nv, phis[j] // nb if j < nph else nv)
-        d = def_blk[v] if v < nv else -1
+        d = def_blk[v]
+        base = v * nb
         stack: list[int] = []
         while j < nph and phis[j] // nb == v:
-            b = phis[j] - v * nb
+            b = phis[j] - base
             j += 1
             if out_mark[b] != v:
                 out_mark[b] = v
-                live_out[b].append(v)
+                add_out(b * nv + v)
                 if d != b:
                     stack.append(b)
         while k < nu and uses[k] // nb == v:
-            stack.append(uses[k] - v * nb)
+            stack.append(uses[k] - base)
             k += 1
+        push, pop = stack.append, stack.pop
         while stack:
-            b = stack.pop()
+            b = pop()
             if in_mark[b] == v:
                 continue
             in_mark[b] = v
-            live_in[b].append(v)
+            add_in(b * nv + v)
             for q in preds[b]:
                 if out_mark[q] != v:
                     out_mark[q] = v
-                    live_out[q].append(v)
+                    add_out(q * nv + v)
                 if q != d and in_mark[q] != v:
-                    stack.append(q)
+                    push(q)
+    return _by_block(live_in, nb, nv), _by_block(live_out, nb, nv)
 
-    # -- linear numbering and live ranges (one backward walk per block)
-    start_of = [0] * nb
-    pos = 0
-    for i in order:
-        start_of[i] = pos
-        pos += len(body[i]) + 1
 
-    pieces: list = [None] * nv              # per value, built backwards
-    def_pos: list = [None] * nv
-    use_pos: list = [None] * nv
-    def_block: list = [None] * nv
+def _pieces(t: _Tables, order: list[int], bstart: array, live_out) -> tuple[array, array, array]:
+    """Live pieces ``(value, from, to)``, one per value per block where it is live:
+    one backward walk per block, blocks in reverse layout order, so each value's
+    pieces come out in descending positions."""
+    out_beg, out_vals = live_out
+    ubeg, outs, rofs, reads, params, pbeg = t.ubeg, t.outs, t.rofs, t.reads, t.params, t.pbeg
+    pv, pa, pe = array("q"), array("q"), array("q")
+    add_v, add_a, add_e = pv.append, pa.append, pe.append
     for i in reversed(order):
-        start = start_of[i]
-        end = start + len(body[i]) + 1
-        open_end: dict[int, int] = dict.fromkeys(live_out[i], end)
-        p = end
-        for o, ins, exr in reversed(body[i]):
+        start = bstart[i]
+        p = end = start + ubeg[i + 1] - ubeg[i] + 1
+        open_end = dict.fromkeys(out_vals[out_beg[i]:out_beg[i + 1]], end)
+        pop = open_end.pop
+        setdefault = open_end.setdefault
+        for k in range(ubeg[i + 1] - 1, ubeg[i] - 1, -1):
             p -= 1
-            if o is not None:
-                def_pos[o] = p
-                def_block[o] = i
-                e = open_end.pop(o, None)
-                piece = (p, e if e is not None else p + 1)
-                lst = pieces[o]
-                if lst is None:
-                    pieces[o] = [piece]
-                else:
-                    lst.append(piece)
-            for v in exr:
-                if v not in open_end:
-                    open_end[v] = p
-            for v in ins:
-                if v not in open_end:
-                    open_end[v] = p
-                lst = use_pos[v]
-                if lst is None:
-                    use_pos[v] = [p]
-                else:
-                    lst.append(p)
-        for v in params[i]:
-            def_pos[v] = start
-            def_block[v] = i
-            e = open_end.pop(v, None)
-            piece = (start, e if e is not None else start + 1)
-            lst = pieces[v]
-            if lst is None:
-                pieces[v] = [piece]
-            else:
-                lst.append(piece)
-        for v, e in open_end.items():        # live-in: from the top of the block
-            lst = pieces[v]
-            if lst is None:
-                pieces[v] = [(start, e)]
-            else:
-                lst.append((start, e))
+            o = outs[k]
+            if o >= 0:
+                add_v(o)
+                add_a(p)
+                add_e(pop(o, p + 1))
+            for v in reads[rofs[k]:rofs[k + 1]]:
+                setdefault(v if v >= 0 else ~v, p)
+        for v in params[pbeg[i]:pbeg[i + 1]]:
+            add_v(v)
+            add_a(start)
+            add_e(pop(v, start + 1))
+        for v, e in open_end.items():               # live-in: from the top of the block
+            add_v(v)
+            add_a(start)
+            add_e(e)
+    return pv, pa, pe
 
-    ranges: dict[int, list[tuple[int, int]]] = {}
-    for v, ps in enumerate(pieces):
-        if ps is None:
-            continue
-        if len(ps) > 1:
-            ps.reverse()                     # blocks were walked backwards: now ascending
-            merged = [ps[0]]
-            for a, e in ps[1:]:
-                la, le = merged[-1]
-                if a <= le:
-                    merged[-1] = (la, e if e > le else le)
-                else:
-                    merged.append((a, e))
-            ps = merged
-        ranges[v] = ps
-    for us in use_pos:
-        if us is not None:
-            us.reverse()
-    labels = [b.label for b in blocks]
-    return LivenessInfo(
-        [labels[i] for i in order],
-        {labels[i]: live_in[i] for i in range(nb)},
-        {labels[i]: live_out[i] for i in range(nb)},
-        {labels[i]: (start_of[i], start_of[i] + len(body[i]) + 1) for i in range(nb)},
-        ranges, def_pos, use_pos, [labels[b] if b is not None else None for b in def_block])
+
+def _group(pieces: tuple[array, array, array], nv: int) -> tuple[array, array, array, array]:
+    """The pieces grouped by value (a counting sort), ascending, touching ones
+    merged: ``(rbeg, rlim, rfrom, rto)``."""
+    pv, pa, pe = pieces
+    count = _zeros(nv)
+    for v in pv:
+        count[v] += 1
+    rbeg = _zeros(nv)
+    total = 0
+    for v in range(nv):
+        rbeg[v] = total
+        total += count[v]
+    rlim = array("q", rbeg)                         # one past the last range so far
+    rfrom, rto = _zeros(total), _zeros(total)
+    for x in range(len(pv) - 1, -1, -1):            # ascending positions per value
+        v = pv[x]
+        a = pa[x]
+        s = rlim[v]
+        if s > rbeg[v] and rto[s - 1] >= a:         # touches the previous range: merge
+            e = pe[x]
+            if e > rto[s - 1]:
+                rto[s - 1] = e
+        else:
+            rfrom[s] = a
+            rto[s] = pe[x]
+            rlim[v] = s + 1
+    return rbeg, rlim, rfrom, rto
 
 
 register_analysis("liveness", compute)

@@ -244,9 +244,9 @@ def assign_slots(state: AllocState) -> int:
     if state.info is None:
         state.info = compute(fn)
     info = state.info
-    ranges = info.ranges
+    rbeg, rlim, rto = info.rbeg, info.rlim, info.rto
     hints = _param_arg_pairs(fn)
-    order = sorted((info.start(v), v) for v in slot_values if v in ranges)
+    order = sorted((info.start(v), v) for v in slot_values if info.has_range(v))
     busy_until: list[int] = []              # slot -> end of its last value
     members: list[list[int]] = []           # slot -> values still to end
     releases: list[tuple[int, int]] = []    # heap of (end, slot)
@@ -263,9 +263,9 @@ def assign_slots(state: AllocState) -> int:
             s = slot.get(h)
             if s is None:
                 continue
-            live = [m for m in members[s] if info.end(m) > start]
+            live = [m for m in members[s] if rto[rlim[m] - 1] > start]
             members[s] = live
-            if not any(intersects(ranges[m], 0, ranges[v]) for m in live):
+            if not any(overlaps(info, rbeg[m], rlim[m], rbeg[v], rlim[v]) for m in live):
                 chosen = s
                 if s in free:
                     free.remove(s)
@@ -280,24 +280,23 @@ def assign_slots(state: AllocState) -> int:
                 members.append([])
         slot[v] = chosen
         members[chosen].append(v)
-        if info.end(v) > busy_until[chosen]:
-            busy_until[chosen] = info.end(v)
-            heapq.heappush(releases, (info.end(v), chosen))
+        end = rto[rlim[v] - 1]
+        if end > busy_until[chosen]:
+            busy_until[chosen] = end
+            heapq.heappush(releases, (end, chosen))
     for v, s in slot.items():
         fn.locs[v] = f"s{s}"
     return len(busy_until)
 
 
-def intersects(ra: list[tuple[int, int]], ia: int, rb: list[tuple[int, int]]) -> bool:
-    """Do ranges ``ra[ia:]`` and ``rb`` overlap?  (Both sorted, half-open.)"""
-    i, j = ia, 0
-    na, nb = len(ra), len(rb)
-    while i < na and j < nb:
-        a0, a1 = ra[i]
-        b0, b1 = rb[j]
-        if a1 <= b0:
+def overlaps(info, i: int, ni: int, j: int, nj: int) -> bool:
+    """Do the ranges ``i..ni`` and ``j..nj`` of the liveness tables overlap?
+    (Indices into ``info.rfrom``/``info.rto``; both runs sorted, half-open.)"""
+    rfrom, rto = info.rfrom, info.rto
+    while i < ni and j < nj:
+        if rto[i] <= rfrom[j]:
             i += 1
-        elif b1 <= a0:
+        elif rto[j] <= rfrom[i]:
             j += 1
         else:
             return True
@@ -347,7 +346,8 @@ def resolve_edges(state: AllocState) -> dict[str, int]:
                 continue
             if info is None:
                 info = state.info if state.info is not None else compute(fn)
-            busy = {locs[v] for v in info.live_in.get(succ.label, ())}
+                index = {label: i for i, label in enumerate(info.labels)}
+            busy = {locs[v] for v in info.block_live_in(index[succ.label])}
             busy |= {locs[a] for a in t.args} | {locs[p] for p in succ.params}
             scratch = next((f"r{r}" for r in range(state.regs) if f"r{r}" not in busy),
                            spare_slot)

@@ -20,20 +20,24 @@ edge and need no move.
 
 from __future__ import annotations
 
+from array import array
+
 from .liveness import LivenessInfo
-from .regalloc import AllocState, _param_arg_pairs, intersects
+from .regalloc import AllocState, _param_arg_pairs, overlaps
 
 
 def linear_scan_once(state: AllocState, info: LivenessInfo):
     regs = state.regs
     temps = state.temps
-    ranges = info.ranges
+    # Intervals are read straight from the analysis tables: the ranges of ``v``
+    # are ``[rfrom[i], rto[i])`` for ``i`` in ``rbeg[v] .. rlim[v]``.
+    rbeg, rlim, rfrom, rto = info.rbeg, info.rlim, info.rfrom, info.rto
     hints = _param_arg_pairs(state.fn)
-    order = sorted((rs[0][0], v) for v, rs in ranges.items() if v not in state.in_slot)
+    in_slot = state.in_slot
+    order = sorted((rfrom[rbeg[v]], v) for v in info.values() if v not in in_slot)
 
     reg: dict[int, int] = {}
-    cursor: dict[int, int] = {}      # index of the first range not yet behind us
-    end = {v: ranges[v][-1][1] for _, v in order}
+    cursor = array("q", rbeg)        # per value, its first range not yet behind us
     active: list[int] = []
     inactive: list[int] = []
     spilled: set[int] = set()
@@ -43,25 +47,25 @@ def linear_scan_once(state: AllocState, info: LivenessInfo):
         # Retire, deactivate and reactivate intervals at ``pos``.
         new_active: list[int] = []
         new_inactive: list[int] = []
-        for a in active + inactive:
-            rs, c = ranges[a], cursor[a]
-            while c < len(rs) and rs[c][1] <= pos:
-                c += 1
-            cursor[a] = c
-            if c < len(rs):
-                (new_active if rs[c][0] <= pos else new_inactive).append(a)
+        for group in (active, inactive):
+            for a in group:
+                c, lim = cursor[a], rlim[a]
+                while c < lim and rto[c] <= pos:
+                    c += 1
+                cursor[a] = c
+                if c < lim:
+                    (new_active if rfrom[c] <= pos else new_inactive).append(a)
         active, inactive = new_active, new_inactive
 
-        cursor[cur] = 0
         taken = {reg[a] for a in active}
-        blocked_by_inactive: dict[int, bool] = {}
-        cur_ranges = ranges[cur]
+        blocked_by_inactive: set[int] = set()
+        cur_beg, cur_lim = rbeg[cur], rlim[cur]
         for a in inactive:
             r = reg[a]
-            if r not in taken and not blocked_by_inactive.get(r):
-                if intersects(ranges[a], cursor[a], cur_ranges):
-                    blocked_by_inactive[r] = True
-        free = [r for r in range(regs) if r not in taken and not blocked_by_inactive.get(r)]
+            if r not in taken and r not in blocked_by_inactive:
+                if overlaps(info, cursor[a], rlim[a], cur_beg, cur_lim):
+                    blocked_by_inactive.add(r)
+        free = [r for r in range(regs) if r not in taken and r not in blocked_by_inactive]
         if free:
             choice = free[0]
             for h in hints.get(cur, ()):
@@ -75,17 +79,19 @@ def linear_scan_once(state: AllocState, info: LivenessInfo):
 
         # No register: spill the interval that ends furthest (Poletto-Sarkar).
         victim = None
+        victim_end = -1
         for a in active:
             if a in temps:
                 continue
             r = reg[a]
-            if any(reg[i] == r and intersects(ranges[i], cursor[i], cur_ranges)
+            if any(reg[i] == r and overlaps(info, cursor[i], rlim[i], cur_beg, cur_lim)
                    for i in inactive):
                 continue
-            if victim is None or (end[a], a) > (end[victim], victim):
-                victim = a
+            e = rto[rlim[a] - 1]
+            if victim is None or (e, a) > (victim_end, victim):
+                victim, victim_end = a, e
         cur_is_temp = cur in temps
-        if victim is not None and (cur_is_temp or end[victim] > end[cur]):
+        if victim is not None and (cur_is_temp or victim_end > rto[cur_lim - 1]):
             reg[cur] = reg.pop(victim)
             active.remove(victim)
             active.append(cur)
