@@ -78,13 +78,12 @@ class LivenessInfo:
     (``live_in``, ``ranges``, ``def_pos``, ...) are built on first use.
     """
 
-    def __init__(self, tables: "_Tables", order: list[int], bstart: array, live_in, live_out,
+    def __init__(self, tables: "_Tables", order: list[int], bstart: array, live_in,
                  rbeg: array, rlim: array, rfrom: array, rto: array) -> None:
         self.labels: list[str] = tables.labels           # block index -> label
         self.order: list[str] = [tables.labels[i] for i in order]   # layout order
         self.bstart = bstart                              # block index -> first position
         self._in_beg, self._in_vals = live_in
-        self._out_beg, self._out_vals = live_out
         self.rbeg, self.rlim, self.rfrom, self.rto = rbeg, rlim, rfrom, rto
         self._tables = tables
         self._views: dict = {}
@@ -114,7 +113,9 @@ class LivenessInfo:
         return self._in_vals[self._in_beg[i]:self._in_beg[i + 1]]
 
     def block_live_out(self, i: int) -> array:
-        return self._out_vals[self._out_beg[i]:self._out_beg[i + 1]]
+        """Computed from the successors' live-in sets and the branch arguments."""
+        return array("q", sorted(set(_live_out_keys(self._tables,
+                                                    (self._in_beg, self._in_vals), i))))
 
     def block_end(self, i: int) -> int:
         t = self._tables
@@ -341,14 +342,14 @@ def compute(fn: Function) -> LivenessInfo:
     with paused_gc():
         t = _Tables(fn)
         order = _layout(t)
-        live_in, live_out = _live_sets(t)
+        live_in = _live_in(t)
         bstart = _zeros(len(t.labels))
         pos = 0
         for i in order:
             bstart[i] = pos
             pos += t.ubeg[i + 1] - t.ubeg[i] + 1
-        pieces = _pieces(t, order, bstart, live_out)
-        return LivenessInfo(t, order, bstart, live_in, live_out, *_group(pieces, t.nvalues))
+        pieces = _pieces(t, order, bstart, live_in)
+        return LivenessInfo(t, order, bstart, live_in, *_group(pieces, t.nvalues))
 
 
 def _by_block(keys: array, nb: int, nv: int) -> tuple[array, array]:
@@ -359,16 +360,17 @@ def _by_block(keys: array, nb: int, nv: int) -> tuple[array, array]:
     return beg, array("q", [k % nv for k in keys])
 
 
-def _live_sets(t: _Tables):
-    """Live-in and live-out sets as CSR tables by block, by path exploration
+def _live_in(t: _Tables) -> tuple[array, array]:
+    """Live-in sets as a CSR table by block, by path exploration
     (Brandner et al., "Computing liveness sets for SSA-form programs"): from each
     use of a value defined in another block, walk predecessors until its
     definition.  Values are walked in ascending order and a stamp per block
     remembers the last value added, so each set is built ascending, without
-    duplicates; the walk touches only block-indexed arrays."""
+    duplicates; the walk touches only block-indexed tables.  (Live-out sets
+    follow from these: ``_live_out_keys``.)"""
     nb, nv = len(t.labels), t.nvalues
     ubeg, rofs, reads, outs = t.ubeg, t.rofs, t.reads, t.outs
-    def_blk = array("q", [-1]) * nv                 # value -> index of its block
+    def_blk = [-1] * nv                             # value -> index of its block
     for i in range(nb):
         for v in t.params[t.pbeg[i]:t.pbeg[i + 1]]:
             def_blk[v] = i
@@ -404,25 +406,21 @@ def _live_sets(t: _Tables):
     uses = sorted(uses)
     phis = sorted(phis)
 
-    live_in, live_out = array("q"), array("q")      # block * nv + value
-    add_in, add_out = live_in.append, live_out.append
-    in_mark = array("q", [-1]) * nb
-    out_mark = array("q", [-1]) * nb
-    k = j = 0
+    live_in = array("q")                            # block * nv + value
+    add_in = live_in.append
+    in_mark = [-1] * nb                             # a list, not an array: reading an
+    k = j = 0                                       # array entry allocates an int
     nu, nph = len(uses), len(phis)
     while k < nu or j < nph:
         v = min(uses[k] // nb if k < nu else nv, phis[j] // nb if j < nph else nv)
         d = def_blk[v]
         base = v * nb
         stack: list[int] = []
-        while j < nph and phis[j] // nb == v:
-            b = phis[j] - base
+        while j < nph and phis[j] // nb == v:       # an argument: live-in where it
+            b = phis[j] - base                      # is passed, unless defined there
             j += 1
-            if out_mark[b] != v:
-                out_mark[b] = v
-                add_out(b * nv + v)
-                if d != b:
-                    stack.append(b)
+            if d != b:
+                stack.append(b)
         while k < nu and uses[k] // nb == v:
             stack.append(uses[k] - base)
             k += 1
@@ -434,26 +432,33 @@ def _live_sets(t: _Tables):
             in_mark[b] = v
             add_in(b * nv + v)
             for q in preds[b]:
-                if out_mark[q] != v:
-                    out_mark[q] = v
-                    add_out(q * nv + v)
                 if q != d and in_mark[q] != v:
                     push(q)
-    return _by_block(live_in, nb, nv), _by_block(live_out, nb, nv)
+    return _by_block(live_in, nb, nv)
 
 
-def _pieces(t: _Tables, order: list[int], bstart: array, live_out) -> tuple[array, array, array]:
+def _live_out_keys(t: _Tables, live_in: tuple[array, array], i: int):
+    """The values live out of block ``i`` (unordered, maybe repeated): its
+    successors' live-in sets (which never hold their own parameters) and its
+    successor arguments."""
+    in_beg, in_vals = live_in
+    out = t.args[t.abeg[i]:t.abeg[i + 1]]
+    for s in t.succ[t.sbeg[i]:t.sbeg[i + 1]]:
+        out += in_vals[in_beg[s]:in_beg[s + 1]]
+    return out
+
+
+def _pieces(t: _Tables, order: list[int], bstart: array, live_in) -> tuple[array, array, array]:
     """Live pieces ``(value, from, to)``, one per value per block where it is live:
     one backward walk per block, blocks in reverse layout order, so each value's
     pieces come out in descending positions."""
-    out_beg, out_vals = live_out
     ubeg, outs, rofs, reads, params, pbeg = t.ubeg, t.outs, t.rofs, t.reads, t.params, t.pbeg
     pv, pa, pe = array("q"), array("q"), array("q")
     add_v, add_a, add_e = pv.append, pa.append, pe.append
     for i in reversed(order):
         start = bstart[i]
         p = end = start + ubeg[i + 1] - ubeg[i] + 1
-        open_end = dict.fromkeys(out_vals[out_beg[i]:out_beg[i + 1]], end)
+        open_end = dict.fromkeys(_live_out_keys(t, live_in, i), end)
         pop = open_end.pop
         setdefault = open_end.setdefault
         for k in range(ubeg[i + 1] - 1, ubeg[i] - 1, -1):
@@ -477,8 +482,9 @@ def _pieces(t: _Tables, order: list[int], bstart: array, live_out) -> tuple[arra
 
 
 def _group(pieces: tuple[array, array, array], nv: int) -> tuple[array, array, array, array]:
-    """The pieces grouped by value (a counting sort), ascending, touching ones
-    merged: ``(rbeg, rlim, rfrom, rto)``."""
+    """The pieces grouped by value (a counting sort: linear, where a sort of
+    the pieces in C grows faster), ascending, touching ones merged:
+    ``(rbeg, rlim, rfrom, rto)``."""
     pv, pa, pe = pieces
     count = _zeros(nv)
     for v in pv:
