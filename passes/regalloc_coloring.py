@@ -62,7 +62,7 @@ def interference_graph(state: AllocState, info: LivenessInfo) -> nx.Graph:
         for k, p in enumerate(ps):
             edges.extend((p, w) for w in live if w != p)
             edges.extend((p, q) for q in ps[k + 1:])
-    g.add_nodes_from(v for v in info.ranges if v not in skip)
+    g.add_nodes_from(v for v in info.values() if v not in skip)
     g.add_edges_from(edges)
     return g
 

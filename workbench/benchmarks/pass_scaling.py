@@ -31,7 +31,11 @@ fits in the CPU caches while a 10k one does:
 * the row ``(walk every uop)`` times a loop that only reads every uop's
   operands once: the machine's own growth for a trivially linear pass over
   that IR.  On a machine whose caches hold the 10k IR but not the 100k one it
-  grows well past 10x, and every real pass inherits that factor;
+  grows well past 10x, and a pass that keeps re-reading the IR, or builds a
+  Python object per entry of its result, inherits that factor.  ``liveness``
+  reads the IR once into flat ``array`` tables and keeps its result flat, and
+  linear scan reads those tables, which is how both stay near 10x (see
+  passes/liveness.py);
 * ``--sizes 100000,1000000`` compares two sizes that are both past the caches:
   there the time growth of the near-linear passes is back to ~10-12x;
 * the preparation passes, the analysis and the allocators are also measured in
