@@ -83,7 +83,7 @@ class LivenessInfo:
         self.labels: list[str] = tables.labels           # block index -> label
         self.order: list[str] = [tables.labels[i] for i in order]   # layout order
         self.bstart = bstart                              # block index -> first position
-        self._in_beg, self._in_vals = live_in
+        self._in_beg, self._in_vals = live_in[0], live_in[1]
         self.rbeg, self.rlim, self.rfrom, self.rto = rbeg, rlim, rfrom, rto
         self._tables = tables
         self._views: dict = {}
@@ -348,8 +348,7 @@ def compute(fn: Function) -> LivenessInfo:
         for i in order:
             bstart[i] = pos
             pos += t.ubeg[i + 1] - t.ubeg[i] + 1
-        pieces = _pieces(t, order, bstart, live_in)
-        return LivenessInfo(t, order, bstart, live_in, *_group(pieces, t.nvalues))
+        return LivenessInfo(t, order, bstart, live_in, *_ranges(t, order, bstart, live_in))
 
 
 def _by_block(keys: array, nb: int, nv: int) -> tuple[array, array]:
@@ -360,14 +359,15 @@ def _by_block(keys: array, nb: int, nv: int) -> tuple[array, array]:
     return beg, array("q", [k % nv for k in keys])
 
 
-def _live_in(t: _Tables) -> tuple[array, array]:
+def _live_in(t: _Tables) -> tuple[array, array, array]:
     """Live-in sets as a CSR table by block, by path exploration
     (Brandner et al., "Computing liveness sets for SSA-form programs"): from each
     use of a value defined in another block, walk predecessors until its
     definition.  Values are walked in ascending order and a stamp per block
     remembers the last value added, so each set is built ascending, without
     duplicates; the walk touches only block-indexed tables.  (Live-out sets
-    follow from these: ``_live_out_keys``.)"""
+    follow from these: ``_live_out_keys``.)  Returns the CSR table and, per
+    value, the number of blocks it is live into."""
     nb, nv = len(t.labels), t.nvalues
     ubeg, rofs, reads, outs = t.ubeg, t.rofs, t.reads, t.outs
     def_blk = [-1] * nv                             # value -> index of its block
@@ -377,19 +377,15 @@ def _live_in(t: _Tables) -> tuple[array, array]:
         for o in outs[ubeg[i]:ubeg[i + 1]]:
             if o >= 0:
                 def_blk[o] = i
-    pbeg = _zeros(nb + 1)                            # predecessors, CSR
-    for s in t.succ:
-        pbeg[s + 1] += 1
-    for i in range(nb):
-        pbeg[i + 1] += pbeg[i]
-    fill = array("q", pbeg)
-    flat = _zeros(len(t.succ))
+    # Predecessors as tuples of shared int objects: the walk below then allocates
+    # nothing (a fresh int per array read would be scattered over a big heap).
+    preds_l: list[list[int]] = [[] for _ in range(nb)]
     sbeg, succ = t.sbeg, t.succ
     for i in range(nb):
         for s in succ[sbeg[i]:sbeg[i + 1]]:
-            flat[fill[s]] = i
-            fill[s] += 1
-    preds = [flat[pbeg[i]:pbeg[i + 1]] for i in range(nb)]
+            preds_l[s].append(i)
+    preds = [tuple(ps) for ps in preds_l]
+    pred1 = [ps[0] if len(ps) == 1 else -1 for ps in preds]   # the only predecessor
 
     uses = array("q")                               # v * nb + block: upward uses
     phis = array("q")                               # v * nb + block: successor arguments
@@ -408,6 +404,7 @@ def _live_in(t: _Tables) -> tuple[array, array]:
 
     live_in = array("q")                            # block * nv + value
     add_in = live_in.append
+    count = _zeros(nv)                              # value -> blocks it is live into
     in_mark = [-1] * nb                             # a list, not an array: reading an
     k = j = 0                                       # array entry allocates an int
     nu, nph = len(uses), len(phis)
@@ -425,36 +422,54 @@ def _live_in(t: _Tables) -> tuple[array, array]:
             stack.append(uses[k] - base)
             k += 1
         push, pop = stack.append, stack.pop
+        first = len(live_in)
         while stack:
             b = pop()
-            if in_mark[b] == v:
-                continue
-            in_mark[b] = v
-            add_in(b * nv + v)
-            for q in preds[b]:
-                if q != d and in_mark[q] != v:
-                    push(q)
-    return _by_block(live_in, nb, nv)
+            while in_mark[b] != v:                  # a chain of single predecessors
+                in_mark[b] = v                      # is followed without the stack
+                add_in(b * nv + v)
+                q = pred1[b]
+                if q < 0:
+                    for q in preds[b]:
+                        if q != d and in_mark[q] != v:
+                            push(q)
+                    break
+                if q == d:
+                    break
+                b = q
+        count[v] = len(live_in) - first
+    return (*_by_block(live_in, nb, nv), count)
 
 
 def _live_out_keys(t: _Tables, live_in: tuple[array, array], i: int):
     """The values live out of block ``i`` (unordered, maybe repeated): its
     successors' live-in sets (which never hold their own parameters) and its
     successor arguments."""
-    in_beg, in_vals = live_in
+    in_beg, in_vals = live_in[0], live_in[1]
     out = t.args[t.abeg[i]:t.abeg[i + 1]]
     for s in t.succ[t.sbeg[i]:t.sbeg[i + 1]]:
         out += in_vals[in_beg[s]:in_beg[s + 1]]
     return out
 
 
-def _pieces(t: _Tables, order: list[int], bstart: array, live_in) -> tuple[array, array, array]:
-    """Live pieces ``(value, from, to)``, one per value per block where it is live:
-    one backward walk per block, blocks in reverse layout order, so each value's
-    pieces come out in descending positions."""
+def _ranges(t: _Tables, order: list[int], bstart: array, live_in) -> tuple[array, ...]:
+    """Every value's live ranges ``(rbeg, rlim, rfrom, rto)``: one backward walk
+    per block, blocks in reverse layout order, so each value's pieces (one per
+    block where it is live) come out in descending positions.  A value has at
+    most one piece per block it is live into plus one in its defining block, so
+    its slots ``[rlim[v] - that, rlim[v])`` are reserved up front and filled from
+    the top down, a piece that touches the one above it extending that one."""
     ubeg, outs, rofs, reads, params, pbeg = t.ubeg, t.outs, t.rofs, t.reads, t.params, t.pbeg
-    pv, pa, pe = array("q"), array("q"), array("q")
-    add_v, add_a, add_e = pv.append, pa.append, pe.append
+    nv = t.nvalues
+    count = live_in[2]
+    rlim = _zeros(nv)
+    total = 0
+    for v in range(nv):
+        total += count[v] + 1
+        rlim[v] = total
+    rbeg = rlim[:]                                  # the lowest slot filled so far
+    rfrom, rto = _zeros(total), _zeros(total)
+
     for i in reversed(order):
         start = bstart[i]
         p = end = start + ubeg[i + 1] - ubeg[i] + 1
@@ -465,49 +480,28 @@ def _pieces(t: _Tables, order: list[int], bstart: array, live_in) -> tuple[array
             p -= 1
             o = outs[k]
             if o >= 0:
-                add_v(o)
-                add_a(p)
-                add_e(pop(o, p + 1))
+                e = pop(o, p + 1)
+                s = rbeg[o]
+                if s < rlim[o] and rfrom[s] <= e:       # touches the piece above: extend it
+                    rfrom[s] = p
+                else:
+                    s -= 1
+                    rfrom[s] = p
+                    rto[s] = e
+                    rbeg[o] = s
             for v in reads[rofs[k]:rofs[k + 1]]:
                 setdefault(v if v >= 0 else ~v, p)
         for v in params[pbeg[i]:pbeg[i + 1]]:
-            add_v(v)
-            add_a(start)
-            add_e(pop(v, start + 1))
-        for v, e in open_end.items():               # live-in: from the top of the block
-            add_v(v)
-            add_a(start)
-            add_e(e)
-    return pv, pa, pe
-
-
-def _group(pieces: tuple[array, array, array], nv: int) -> tuple[array, array, array, array]:
-    """The pieces grouped by value (a counting sort: linear, where a sort of
-    the pieces in C grows faster), ascending, touching ones merged:
-    ``(rbeg, rlim, rfrom, rto)``."""
-    pv, pa, pe = pieces
-    count = _zeros(nv)
-    for v in pv:
-        count[v] += 1
-    rbeg = _zeros(nv)
-    total = 0
-    for v in range(nv):
-        rbeg[v] = total
-        total += count[v]
-    rlim = array("q", rbeg)                         # one past the last range so far
-    rfrom, rto = _zeros(total), _zeros(total)
-    for x in range(len(pv) - 1, -1, -1):            # ascending positions per value
-        v = pv[x]
-        a = pa[x]
-        s = rlim[v]
-        if s > rbeg[v] and rto[s - 1] >= a:         # touches the previous range: merge
-            e = pe[x]
-            if e > rto[s - 1]:
-                rto[s - 1] = e
-        else:
-            rfrom[s] = a
-            rto[s] = pe[x]
-            rlim[v] = s + 1
+            open_end.setdefault(v, start + 1)       # a dead parameter: one position
+        for v, e in open_end.items():               # params, and live-in values
+            s = rbeg[v]
+            if s < rlim[v] and rfrom[s] <= e:       # touches the piece above: extend it
+                rfrom[s] = start
+            else:
+                s -= 1
+                rfrom[s] = start
+                rto[s] = e
+                rbeg[v] = s
     return rbeg, rlim, rfrom, rto
 
 

@@ -28,6 +28,14 @@ fits in the CPU caches while a 10k one does:
   than on objects scattered by the history of the preparation passes;
 * CPU time (``time.process_time``), best of ``--repeat`` runs, after a full
   garbage collection;
+* the same cache state at every size: before each timed run a 64 MB buffer
+  (twice the last-level cache of the machines we measure on) is read, so every
+  run starts with cold caches.  Without it (``--warm``) the comparison is
+  skewed by the garbage collection itself, which walks every object on the
+  heap: at 10k uops that walk leaves the whole IR in the caches for the pass
+  that follows, at 100k it cannot (a 10k liveness run is 12-14% faster right
+  after a collection than with a 100k IR merely present on the heap).  The
+  growth at 10k -> 100k is then a cache-size cliff, not the pass's own;
 * the row ``(walk every uop)`` times a loop that only reads every uop's
   operands once: the machine's own growth for a trivially linear pass over
   that IR.  On a machine whose caches hold the 10k IR but not the 100k one it
@@ -132,11 +140,28 @@ def existing(pipeline: str) -> str:
     return ",".join(names)
 
 
+_EVICT_BYTES = 64 << 20
+_evict_buffer: bytearray | None = None
+WARM = False                  # --warm: skip the cache eviction before each timed run
+
+
+def evict_caches() -> None:
+    """Read a buffer bigger than the last-level cache (clean lines: no write-backs
+    land in the timed run)."""
+    global _evict_buffer
+    if _evict_buffer is None:
+        _evict_buffer = bytearray(_EVICT_BYTES)
+        _evict_buffer[::4096] = b"\x01" * (_EVICT_BYTES // 4096)   # real pages, not the zero page
+    _evict_buffer.count(2)
+
+
 def _best(run, repeat: int, setup=None) -> float:
     best = None
     for _ in range(repeat):
         arg = setup() if setup is not None else None
         gc.collect()
+        if not WARM:
+            evict_caches()
         t0 = time.process_time()
         run(arg)
         dt = time.process_time() - t0
@@ -235,7 +260,8 @@ def measure_in_subprocess(size: int, repeat: int, prep: str, ops: bool, full: st
                           algos: tuple[str, ...] = REGALLOC) -> dict:
     cmd = [sys.executable, "-m", "workbench.benchmarks.pass_scaling", "--one", str(size),
            "--repeat", str(repeat), "--pipeline", prep, "--full", full,
-           "--regalloc", ",".join(algos)] + ([] if ops else ["--no-ops"])
+           "--regalloc", ",".join(algos)] + ([] if ops else ["--no-ops"]) \
+        + (["--warm"] if WARM else [])
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return json.loads(out)
 
@@ -275,8 +301,12 @@ def main(argv: list[str] | None = None) -> int:
                          "manager on the generated function, as `workbench pipeline` runs it")
     ap.add_argument("--regalloc", default=",".join(REGALLOC),
                     help=f"allocators to time (default: {','.join(REGALLOC)})")
+    ap.add_argument("--warm", action="store_true",
+                    help="do not evict the CPU caches before each timed run")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    global WARM
+    WARM = args.warm
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
     ops = not args.no_ops
     algos = tuple(a.strip() for a in args.regalloc.split(",") if a.strip())
@@ -298,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({
             "sizes": sizes,
+            "caches": "warm" if WARM else "cold",
             "uops": {str(s): runs[s]["uops"] for s in sizes},
             "uops_prepared": {str(s): runs[s]["uops_prepared"] for s in sizes},
             "seconds": {k: {str(s): v for s, v in row.items()} for k, row in seconds.items()},
@@ -311,7 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     cols = [f"{s} ({runs[s]['uops']}/{runs[s]['uops_prepared']})" for s in sizes]
     w = max(22, max(len(c) for c in cols) + 2)
     head = f"{'pass':<32}" + "".join(f"{c:>{w}}" for c in cols)
-    print(f"CPU seconds per pass (best of {args.repeat}); columns: target size "
+    print(f"CPU seconds per pass (best of {args.repeat}, "
+          f"{'warm' if WARM else 'cold'} caches); columns: target size "
           "(uops generated/after preparation)")
     print(head + (f"{'growth':>10}" if growth else ""))
     for k, row in seconds.items():
