@@ -9,9 +9,10 @@ How, in linear time and memory:
 * Sets: path exploration (Brandner et al., "Computing Liveness Sets for SSA-Form
   Programs", 2011): from every use of a value in a block other than its defining
   one, walk predecessors until the definition, marking the value live-in on the
-  way and live-out at each predecessor.  Only *global* values (read in a block
-  other than the one defining them, and successor arguments) are walked, so
-  generic IR (where nothing crosses blocks) costs one scan.  The cost is the
+  way; live-out sets follow from the first equation below.  Only *global*
+  values (read in a block other than the one defining them, and successor
+  arguments) are walked, so generic IR (where nothing crosses blocks) costs one
+  scan.  The cost is the
   total size of the live sets, never blocks x values.  The result is the least
   solution of
 
