@@ -51,8 +51,8 @@ from __future__ import annotations
 
 import gc
 from array import array
-from bisect import bisect_left
 from contextlib import contextmanager
+from itertools import accumulate
 
 from ir.core import Function
 
@@ -84,6 +84,8 @@ class LivenessInfo:
         self.labels: list[str] = tables.labels           # block index -> label
         self.order: list[str] = [tables.labels[i] for i in order]   # layout order
         self.bstart = bstart                              # block index -> first position
+        self.npositions = max((bstart[i] + tables.ubeg[i + 1] - tables.ubeg[i] + 1
+                               for i in order), default=0)
         self._in_beg, self._in_vals = live_in[0], live_in[1]
         self.rbeg, self.rlim, self.rfrom, self.rto = rbeg, rlim, rfrom, rto
         self._tables = tables
@@ -100,6 +102,14 @@ class LivenessInfo:
         """Every value with a live range, ascending."""
         rbeg, rlim = self.rbeg, self.rlim
         return [v for v in range(len(rbeg)) if rlim[v] > rbeg[v]]
+
+    def by_start(self, values: list[int]) -> list[int]:
+        """``values`` (ascending, each with a range) ordered by where their life
+        starts, ties by value: a counting sort over positions, linear where a
+        sort of ``(start, value)`` pairs is not."""
+        rfrom, rbeg = self.rfrom, self.rbeg
+        starts = array("q", [rfrom[rbeg[v]] for v in values])
+        return _group(starts, array("q", values), self.npositions)[1].tolist()
 
     def has_range(self, v: int) -> bool:
         return 0 <= v < len(self.rbeg) and self.rlim[v] > self.rbeg[v]
@@ -352,12 +362,21 @@ def compute(fn: Function) -> LivenessInfo:
         return LivenessInfo(t, order, bstart, live_in, *_ranges(t, order, bstart, live_in))
 
 
-def _by_block(keys: array, nb: int, nv: int) -> tuple[array, array]:
-    """Keys ``block * nv + value`` -> CSR by block (values ascending): a sort in C
-    and a bisection per block instead of a Python loop per entry."""
-    keys = sorted(keys)
-    beg = array("q", [bisect_left(keys, i * nv) for i in range(nb + 1)])
-    return beg, array("q", [k % nv for k in keys])
+def _group(keys: array, items: array, n: int) -> tuple[array, array]:
+    """Pairs ``(keys[x], items[x])`` as a CSR table by key in ``range(n)``,
+    keeping their order within a key: a counting sort, linear where a sort
+    would not be (and reading flat arrays, not Python ints scattered in memory)."""
+    count = _zeros(n)
+    for k in keys:
+        count[k] += 1
+    beg = array("q", accumulate(count, initial=0))
+    fill = beg[:]
+    out = _zeros(len(items))
+    for k, x in zip(keys, items):
+        at = fill[k]
+        out[at] = x
+        fill[k] = at + 1
+    return beg, out
 
 
 def _live_in(t: _Tables) -> tuple[array, array, array]:
@@ -388,47 +407,41 @@ def _live_in(t: _Tables) -> tuple[array, array, array]:
     preds = [tuple(ps) for ps in preds_l]
     pred1 = [ps[0] if len(ps) == 1 else -1 for ps in preds]   # the only predecessor
 
-    uses = array("q")                               # v * nb + block: upward uses
-    phis = array("q")                               # v * nb + block: successor arguments
-    add_use, add_phi = uses.append, phis.append
+    # Upward uses (value, block): a read in a block other than the defining one,
+    # or a successor argument (read at the end of its block) defined elsewhere.
+    use_v, use_b = array("q"), array("q")
+    add_v, add_b = use_v.append, use_b.append
     abeg, args = t.abeg, t.args
     for i in range(nb):
         for v in reads[rofs[ubeg[i]]:rofs[ubeg[i + 1]]]:
             if v < 0:
                 v = ~v
             if def_blk[v] != i:
-                add_use(v * nb + i)
+                add_v(v)
+                add_b(i)
         for v in args[abeg[i]:abeg[i + 1]]:
-            add_phi(v * nb + i)
-    uses = sorted(uses)
-    phis = sorted(phis)
+            if def_blk[v] != i:
+                add_v(v)
+                add_b(i)
+    vbeg, use_blocks = _group(use_v, use_b, nv)
 
-    live_in = array("q")                            # block * nv + value
-    add_in = live_in.append
+    in_blocks = array("q")                          # the live-in blocks, value by value
+    add_in = in_blocks.append
     count = _zeros(nv)                              # value -> blocks it is live into
     in_mark = [-1] * nb                             # a list, not an array: reading an
-    k = j = 0                                       # array entry allocates an int
-    nu, nph = len(uses), len(phis)
-    while k < nu or j < nph:
-        v = min(uses[k] // nb if k < nu else nv, phis[j] // nb if j < nph else nv)
+    for v in range(nv):                             # array entry allocates an int
+        lo, hi = vbeg[v], vbeg[v + 1]
+        if lo == hi:
+            continue
         d = def_blk[v]
-        base = v * nb
-        stack: list[int] = []
-        while j < nph and phis[j] // nb == v:       # an argument: live-in where it
-            b = phis[j] - base                      # is passed, unless defined there
-            j += 1
-            if d != b:
-                stack.append(b)
-        while k < nu and uses[k] // nb == v:
-            stack.append(uses[k] - base)
-            k += 1
+        stack = use_blocks[lo:hi].tolist()
         push, pop = stack.append, stack.pop
-        first = len(live_in)
+        first = len(in_blocks)
         while stack:
             b = pop()
             while in_mark[b] != v:                  # a chain of single predecessors
                 in_mark[b] = v                      # is followed without the stack
-                add_in(b * nv + v)
+                add_in(b)
                 q = pred1[b]
                 if q < 0:
                     for q in preds[b]:
@@ -438,8 +451,13 @@ def _live_in(t: _Tables) -> tuple[array, array, array]:
                 if q == d:
                     break
                 b = q
-        count[v] = len(live_in) - first
-    return (*_by_block(live_in, nb, nv), count)
+        count[v] = len(in_blocks) - first
+    in_values = array("q")                          # the value of each entry
+    for v in range(nv):
+        c = count[v]
+        if c:
+            in_values.extend(array("q", [v]) * c)
+    return (*_group(in_blocks, in_values, nb), count)
 
 
 def _live_out_keys(t: _Tables, live_in: tuple[array, array], i: int):

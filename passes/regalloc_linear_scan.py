@@ -34,7 +34,7 @@ def linear_scan_once(state: AllocState, info: LivenessInfo):
     rbeg, rlim, rfrom, rto = info.rbeg, info.rlim, info.rfrom, info.rto
     hints = _param_arg_pairs(state.fn)
     in_slot = state.in_slot
-    order = sorted((rfrom[rbeg[v]], v) for v in info.values() if v not in in_slot)
+    order = info.by_start([v for v in info.values() if v not in in_slot])
 
     reg: dict[int, int] = {}
     cursor = array("q", rbeg)        # per value, its first range not yet behind us
@@ -43,7 +43,8 @@ def linear_scan_once(state: AllocState, info: LivenessInfo):
     spilled: set[int] = set()
     failed: set[int] = set()
 
-    for pos, cur in order:
+    for cur in order:
+        pos = rfrom[rbeg[cur]]
         # Retire, deactivate and reactivate intervals at ``pos``.
         new_active: list[int] = []
         new_inactive: list[int] = []
