@@ -224,3 +224,24 @@ def test_matches_naive_fixpoint_on_kernels(stem, form, module):
         for p, live in at.items():
             got = {v for v in info.ranges if info.covers(v, p)}
             assert got == live, (fn.name, p)
+
+
+@pytest.mark.parametrize("stem,form,module", KERNEL_FUNCTIONS,
+                         ids=[f"{s}-{f}" for s, f, _ in KERNEL_FUNCTIONS])
+def test_flat_tables_agree_with_the_views(stem, form, module):
+    """The allocators read the tables; printing and the tests read the views."""
+    for fn in module.functions:
+        info = compute(fn)
+        assert info.values() == sorted(info.ranges)
+        for v, rs in info.ranges.items():
+            assert info.has_range(v)
+            assert (info.start(v), info.end(v)) == (rs[0][0], rs[-1][1])
+            assert [(info.rfrom[i], info.rto[i])
+                    for i in range(info.rbeg[v], info.rlim[v])] == rs
+        assert not info.has_range(info.nvalues) and not info.has_range(-1)
+        for i, label in enumerate(info.labels):
+            assert list(info.block_live_in(i)) == info.live_in[label] == sorted(info.live_in[label])
+            assert list(info.block_live_out(i)) == info.live_out[label]
+        values = info.values()
+        assert info.by_start(values) == [v for _, v in sorted((info.start(v), v) for v in values)]
+        assert info.global_values() == {v for s in info.live_in.values() for v in s}

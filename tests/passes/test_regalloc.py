@@ -425,6 +425,20 @@ def test_pass_scaling_benchmark_smoke(capsys):
     assert {"liveness", "regalloc{algo=tos}", "regalloc{algo=linear-scan}",
             "regalloc{algo=graph-coloring}", "(walk every uop)"} <= set(data["seconds"])
     assert data["growth"]["liveness"] is not None
+    assert data["caches"] == "cold"
+
+
+def test_pass_scaling_benchmark_takes_the_best_of_several_processes(capsys):
+    import json
+
+    from workbench.benchmarks import pass_scaling
+
+    assert pass_scaling.main(["--sizes", "150,300", "--repeat", "1", "--json", "--no-ops",
+                              "--processes", "2", "--regalloc", "linear-scan", "--warm"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["processes"] == 2 and data["caches"] == "warm"
+    assert set(data["seconds"]["liveness"]) == {"150", "300"}
+    assert data["bytecodes"] == {}
 
 
 def test_synthetic_benchmark_function_allocates_and_runs():
