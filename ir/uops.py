@@ -122,7 +122,10 @@ class UopDef:
         return n >= 1 if self.targets == -1 else n == self.targets
 
     def has(self, flag: Flag) -> bool:
-        return bool(self.flags & flag)
+        # On the members' plain ``_value_`` ints: ``Flag.__and__`` builds a new
+        # member through Python-level enum code, and passes ask this ~20 times
+        # per uop.
+        return bool(self.flags._value_ & flag._value_)
 
     @property
     def is_terminator(self) -> bool:
