@@ -405,10 +405,11 @@ class _Analyzer:
     def aliases(v: int, s: State) -> tuple[set[int], list[str]]:
         """Values known to be the same object as ``v``, and the locals holding it."""
         same, held = {v}, []
+        rest = list(s.holders.items())     # the closure does not depend on their order
         grew = True
         while grew:
             grew = False
-            for local, vs in sorted(s.holders.items()):
+            for local, vs in rest:
                 if local not in held and vs & same:
                     held.append(local)
                     same |= vs
@@ -543,12 +544,30 @@ class _Analyzer:
         rpo = reverse_postorder(fn)
         in_states: dict[str, State] = {rpo[0]: self.entry_state()} if rpo else {}
         param_preds: dict[str, dict[str, None]] = {}
+        # Sweeps in reverse postorder over the blocks still to (re)run: a block runs
+        # again when its entry state grows or a value it reads changes type, so a
+        # loop nest iterates to its fixed point without re-running the rest of the
+        # function each time (the result is the same fixed point).
+        defs: dict[str, list[int]] = {}          # block -> values it gives a type
+        users: dict[int, list[str]] = {}         # value -> blocks reading it
+        for label in rpo:
+            b = fn.block(label)
+            defs[label] = list(b.params) + [u.output for u in b.uops if u.output is not None]
+            for u in b.uops:
+                for v in u.uses():
+                    users.setdefault(v, []).append(label)
+        vtype = self.vtype
+        dirty = set(rpo)
         for _ in range(1000):
-            changed = False
-            before = dict(self.vtype)
+            if not dirty:
+                break
             for label in rpo:
+                if label not in dirty:
+                    continue
+                dirty.discard(label)
                 if label not in in_states:
                     continue
+                before = [vtype.get(v) for v in defs[label]]
                 for target, st in self.transfer(label, in_states[label].copy(), None):
                     param_preds.setdefault(target, {})[label] = None
                     self.edge_states[(label, target)] = st
@@ -556,9 +575,10 @@ class _Analyzer:
                     new = st if old is None else join_states(old, st, target)
                     if old is None or new.key() != old.key():
                         in_states[target] = new
-                        changed = True
-            if not changed and before == self.vtype:
-                break
+                        dirty.add(target)
+                for v, t in zip(defs[label], before):
+                    if vtype.get(v) != t:
+                        dirty.update(users.get(v, ()))
         else:  # pragma: no cover - the lattice is finite
             raise AssertionError(f"typeprop: @{fn.name} did not converge")
         for label, preds in param_preds.items():
