@@ -108,6 +108,7 @@ class UopDef:
     guard_type: str | None = None          # a guard proves all its inputs have this type
     doc: str = ""
     stencil: str = ""                      # C body for the copy-and-patch backend
+    stencil_slow: str = ""                 # a generic uop's C-API slow path (cold part)
     generic: str | None = None             # the generic uop this one specializes
 
     @property
@@ -522,97 +523,152 @@ _STENCILS: dict[str, str] = {
     "_COMPARE_OP_FLOAT": "OUT = FA {op} FB;",
 }
 
-# Inline fast paths of the generic uops on boxed words (NaN-boxing, uop_stencils): ints
-# and bools (INTLIKE, payload SEXT48) and doubles (ISFLOAT), each result exactly CPython's;
-# SLOW() runs the Python helper instead (other types, a result past 48 bits, a division by
-# zero, anything not certainly exact). "{op}" is the operator: an enum name for
-# _BINARY_OP and _UNARY_OP, the C operator for _COMPARE_OP. BOOLW(c) is the bool result
-# word (boxed or raw, by the output's representation).
+# Stencils of the uops on objects (boxed words are PyObject *, uop_stencils): OA, OB, OC
+# are the inputs as objects. Specialized uops check what CPython's specializations check
+# and leave through the side exit otherwise; an output object is a new reference.
+_STENCILS.update({
+    "_BINARY_SUBSCR_LIST_INT": """
+        PyObject *l = OA;
+        int64_t i = B, n = PyList_GET_SIZE(l);
+        if (i < 0) i += n;
+        EXIT_IF((uint64_t)i >= (uint64_t)n);   /* tier 1 raises IndexError */
+        PyObject *r = PyList_GET_ITEM(l, i);
+        Py_INCREF(r);
+        OUT = WORD(r);""",
+    "_STORE_SUBSCR_LIST_INT": """
+        PyObject *l = OA, *v = OC;
+        int64_t i = B, n = PyList_GET_SIZE(l);
+        if (i < 0) i += n;
+        EXIT_IF((uint64_t)i >= (uint64_t)n);
+        PyObject *old = PyList_GET_ITEM(l, i);
+        Py_INCREF(v);
+        PyList_SET_ITEM(l, i, v);
+        Py_DECREF(old);""",
+    "_LIST_LEN": "OUT = PyList_GET_SIZE(OA);",
+    "_TO_BOOL_LIST": "OUT = PyList_GET_SIZE(OA) != 0;",
+    "_LIST_APPEND": """
+        ERROR_IF(PyList_Append(OA, OB) < 0);
+        Py_INCREF(Py_None);
+        OUT = WORD(Py_None);""",
+})
+
+# Generic uops: an inline fast path (the stencil's hot part) for the cases CPython
+# specializes (one-digit ints, floats, True/False/None), SLOW() for the rest, which the
+# cold part (`stencil_slow`) does through the C API, exactly CPython's semantics and
+# errors. "{op}" is the operator: an enum name in the fast path, the C-API call in the
+# slow one ({call}). BOOLW(c) is the bool result word and OBJ_RESULT(r) stores a result
+# object: boxed as it is, or its truth for a raw bool output.
 _STENCILS.update({
     "_BINARY_OP": """
-        enum { ADD, SUB, MUL, TDIV, FDIV, MOD, LSH, RSH, AND, OR, XOR };
+        enum { ADD, SUB, MUL, TDIV, OTHER };
         const int opc = {op};
-        int64_t a = A, b = B, w;
-        if (__builtin_expect(INTLIKE2(a, b), 1)) {
-            int64_t x = SEXT48(a), y = SEXT48(b), r = 0;
-            switch (opc) {
-            case ADD: r = x + y; break;
-            case SUB: r = x - y; break;
-            case MUL: if (__builtin_mul_overflow(x, y, &r)) SLOW(); break;
-            case TDIV: if (y == 0) SLOW(); break;
-            case FDIV:
-                if (y == 0) SLOW();
-                r = x / y;
-                if (x % y != 0 && (x ^ y) < 0) r -= 1;
-                break;
-            case MOD:
-                if (y == 0) SLOW();
-                r = x % y;
-                if (r != 0 && (r ^ y) < 0) r += y;
-                break;
-            case LSH:
-                if ((uint64_t)y >= 64) SLOW();
-                r = (int64_t)((uint64_t)x << y);
-                if ((r >> y) != x) SLOW();
-                break;
-            case RSH: if (y < 0) SLOW(); r = x >> (y > 63 ? 63 : y); break;
-            case AND: r = x & y; break;
-            case OR: r = x | y; break;
-            case XOR: r = x ^ y; break;
-            }
-            if (opc == TDIV)   /* both exact doubles: IEEE division rounds as CPython */
-                w = BOXF((double)x / (double)y);
-            else if ((opc == AND || opc == OR || opc == XOR)
-                     && TAGOF(a) == TAG_BOOL && TAGOF(b) == TAG_BOOL)
-                w = BOXB(r);
-            else {
-                if (!FITS48(r)) SLOW();
-                w = BOXI(r);
-            }
-        } else if (opc <= TDIV && (INTLIKE(a) || ISFLOAT(a)) && (INTLIKE(b) || ISFLOAT(b))) {
-            double x = NUMF(a), y = NUMF(b), r = 0;
-            switch (opc) {
-            case ADD: r = x + y; break;
-            case SUB: r = x - y; break;
-            case MUL: r = x * y; break;
-            case TDIV: if (y == 0.0) SLOW(); r = x / y; break;
-            }
-            w = BOXF(r);
+        PyObject *a = OA, *b = OB;
+        if (opc <= MUL && Py_IS_TYPE(a, &PyLong_Type) && Py_IS_TYPE(b, &PyLong_Type)
+                && ONE_DIGIT(a) && ONE_DIGIT(b)) {
+            int64_t x = DIGIT_VALUE(a), y = DIGIT_VALUE(b);   /* |x|, |y| < 2**30 */
+            PyObject *r = PyLong_FromLongLong(opc == ADD ? x + y : opc == SUB ? x - y : x * y);
+            ERROR_IF(r == NULL);
+            OUT = WORD(r);
+        } else if (opc <= TDIV && Py_IS_TYPE(a, &PyFloat_Type) && Py_IS_TYPE(b, &PyFloat_Type)) {
+            double x = PyFloat_AS_DOUBLE(a), y = PyFloat_AS_DOUBLE(b);
+            if (opc == TDIV && y == 0.0) SLOW();
+            PyObject *r = PyFloat_FromDouble(opc == ADD ? x + y : opc == SUB ? x - y
+                                             : opc == MUL ? x * y : x / y);
+            ERROR_IF(r == NULL);
+            OUT = WORD(r);
         } else
-            SLOW();
-        OUT = w;""",
+            SLOW();""",
     "_COMPARE_OP": """
-        int64_t a = A, b = B, c;
-        if (__builtin_expect(INTLIKE2(a, b), 1))
-            c = SEXT48(a) {op} SEXT48(b);
-        else if ((INTLIKE(a) || ISFLOAT(a)) && (INTLIKE(b) || ISFLOAT(b)))
-            c = NUMF(a) {op} NUMF(b);   /* an int converts exactly: |int| < 2**47 */
-        else
+        enum { LT = Py_LT, LE = Py_LE, EQ = Py_EQ, NE = Py_NE, GT = Py_GT, GE = Py_GE,
+               IS, IS_NOT, IN, NOT_IN };
+        const int opc = {op};
+        PyObject *a = OA, *b = OB;
+        int c;
+        if (opc == IS || opc == IS_NOT)
+            c = (a == b) == (opc == IS);
+        else if (opc <= GE && Py_IS_TYPE(a, &PyLong_Type) && Py_IS_TYPE(b, &PyLong_Type)
+                 && ONE_DIGIT(a) && ONE_DIGIT(b)) {
+            int64_t x = DIGIT_VALUE(a), y = DIGIT_VALUE(b);
+            c = opc == LT ? x < y : opc == LE ? x <= y : opc == EQ ? x == y
+              : opc == NE ? x != y : opc == GT ? x > y : x >= y;
+        } else if (opc <= GE && Py_IS_TYPE(a, &PyFloat_Type) && Py_IS_TYPE(b, &PyFloat_Type)) {
+            double x = PyFloat_AS_DOUBLE(a), y = PyFloat_AS_DOUBLE(b);
+            c = opc == LT ? x < y : opc == LE ? x <= y : opc == EQ ? x == y
+              : opc == NE ? x != y : opc == GT ? x > y : x >= y;
+        } else
             SLOW();
         OUT = BOOLW(c);""",
     "_TO_BOOL": """
-        int64_t a = A, c;
-        if (TAGOF(a) == TAG_INT) c = (a & 0xFFFFFFFFFFFFll) != 0;
-        else if (TAGOF(a) == TAG_BOOL) c = a & 1;
-        else if (ISFLOAT(a)) c = AS_F(a) != 0.0;
-        else if ((uint64_t)a == TAG_NONE << 48) c = 0;
+        PyObject *a = OA;
+        int c;
+        if (a == Py_True) c = 1;
+        else if (a == Py_False || a == Py_None) c = 0;
+        else if (Py_IS_TYPE(a, &PyLong_Type)) c = Py_SIZE(a) != 0;
+        else if (Py_IS_TYPE(a, &PyList_Type)) c = PyList_GET_SIZE(a) != 0;
         else SLOW();
         OUT = BOOLW(c);""",
     "_UNARY_OP": """
         enum { NEG, POS, INVERT };
         const int opc = {op};
-        int64_t a = A, w;
-        if (INTLIKE(a)) {
-            int64_t x = SEXT48(a);
-            if (opc == NEG) { if (x == -(INT64_C(1) << 47)) SLOW(); w = BOXI(-x); }
-            else if (opc == POS) w = BOXI(x);
-            else { if (TAGOF(a) != TAG_INT) SLOW(); w = BOXI(~x); }
-        } else if (ISFLOAT(a) && opc != INVERT)
-            w = opc == NEG ? BOXF(-AS_F(a)) : a;
-        else
-            SLOW();
-        OUT = w;""",
+        PyObject *a = OA;
+        if (opc == NEG && Py_IS_TYPE(a, &PyFloat_Type)) {
+            PyObject *r = PyFloat_FromDouble(-PyFloat_AS_DOUBLE(a));
+            ERROR_IF(r == NULL);
+            OUT = WORD(r);
+        } else if (opc != POS && Py_IS_TYPE(a, &PyLong_Type) && ONE_DIGIT(a)) {
+            int64_t x = DIGIT_VALUE(a);
+            PyObject *r = PyLong_FromLongLong(opc == NEG ? -x : ~x);
+            ERROR_IF(r == NULL);
+            OUT = WORD(r);
+        } else
+            SLOW();""",
+    "_BINARY_SUBSCR": """
+        PyObject *a = OA, *b = OB;
+        if (Py_IS_TYPE(a, &PyList_Type) && Py_IS_TYPE(b, &PyLong_Type) && ONE_DIGIT(b)) {
+            int64_t i = DIGIT_VALUE(b), n = PyList_GET_SIZE(a);
+            if (i < 0) i += n;
+            if ((uint64_t)i >= (uint64_t)n) SLOW();
+            PyObject *r = PyList_GET_ITEM(a, i);
+            Py_INCREF(r);
+            OUT = WORD(r);
+        } else
+            SLOW();""",
+    "_STORE_SUBSCR": """
+        PyObject *a = OA, *b = OB, *v = OC;
+        if (Py_IS_TYPE(a, &PyList_Type) && Py_IS_TYPE(b, &PyLong_Type) && ONE_DIGIT(b)) {
+            int64_t i = DIGIT_VALUE(b), n = PyList_GET_SIZE(a);
+            if (i < 0) i += n;
+            if ((uint64_t)i >= (uint64_t)n) SLOW();
+            PyObject *old = PyList_GET_ITEM(a, i);
+            Py_INCREF(v);
+            PyList_SET_ITEM(a, i, v);
+            Py_DECREF(old);
+        } else
+            SLOW();""",
 })
 
+# The slow paths (cold parts) of the generic uops: CPython's own C API.
+_STENCILS_SLOW: dict[str, str] = {
+    "_BINARY_OP": "PyObject *r = {call}; ERROR_IF(r == NULL); OUT = WORD(r);",
+    "_COMPARE_OP": """
+        enum { IS = Py_GE + 1, IS_NOT, IN, NOT_IN };
+        const int opc = {op};
+        if (opc == IN || opc == NOT_IN) {
+            int c = PySequence_Contains(OB, OA);
+            ERROR_IF(c < 0);
+            OUT = BOOLW(c == (opc == IN));
+        } else {
+            PyObject *r = PyObject_RichCompare(OA, OB, opc);
+            ERROR_IF(r == NULL);
+            OBJ_RESULT(r);
+        }""",
+    "_TO_BOOL": "int c = PyObject_IsTrue(OA); ERROR_IF(c < 0); OUT = BOOLW(c);",
+    "_UNARY_OP": "PyObject *r = {call}; ERROR_IF(r == NULL); OUT = WORD(r);",
+    "_BINARY_SUBSCR": "PyObject *r = PyObject_GetItem(OA, OB); ERROR_IF(r == NULL); "
+                      "OUT = WORD(r);",
+    "_STORE_SUBSCR": "ERROR_IF(PyObject_SetItem(OA, OB, OC) < 0);",
+}
+
 for _name, _body in _STENCILS.items():
-    UOPS[_name] = dataclasses.replace(UOPS[_name], stencil=_body)
+    UOPS[_name] = dataclasses.replace(UOPS[_name], stencil=_body,
+                                      stencil_slow=_STENCILS_SLOW.get(_name, ""))

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import pickle
+import sys
 import tempfile
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from . import compiler
 from .elf_reader import read_stencils
 from .stencil import StencilLibrary
 
-FORMAT = 2  # bump when Stencil/Hole change shape or elf_reader changes its output
+FORMAT = 3  # bump when Stencil/Hole change shape or elf_reader changes its output
 _memory: dict[str, StencilLibrary] = {}
 
 
@@ -31,7 +32,9 @@ def cache_dir() -> Path:
 
 def library_key(source: str, extra_flags: tuple[str, ...] = ()) -> str:
     flags = [*compiler.target_flags(), *compiler.CFLAGS, *extra_flags]
-    ident = json.dumps([FORMAT, source, flags, compiler.fingerprint()])
+    # the interpreter too: stencils include its Python.h (struct layouts, macros)
+    ident = json.dumps([FORMAT, source, flags, compiler.fingerprint(), sys.version,
+                        sys.base_prefix])
     return hashlib.sha256(ident.encode()).hexdigest()
 
 

@@ -110,9 +110,37 @@ def target_flags() -> tuple[str, ...]:
     return ZIG_TARGET if _is_zig(clang_command()) else CLANG_TARGET
 
 
+LIBC_INCLUDE = ("/usr/include", "/usr/include/x86_64-linux-gnu")
+
+
+@functools.cache
+def include_flags() -> tuple[str, ...]:
+    """`-I`/`-isystem` for the running interpreter's `Python.h` and the C library headers
+    it includes (stencils use CPython's own struct layouts and macros); a one-line
+    StencilBuildError names what to install when either is missing."""
+    import sysconfig
+
+    python_include = sysconfig.get_paths()["include"]
+    if not Path(python_include, "Python.h").is_file():
+        raise StencilBuildError(
+            f"stencils include Python.h, which is not in {python_include}: install this "
+            "Python's development headers (Debian: apt-get install python3-dev)")
+    if not Path(LIBC_INCLUDE[0], "stdio.h").is_file():
+        raise StencilBuildError(
+            "Python.h needs the C library headers, not found in /usr/include: install "
+            "them (Debian: apt-get install libc6-dev)")
+    flags = ["-I", python_include]
+    for d in LIBC_INCLUDE:
+        if Path(d).is_dir():
+            flags += ["-isystem", d]
+    return tuple(flags)
+
+
 def compile_c(source: str, extra_flags: tuple[str, ...] = ()) -> bytes:
     """Compile C source text to an x86-64 ELF object; clang's errors raise StencilBuildError."""
     command = clang_command()
+    if "#include <Python.h>" in source:
+        extra_flags = (*include_flags(), *extra_flags)
     with tempfile.TemporaryDirectory(prefix="stencils-") as tmp:
         src, obj = Path(tmp, "stencils.c"), Path(tmp, "stencils.o")
         src.write_text(source)

@@ -9,7 +9,7 @@ data, as a static linker would add one:
   with `-fpic`): the data gets an 8-byte slot holding the absolute value, and the
   instruction, which loads through `slot(%rip)`, gets a PC32 hole to that slot. Relaxing
   the instruction instead would rewrite opcodes; the slot is always correct.
-* A rel32 call or jump (PLT32) to a value that is not JIT code (HELPER, OPERAND...): the
+* A rel32 call or jump (PLT32) to a value that is not JIT code (HELPER, EXTERN...): the
   callee may be more than 2 GiB away (natively a ctypes callback), so the call goes to a
   PLT-like stub in the data, `jmp *value(%rip)`. Jumps between stencils stay direct.
 
@@ -24,6 +24,7 @@ from elftools.elf.constants import SH_FLAGS
 from elftools.elf.descriptions import describe_reloc_type
 from elftools.elf.elffile import ELFFile
 
+from . import capi
 from .compiler import StencilBuildError
 from .patcher import PATCHERS, align
 from .stencil import NEAR_VALUES, SYMBOLS, Hole, HoleValue, Stencil
@@ -106,9 +107,12 @@ class _Builder:
         if shndx == "SHN_UNDEF":
             if sym.name in SYMBOLS:
                 return SYMBOLS[sym.name], sym.name, 0
+            if capi.known(sym.name):
+                return HoleValue.EXTERN, sym.name, 0
             raise StencilBuildError(
                 f"{self.name} refers to {sym.name!r}: stencils may only use _JIT_* symbols "
-                "(clang calls memcpy/memset for large copies; call those through a helper)")
+                "and the interpreter symbols listed in capi.py (clang calls memcpy/memset "
+                "for large copies; call those through a helper)")
         if shndx == self.text_index:
             return HoleValue.CODE, None, sym["st_value"]
         if not isinstance(shndx, int):
@@ -141,7 +145,7 @@ class _Builder:
     def slot(self, prefix: bytes, value: HoleValue, symbol: str | None, addend: int) -> int:
         """Offset in data of `prefix` followed by the 8-byte absolute `value + addend`:
         a GOT entry (no prefix) or a far-jump stub."""
-        key = (prefix, value, addend)
+        key = (prefix, value, symbol, addend)
         if key not in self.slots:
             offset = self.pad(8)
             self.data += prefix + bytes(8)

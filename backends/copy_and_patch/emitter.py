@@ -14,10 +14,17 @@ sequentialized with one scratch word for cycles (a swap).
 
 With `fn.locs` (regalloc ran) values in `rK` live in machine registers across stencils
 (register variants, see uop_stencils); `sK` are frame words. Values whose type is not
-proven int/float/bool are boxed words (uop_stencils documents the encoding); guards on
-them are tag tests; uops without a native stencil call a Python runtime helper
-(`HelperSite`, run by backends.native.helpers); `_EXIT_COLD` (code tier 1 never ran)
-is a plain jump to its exit stub.
+proven int/float/bool are boxed: `PyObject *` words with CPython's reference counting
+(uop_stencils; `ownership` says where each reference is dropped, and this emitter emits
+the `_INCREF`/`_DECREF` stencils there, on edges, at entries for the frame locals and at
+returns); guards on them are type tests; generic uops call the C API from their stencils;
+uops whose work is Python-level call a Python runtime helper (`HelperSite`, run by
+backends.native.helpers); `_EXIT_COLD` (code tier 1 never ran) is a plain jump to its exit
+stub. Every exit and every place that can fail records what it must release
+(`CodeBlob.exit_releases`, `CodeBlob.errors`), so the runner leaves reference counts exact.
+
+`boxed=True` compiles with every value boxed (CPython 3.15's model: no unboxing), so the
+effect of unboxing on top of register allocation can be measured.
 
 What cannot be compiled raises `Unsupported(reason)`: the caller keeps running the
 function in the interpreter.
@@ -34,20 +41,22 @@ from .entry_shim import ENTRY_SHIM_NAME
 from .patcher import layout, link
 from .stencil import HoleValue as V
 from .stencil import Stencil
-from .uop_stencils import (BODIES, CMP_NAMES, MAX_REGS, TAG_LIST, TAG_OBJ, TAG_SHIFT,
-                           Variant, variant_library)
+from . import capi
 from . import uop_stencils as S
+from .ownership import Ownership
+from .uop_stencils import BODIES, CMP_NAMES, MAX_REGS, Variant, variant_library
 
 WORD_TYPES = ("int", "float", "bool")
 BOX = "box"
-HEADER_WORDS = S.HEADER_WORDS  # exit index, returned value, helper status
+HEADER_WORDS = S.HEADER_WORDS  # exit index, returned value, helper status, exception
 MASK64 = (1 << 64) - 1
 CONV = {"int": "i", "float": "f", "bool": "b"}
+TEMP_WORDS = 4  # boxed temporaries of one uop (raw inputs boxed for a C-API call)
+SHADOW_WORDS = 3  # copies of dying inputs whose register the uop's output reuses
 
 # Uops compiled by the stencil of the same name.
 DIRECT = frozenset(n for n in BODIES if not n.startswith("_COMPARE_OP") and n not in (
     "_LOAD_CONST", "_MOVE"))
-MOVES = frozenset({"_LOAD_FAST", "_STORE_FAST", "_COPY", "_RANGE_ARG"})
 # Helper effects with semantics of their own (backends.native.helpers), not the uop's impl.
 HELPER_EFFECTS = frozenset({"LOAD_FAST_CHECK", "LOAD_GLOBAL", "STORE_GLOBAL", "CALL_FUNCTION",
                             "CALL_BUILTIN", "CALL_METHOD"})
@@ -72,6 +81,7 @@ class FrameLayout:
     regsave_word: int = HEADER_WORDS  # exit stubs store register rK at word regsave+K
     nregs: int = 0
     arg_word: int = 0  # helper argument words start here
+    temp_word: int = 0  # a uop's boxed temporaries start here
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +104,17 @@ class HelperSite:
     direct: str | None = None  # a direct call site of this module function (its cell)
 
 
+@dataclasses.dataclass(frozen=True)
+class ErrorSite:
+    """A place that can fail (a C-API call, a Python helper): its uop, and the frame words
+    of every reference held there, which the runner releases before raising."""
+
+    fn_name: str
+    uop: str
+    line: int | None
+    release: tuple[int, ...]
+
+
 @dataclasses.dataclass
 class CodeBlob:
     """Stencils and hole values (labels resolved by `code(base)`), and the maps."""
@@ -108,7 +129,10 @@ class CodeBlob:
     returns: list[int]           # return site -> returned value (its type in layout)
     frame: FrameLayout
     helper_sites: list[HelperSite] = dataclasses.field(default_factory=list)
-    constants: list = dataclasses.field(default_factory=list)  # handles 0.. of boxed consts
+    constants: list = dataclasses.field(default_factory=list)  # boxed constants (kept alive)
+    exit_releases: list[tuple[int, ...]] = dataclasses.field(default_factory=list)
+    errors: list[ErrorSite] = dataclasses.field(default_factory=list)
+    boxed: bool = False                     # compiled with every value boxed
 
     def __post_init__(self):
         placements, self.size = layout(self.stencils, 0)
@@ -118,18 +142,27 @@ class CodeBlob:
         return self.offsets[self.labels[label]]
 
     def entry_offset(self, index: int) -> int:
-        return self.label_offset(f"block:{self.entries[index]}")
+        return self.label_offset(f"entry:{index}")
+
+    @property
+    def externs(self) -> frozenset[str]:
+        """The interpreter symbols the code refers to (capi.py)."""
+        return frozenset().union(*(st.externs for st in self.stencils))
 
     @property
     def shim_offset(self) -> int:
         return 0
 
-    def code(self, base: int, helpers: dict[str, int] | None = None) -> bytes:
+    def code(self, base: int, helpers: dict[str, int] | None = None,
+             externs: dict[str, int] | None = None) -> bytes:
         """All code and data, patched to run at address `base` (page aligned);
         `helpers` gives the address of each helper the code calls: "call:K" for helper
         site K (falling back to "call", one function for every site: the stencil passes
-        `(frame, K, 0)` either way) and "box" (the int slow paths)."""
+        `(frame, K, 0)` either way); `externs` the address of each interpreter symbol
+        (default: the real ones, capi.address)."""
         helpers = helpers or {}
+        if externs is None:
+            externs = capi.addresses(self.externs)
 
         def resolve(v):
             if not isinstance(v, str):
@@ -143,7 +176,7 @@ class CodeBlob:
                 return helpers[name]
             return base + self.label_offset(v)
         resolved = [{k: resolve(v) for k, v in given.items()} for given in self.values]
-        return link(self.stencils, resolved, base)
+        return link(self.stencils, resolved, base, externs)
 
     def address_map(self, base: int = 0) -> dict[int, tuple[str, int, str, int | None]]:
         """Start address of each uop's stencil -> (block, uop index, uop name, line)."""
@@ -154,8 +187,11 @@ class CodeBlob:
         return out
 
 
-def rep_of(fn: Function, v: int) -> str:
-    """The word representation of value `v`: a proven word type, else boxed."""
+def rep_of(fn: Function, v: int, boxed: bool = False) -> str:
+    """The word representation of value `v`: a proven word type, else boxed (always
+    boxed with `boxed`)."""
+    if boxed:
+        return BOX
     t = fn.types.get(v)
     return t if t in WORD_TYPES else BOX
 
@@ -171,21 +207,12 @@ def _const_bits(c, t: str) -> int:
 
 
 def box_constant(c, constants: list) -> int:
-    """The boxed word of a constant; objects get a handle in `constants`."""
-    t = type(c)
-    if t is float:
-        return S.CANON_NAN if c != c else struct.unpack("<Q", struct.pack("<d", c))[0]
-    if t is bool:
-        return (S.TAG_BOOL << TAG_SHIFT) | int(c)
-    if t is int and -(1 << 47) <= c < (1 << 47):
-        return (S.TAG_INT << TAG_SHIFT) | (c & ((1 << 48) - 1))
-    if c is None:
-        return S.NONE_WORD
-    for k, old in enumerate(constants):
-        if type(old) is t and old == c and (t is not float):
-            return ((TAG_LIST if t is list else TAG_OBJ) << TAG_SHIFT) | k
+    """The word of a boxed constant: its address; `constants` keeps it alive."""
+    for old in constants:
+        if old is c:
+            return id(c)
     constants.append(c)
-    return ((TAG_LIST if t is list else TAG_OBJ) << TAG_SHIFT) | (len(constants) - 1)
+    return id(c)
 
 
 def sequentialize(moves: list[tuple[int, int]], scratch: int) -> list[tuple[int, int]]:
@@ -210,17 +237,20 @@ Operand = tuple  # (register index or None, byte offset or None)
 
 
 class _Emitter:
-    def __init__(self, fn: Function, direct_calls: bool = False):
+    def __init__(self, fn: Function, direct_calls: bool = False, boxed: bool = False):
         self.fn = fn
         self.direct_calls = direct_calls
+        self.boxed = boxed
         self.items: list[tuple[Variant | str, dict, Site | None]] = [("shim", {}, None)]
         self.labels: dict[str, int] = {}
         self.exits: list[Exit] = []
+        self.exit_releases: list[tuple[int, ...]] = []
+        self.errors: list[ErrorSite] = []
+        self.error_saves: list[tuple[int, ...]] = []
         self.returns: list[int] = []
         self.helper_sites: list[HelperSite] = []
         self.constants: list = []
         self.block_params = {b.label: b.params for b in fn.blocks}
-        self.uses_error = False
         self.colds: list[tuple[Variant, dict, Site]] = []  # cold parts of split stencils
         self.regalloc = bool(fn.locs)
         nlocals = len(fn.locals)
@@ -249,6 +279,17 @@ class _Emitter:
         self.local_rep = self._local_reps()
         max_args = max((len(u.inputs) for _, _, u in fn.uops()), default=0)
         self.scratch = self.arg_base + max_args
+        self.temp_base = self.scratch + 1
+        # what the uop being emitted holds: boxed values live before it and its boxed
+        # temporaries (frame words), released by its exits and errors
+        self.held: tuple[int, ...] = ()
+        self.temps: list[int] = []
+        self.site: Site | None = None
+        self.error_cache: dict = {}
+        self.stolen: set[int] = set()   # dying values whose reference a uop took over
+        # dying boxed inputs whose register the uop's output reuses: copied to a frame
+        # word first, where the decref after the uop (and any error release) finds them
+        self.shadow: dict[int, int] = {}
 
     def _local_reps(self) -> dict[str, str]:
         seen: dict[str, set[str]] = {}
@@ -263,7 +304,7 @@ class _Emitter:
     # -- helpers ----------------------------------------------------------------
 
     def rep(self, v: int) -> str:
-        return rep_of(self.fn, v)
+        return rep_of(self.fn, v, self.boxed)
 
     def operand(self, v: int) -> Operand:
         if self.regalloc:
@@ -286,22 +327,23 @@ class _Emitter:
 
     def put_op(self, base: str, ins: list[tuple[Operand, str]], out: Operand | None,
                values: dict, site: Site | None, **kw) -> None:
-        """A stencil with inputs (operand, unbox conversion) and an optional output."""
+        """A stencil with inputs (operand, unbox conversion) and an optional output; one
+        that can fail gets the current site's error stub."""
         values = dict(values)
         inputs = []
-        if base in ("_GUARD_INT", "_BOX_INT") or any(conv == "i" for _, conv in ins):
-            values[V.HELPER] = "helper:box"   # slow paths for ints past 48 bits
-            values[V.ERROR] = "error"         # ... which may fail (status word)
-            self.uses_error = True
         for k, ((reg, off), conv) in enumerate(ins):
             inputs.append((reg, conv))
             if reg is None:
-                values[(V.SLOT0, V.SLOT1)[k]] = off
+                values[(V.SLOT0, V.SLOT1, V.SLOT2)[k]] = off
         output = None
         if out is not None:
+            if len(ins) > 2:
+                raise Unsupported(f"{base}: three inputs and an output")
             output = out[0]
             if out[0] is None:
                 values[V.SLOT2] = out[1]
+        if S.may_error(base) and V.ERROR not in values:
+            values[V.ERROR] = self.error_label()
         variant = Variant(base, tuple(inputs), output, out is not None, self.nregs, **kw)
         if not variant.splittable:
             self.put(variant, values, site)
@@ -315,16 +357,51 @@ class _Emitter:
     def mark(self, label: str) -> None:
         self.labels[label] = len(self.items)
 
-    def conv(self, v: int, need: str) -> str:
-        """How to read `v` where a raw `need` is required ('' or an unbox)."""
+    def conv(self, v: int, need: str | None) -> str:
+        """How to read `v` where `need` is required: '' or an unbox; an object type (or
+        None: any object) needs a boxed word (`box_input` makes one from a raw value)."""
         r = self.rep(v)
         if r == need:
             return ""
         if r == BOX and need in CONV:
             return CONV[need]
+        if r == BOX and need not in WORD_TYPES:
+            return ""
         raise Unsupported(f"%{v} is {r}, {need} needed")
 
+    def words_of(self, values) -> list[int]:
+        return [self.shadow.get(v) or self.value_word[v] for v in values]
+
+    def release_now(self) -> tuple[int, ...]:
+        """The frame words of every reference the current uop holds."""
+        return tuple(self.words_of(self.held)) + tuple(self.temps)
+
+    def saves_now(self, extra=()) -> tuple[int, ...]:
+        saves = set()
+        for v in list(self.held) + list(extra):
+            if v in self.shadow and v not in extra:
+                continue
+            reg, _ = self.operand(v)
+            if reg is not None:
+                saves.add(reg)
+        return tuple(sorted(saves))
+
+    def error_label(self) -> str:
+        """The error stub of the current site (the references held there)."""
+        release = self.release_now()
+        site = self.site
+        key = (site, release)
+        label = self.error_cache.get(key)
+        if label is None:
+            k = len(self.errors)
+            self.errors.append(ErrorSite(self.fn.name, site.name if site else "",
+                                         site.line if site else None, release))
+            self.error_saves.append(self.saves_now())
+            label = self.error_cache[key] = f"error:{k}"
+        return label
+
     def move(self, src: Operand, src_rep: str, dst: Operand, dst_rep: str, site) -> None:
+        """A word move with its conversion; boxing makes a new reference."""
         if src == dst and src_rep == dst_rep:
             return
         if src_rep == dst_rep:
@@ -336,42 +413,105 @@ class _Emitter:
         else:
             raise Unsupported(f"cannot convert a {src_rep} word to {dst_rep}")
 
+    def refcount(self, op: str, at: Operand, site) -> None:
+        self.put_op(op, [(at, "")], None, {}, site)
+
+    def box_input(self, v: int, site) -> Operand:
+        """A boxed word for raw value `v` (a new reference in a temporary word, released
+        after the uop by `drop_temps`)."""
+        if len(self.temps) >= TEMP_WORDS:
+            raise Unsupported("too many boxed temporaries in one uop")
+        word = self.temp_base + len(self.temps)
+        self.move(self.operand(v), self.rep(v), (None, 8 * word), BOX, site)
+        self.temps.append(word)
+        return (None, 8 * word)
+
+    def boxed_inputs(self, u: Uop, site) -> list[tuple[Operand, str]]:
+        return [((self.operand(v), "") if self.rep(v) == BOX else (self.box_input(v, site), ""))
+                for v in u.inputs]
+
+    def drop_temps(self, site) -> None:
+        temps, self.temps = self.temps, []
+        for w in temps:
+            self.refcount("_DECREF", (None, 8 * w), site)
+
     def exit_label(self, u: Uop, b, i) -> str:
         if u.exit is None:
             raise Unsupported(f"{u.name} at {b.label}:{i} has no exit")
-        saves = set()
-        for _, v in list(u.exit.values) + list(u.exit.locals):
-            reg, _ = self.operand(v)
-            if reg is not None:
-                saves.add(reg)
+        named = [v for _, v in list(u.exit.values) + list(u.exit.locals)]
         self.exits.append(u.exit)
-        self.exit_saves.append(tuple(sorted(saves)))
+        self.exit_saves.append(self.saves_now(named))
+        self.exit_releases.append(self.release_now())
         return f"exit:{len(self.exits) - 1}"
 
-    def edge_moves(self, t: Target, site: Site) -> None:
+    def edge_moves(self, t: Target, held: tuple[int, ...], site: Site) -> None:
+        """An edge into `t.block`: reference counts, then the block parameters' moves
+        (boxing first: it can fail while every reference is still where it was)."""
         params = self.block_params[t.block]
         if len(params) != len(t.args):
             raise Unsupported(f"edge to {t.block}: {len(t.args)} args, {len(params)} params")
+        pairs = [(p, a) for p, a in zip(params, t.args)
+                 if self.own.param_live(t.block, p) or self.rep(p) != BOX]
+        deltas = self.own.edge_refs(held, t.block, t.args, lambda p: self.rep(p) == BOX)
+        boxed_now = []
+        self.held = held
         if self.regalloc:
-            for p, a in zip(params, t.args):
+            for p, a in pairs:
                 if self.operand(p) != self.operand(a):
                     raise Unsupported(f"edge to {t.block}: %{a} not in %{p}'s location")
-                if self.rep(p) != self.rep(a):   # same place: convert in place
-                    self.move(self.operand(a), self.rep(a), self.operand(p), self.rep(p),
-                              site)
+            for p, a in pairs:   # same place: convert in place (boxing first)
+                if self.rep(p) == BOX and self.rep(a) != BOX:
+                    self.move(self.operand(a), self.rep(a), self.operand(p), BOX, site)
+                    boxed_now.append(p)
+                    self.held = held + tuple(boxed_now)
+            self.edge_refcounts(deltas, site)
+            for p, a in pairs:
+                if self.rep(a) == BOX and self.rep(p) != BOX:
+                    self.move(self.operand(a), BOX, self.operand(p), self.rep(p), site)
+            self.held = ()
             return
-        conv = {self.value_word[p]: (self.rep(a), self.rep(p))
-                for p, a in zip(params, t.args)}
-        moves = [(self.value_word[p], self.value_word[a]) for p, a in zip(params, t.args)]
-        scratch_rep = {}
+        # frame words: box raw arguments into temporaries, count, then move in parallel
+        src_word = {}
+        for p, a in pairs:
+            if self.rep(p) == BOX and self.rep(a) != BOX:
+                src_word[p] = (self.box_input(a, site), BOX)
+            else:
+                src_word[p] = ((None, 8 * self.value_word[a]), self.rep(a))
+        self.edge_refcounts(deltas, site)
+        self.temps = []   # their references pass to the parameters
+        moves = [(self.value_word[p], src_word[p][0][1] // 8) for p, _ in pairs]
+        rep_of_src = {src_word[p][0][1] // 8: src_word[p][1] for p, _ in pairs}
+        conv = {self.value_word[p]: (src_word[p][1], self.rep(p)) for p, _ in pairs}
         for d, s in sequentialize(moves, self.scratch):
             if d == self.scratch:
-                src_rep = next(r for (r, _) in (conv[w] for w, src in moves if src == s))
-                scratch_rep[s] = src_rep
-                self.move((None, 8 * s), src_rep, (None, 8 * d), src_rep, site)
+                r = rep_of_src[s]
+                rep_of_src[self.scratch] = r
+                self.move((None, 8 * s), r, (None, 8 * d), r, site)
             else:
                 src_rep, dst_rep = conv[d]
+                if s == self.scratch:
+                    src_rep = rep_of_src[s]
                 self.move((None, 8 * s), src_rep, (None, 8 * d), dst_rep, site)
+        self.held = ()
+
+    def edge_refcounts(self, deltas: dict[int, int], site) -> None:
+        for v, d in sorted(deltas.items()):
+            for _ in range(max(d, 0)):
+                self.refcount("_INCREF", self.operand(v), site)
+        for v, d in sorted(deltas.items()):
+            if d < 0:
+                self.refcount("_DECREF", self.operand(v), site)
+
+    def edge_needs_code(self, b, t: Target, held) -> bool:
+        """Whether the edge to `t` needs any stencil (moves, conversions, counts)."""
+        if self.own.edge_refs(held, t.block, t.args, lambda p: self.rep(p) == BOX):
+            return True
+        for p, a in zip(self.block_params[t.block], t.args):
+            if not self.own.param_live(t.block, p) and self.rep(p) == BOX:
+                continue
+            if self.rep(p) != self.rep(a) or self.operand(p) != self.operand(a):
+                return True
+        return False
 
     # -- the function -------------------------------------------------------------
 
@@ -392,26 +532,49 @@ class _Emitter:
         for b in blocks:
             if b.label in entries and b.params:
                 raise Unsupported(f"entry block {b.label} has params")
+        self.own = Ownership(fn, lambda v: self.rep(v) == BOX, blocks)
+        self.boxed_locals = [name for name, r in self.local_rep.items() if r == BOX]
+        # entries: the frame's boxed locals are borrowed from the caller; take references
+        for k, label in enumerate(entries):
+            self.mark(f"entry:{k}")
+            for name in self.boxed_locals:
+                self.refcount("_XINCREF", self.local_operand(name), None)
+            self.put(Variant("_JUMP", nregs=self.nregs), {V.TARGET: f"block:{label}"}, None)
         order = [b.label for b in blocks]
-        out_of_line: list[tuple[str, Target, Site]] = []
+        out_of_line: list[tuple[str, Target, Site, tuple]] = []
         for n, b in enumerate(blocks):
             following = order[n + 1] if n + 1 < len(order) else None
             self.mark(f"block:{b.label}")
             for i, u in enumerate(b.uops):
                 site = Site(b.label, i, u.name, u.line)
+                self.site = site
+                self.held = self.own.before.get((b.label, i), ())
+                self.temps = []
+                self.shadow_dying(u, b, i, site)
                 self.uop(u, b, i, site, following, out_of_line)
-        for label, t, site in out_of_line:
+                self.drop_temps(site)
+                if not u.defn.is_terminator:
+                    for v in self.own.dies_after.get((b.label, i), ()):
+                        if v not in self.stolen:
+                            w = self.shadow.get(v)
+                            self.refcount("_DECREF", self.operand(v) if w is None
+                                          else (None, 8 * w), site)
+                    self.stolen = set()
+                self.shadow = {}
+        for label, t, site, held in out_of_line:
             self.mark(label)
-            self.edge_moves(t, site)
+            self.site = site
+            self.edge_moves(t, held, site)
             self.put(Variant("_JUMP", nregs=self.nregs), {V.TARGET: f"block:{t.block}"},
                      site)
         for k in range(len(self.exits)):
             self.mark(f"exit:{k}")
             self.put(Variant("_EXIT_STUB", nregs=self.nregs, saves=self.exit_saves[k]),
                      {V.OPERAND: k}, None)
-        if self.uses_error:
-            self.mark("error")
-            self.put(Variant("_ERROR_STUB", nregs=self.nregs), {}, None)
+        for k in range(len(self.errors)):
+            self.mark(f"error:{k}")
+            self.put(Variant("_ERROR_STUB", nregs=self.nregs, saves=self.error_saves[k]),
+                     {V.OPERAND: k}, None)
         for k, item in enumerate(self.colds):
             self.mark(f"cold:{k}")
             self.put(*item)
@@ -420,38 +583,45 @@ class _Emitter:
         stencils = [lib[ENTRY_SHIM_NAME] if v == "shim" else lib[v.name]
                     for v, _, _ in self.items]
         value_types = {v: self.rep(v) for v in sorted(self.value_word)}
-        frame = FrameLayout(self.local_word, self.value_word, self.scratch, self.scratch + 1,
-                            value_types, dict(self.local_rep), HEADER_WORDS, self.nregs,
-                            self.arg_base)
+        frame = FrameLayout(self.local_word, self.value_word, self.scratch,
+                            self.temp_base + TEMP_WORDS + SHADOW_WORDS, value_types,
+                            dict(self.local_rep),
+                            HEADER_WORDS, self.nregs, self.arg_base, self.temp_base)
         return CodeBlob(fn.name, stencils, [it[1] for it in self.items],
                         [it[2] for it in self.items], self.labels, entries, self.exits,
-                        self.returns, frame, self.helper_sites, self.constants)
+                        self.returns, frame, self.helper_sites, self.constants,
+                        self.exit_releases, self.errors, self.boxed)
 
-    def generic_fast(self, u: Uop, b, i: int, site: Site) -> bool:
-        """A generic uop on boxed words as an inline fast path (hot part) whose cold part
-        calls the helper (register inputs stored to their register save words); False
-        when it has no fast path (its operator, or an operand not a boxed word)."""
-        if u.output is None or any(self.rep(v) != BOX for v in u.inputs):
-            return False
-        out_rep = self.rep(u.output)
+    def shadow_dying(self, u: Uop, b, i: int, site: Site) -> None:
+        """Copy the boxed inputs that die at `u` and share the register its output is
+        written to (see `shadow`)."""
+        if not self.regalloc or u.output is None or u.output not in self.fn.locs \
+                or u.defn.is_terminator:
+            return
+        out = self.operand(u.output)
+        if out[0] is None:
+            return
+        for v in self.own.dies_after.get((b.label, i), ()):
+            if v != u.output and v in self.held and self.operand(v) == out:
+                if len(self.shadow) >= SHADOW_WORDS:
+                    raise Unsupported("too many dying inputs share the output's register")
+                word = self.temp_base + TEMP_WORDS + len(self.shadow)
+                self.put_op("_MOVE", [(self.operand(v), "")], (None, 8 * word), {}, site)
+                self.shadow[v] = word
+
+    def generic(self, u: Uop, b, i: int, site: Site) -> bool:
+        """A generic uop through the C API: its inline fast path (hot part) in front of
+        the C-API call (cold part); raw inputs are boxed into temporaries first. False
+        when it has none (its operator, or an output that is neither boxed nor a bool)."""
+        out_rep = self.rep(u.output) if u.output is not None else BOX
         if out_rep not in (BOX, "bool"):
             return False
         base = S.generic_base(u.name, u.imms[0] if u.imms else None, out_rep == "bool")
         if base is None:
             return False
-        ins, words = [], []
-        for v in u.inputs:
-            reg, off = self.operand(v)
-            ins.append(((reg, off), ""))
-            words.append((HEADER_WORDS + reg if reg is not None else off // 8, BOX))
-        has_exit = u.exit is not None
-        k = len(self.helper_sites)
-        values = {V.OPERAND: k, V.HELPER: f"helper:call:{k}", V.ERROR: "error"}
-        if has_exit:
-            values[V.EXIT] = self.exit_label(u, b, i)
-        self.helper_sites.append(HelperSite(u, tuple(words), out_rep, has_exit))
-        self.uses_error = True
-        self.put_op(base, ins, self.operand(u.output), values, site, exit=has_exit)
+        ins = self.boxed_inputs(u, site)
+        out = self.operand(u.output) if u.output is not None else None
+        self.put_op(base, ins, out, {}, site)
         return True
 
     def direct_call(self, u: Uop, b, i: int, site: Site) -> bool:
@@ -466,18 +636,19 @@ class _Emitter:
         inputs = []
         for k, v in enumerate(u.inputs):
             word = self.arg_base + k
+            if self.rep(v) != BOX:
+                self.temps.append(word)   # a new reference, dropped after the call
             self.move(self.operand(v), self.rep(v), (None, 8 * word), BOX, site)
             inputs.append((word, BOX))
         has_exit = u.exit is not None
         k = len(self.helper_sites)
         callee = u.imms[0]
         values = {V.OPERAND: k, V.HELPER: f"helper:call:{k}", V.HELPER2: f"helper:finish:{k}",
-                  V.OPERAND2: f"helper:cell:{callee}", V.ERROR: "error",
-                  V.SLOT0: 8 * self.arg_base}
+                  V.OPERAND2: f"helper:cell:{callee}", V.SLOT0: 8 * self.arg_base}
         if has_exit:
             values[V.EXIT] = self.exit_label(u, b, i)
+        values[V.ERROR] = self.error_label()
         self.helper_sites.append(HelperSite(u, tuple(inputs), BOX, has_exit, callee))
-        self.uses_error = True
         self.put(Variant(f"_CALL_DIRECT_{len(u.inputs)}", (), self.operand(u.output)[0], True,
                          self.nregs, exit=has_exit),
                  {**values, **({} if self.operand(u.output)[0] is not None
@@ -485,8 +656,9 @@ class _Emitter:
         return True
 
     def helper(self, u: Uop, b, i: int, site: Site) -> None:
-        """Run `u` in the Python helper: inputs stored to frame words first."""
-        if u.name in S.GENERIC_FAST and self.generic_fast(u, b, i, site):
+        """Run `u` in the Python helper: inputs stored to frame words first (borrowed
+        references; a boxed output is a new one)."""
+        if u.name in S.GENERIC_FAST and self.generic(u, b, i, site):
             return
         if self.direct_call(u, b, i, site):
             return
@@ -508,15 +680,32 @@ class _Emitter:
         if d.effect.name not in HELPER_EFFECTS and d.implementation(u.imms) is None:
             raise Unsupported(f"no helper semantics for {u.name}")
         k = len(self.helper_sites)
-        values = {V.OPERAND: k, V.HELPER: f"helper:call:{k}",
-                  V.ERROR: "error"}
+        values = {V.OPERAND: k, V.HELPER: f"helper:call:{k}"}
         if has_exit:
             values[V.EXIT] = self.exit_label(u, b, i)
         out_rep = self.rep(u.output) if u.output is not None else None
         self.helper_sites.append(HelperSite(u, tuple(inputs), out_rep, has_exit))
-        self.uses_error = True
         out = self.operand(u.output) if u.output is not None else None
         self.put_op("_CALL_HELPER", [], out, values, site, exit=has_exit)
+
+    def store_local(self, v: int, name: str, site: Site, dies: bool) -> None:
+        """`_STORE_FAST`: a boxed local takes a reference (the value's own when it dies
+        here) and drops the one it had."""
+        lrep, vrep = self.local_rep[name], self.rep(v)
+        dst = self.local_operand(name)
+        if lrep != BOX:
+            self.move(self.operand(v), vrep, dst, lrep, site)
+            return
+        if vrep == BOX:
+            if dies:
+                self.stolen.add(v)
+            else:
+                self.refcount("_INCREF", self.operand(v), site)
+            src = self.operand(v)
+        else:
+            src = self.box_input(v, site)
+            self.temps.pop()   # the local takes the new reference
+        self.put_op("_STORE_LOCAL", [(src, "")], None, {V.SLOT2: dst[1]}, site)
 
     def uop(self, u: Uop, b, i: int, site: Site, following, out_of_line) -> None:
         name = u.name
@@ -526,6 +715,7 @@ class _Emitter:
         if name == "_EXIT_COLD":   # never ran in tier 1: always leave (no helper needed)
             self.put_op("_GUARD_NEVER", [], None, {V.EXIT: self.exit_label(u, b, i)}, site)
             return
+        dies = self.own.dies_after.get((b.label, i), ())
         if d.is_guard:
             kind = name.rsplit("_", 1)[1]
             need = GUARD_KINDS.get(kind)
@@ -546,25 +736,34 @@ class _Emitter:
         if name == "_LOAD_CONST":
             r = self.rep(u.output)
             c = u.imms[0]
-            bits = box_constant(c, self.constants) if r == BOX else _const_bits(c, r)
-            self.put_op("_LOAD_CONST", [], self.operand(u.output), {V.OPERAND: bits}, site)
+            if r == BOX:
+                self.put_op("_LOAD_CONST_OBJ", [], self.operand(u.output),
+                            {V.OPERAND: box_constant(c, self.constants)}, site)
+            else:
+                self.put_op("_LOAD_CONST", [], self.operand(u.output),
+                            {V.OPERAND: _const_bits(c, r)}, site)
             return
         if name == "_LOAD_FAST":
             lname = u.imms[0]
             self.move(self.local_operand(lname), self.local_rep[lname],
                       self.operand(u.output), self.rep(u.output), site)
+            if self.local_rep[lname] == BOX and self.rep(u.output) == BOX:
+                self.refcount("_INCREF", self.operand(u.output), site)
             return
         if name == "_STORE_FAST":
-            lname = u.imms[0]
             v = u.inputs[0]
-            self.move(self.operand(v), self.rep(v), self.local_operand(lname),
-                      self.local_rep[lname], site)
+            self.store_local(v, u.imms[0], site, v in dies)
             return
         if name == "_COPY" or (name == "_RANGE_ARG" and self.rep(u.inputs[0]) == "int"
                                and self.rep(u.output) in ("int", BOX)):
             v = u.inputs[0]
             self.move(self.operand(v), self.rep(v), self.operand(u.output),
                       self.rep(u.output), site)
+            if self.rep(v) == BOX and self.rep(u.output) == BOX:
+                if v in dies:
+                    self.stolen.add(v)     # the copy takes the reference over
+                else:
+                    self.refcount("_INCREF", self.operand(u.output), site)
             return
         stencil = None
         if name in ("_COMPARE_OP_INT", "_COMPARE_OP_FLOAT") and u.imms[0] in CMP_NAMES:
@@ -572,49 +771,56 @@ class _Emitter:
         elif name in DIRECT:
             stencil = name
         if stencil is not None:
-            try:
-                ins = [(self.operand(v), self.conv(v, req))
-                       for v, req in zip(u.inputs, d.requires)]
-            except Unsupported:
+            out_rep = self.rep(u.output) if u.output is not None else None
+            result = d.result
+            boxed_result = result not in WORD_TYPES   # the stencil makes an object
+            if out_rep is not None and out_rep not in (result, BOX) or (
+                    boxed_result and out_rep not in (None, BOX)):
                 return self.helper(u, b, i, site)
+            ins = []
+            for v, req in zip(u.inputs, d.requires):
+                r = self.rep(v)
+                if r == req or (r == BOX and (req in CONV or req not in WORD_TYPES)):
+                    ins.append((self.operand(v), self.conv(v, req)))
+                elif req not in WORD_TYPES:    # a raw value where an object is needed
+                    ins.append((self.box_input(v, site), ""))
+                else:                           # a raw word of another type
+                    self.drop_temps(site)
+                    return self.helper(u, b, i, site)
             values = {}
             if d.can_exit:
                 values[V.EXIT] = self.exit_label(u, b, i)
-            out_rep = self.rep(u.output)
-            result = d.result
-            if out_rep not in (result, BOX):
-                return self.helper(u, b, i, site)
-            out = self.operand(u.output)
+            out = self.operand(u.output) if u.output is not None else None
             self.put_op(stencil, ins, out, values, site)
-            if out_rep == BOX:
+            if out_rep == BOX and not boxed_result:
                 self.move(out, result, out, BOX, site)
             return
         if name == "_JUMP":
             t = u.targets[0]
-            self.edge_moves(t, site)
+            self.edge_moves(t, self.held, site)
             if t.block != following:
                 self.put(Variant("_JUMP", nregs=self.nregs), {V.TARGET: f"block:{t.block}"},
                          site)
             return
         if name == "_BRANCH":
             v = u.inputs[0]
+            held = self.held
             cond = (self.operand(v), self.conv(v, "bool"))
             yes, no = u.targets
-            if not yes.args and not no.args and yes.block == following:
-                self.put_op("_BRANCH_IFNOT", [cond], None, {V.TARGET: f"block:{no.block}"},
-                            site)
+            yes_code = self.edge_needs_code(b, yes, held)
+            if yes.block == following and not yes_code:
+                target = f"block:{no.block}"
+                if self.edge_needs_code(b, no, held):
+                    target = f"edge:{b.label}:{i}:no"
+                    out_of_line.append((target, no, site, held))
+                self.put_op("_BRANCH_IFNOT", [cond], None, {V.TARGET: target}, site)
                 return
-            needs_edge = yes.args and (not self.regalloc or any(
-                self.rep(a) != self.rep(p)
-                for a, p in zip(yes.args, self.block_params[yes.block])))
-            if needs_edge:
-                label = f"edge:{b.label}:{i}"
-                out_of_line.append((label, yes, site))
-            else:
-                self.edge_moves(yes, site) if self.regalloc and yes.args else None
-                label = f"block:{yes.block}"
-            self.put_op("_BRANCH_IF", [cond], None, {V.TARGET: label}, site)
-            self.edge_moves(no, site)
+            target = f"block:{yes.block}"
+            if yes_code:
+                target = f"edge:{b.label}:{i}"
+                out_of_line.append((target, yes, site, held))
+            self.put_op("_BRANCH_IF", [cond], None, {V.TARGET: target}, site)
+            self.edge_moves(no, held, site)
             if no.block != following:
                 self.put(Variant("_JUMP", nregs=self.nregs), {V.TARGET: f"block:{no.block}"},
                          site)
@@ -622,6 +828,11 @@ class _Emitter:
         if name == "_RETURN":
             v = u.inputs[0]
             self.returns.append(v)
+            for other in self.held:   # nothing else should be live; drop it if it is
+                if other != v:
+                    self.refcount("_DECREF", self.operand(other), site)
+            for lname in self.boxed_locals:
+                self.refcount("_XDECREF", self.local_operand(lname), site)
             status = (-len(self.returns)) & MASK64  # -1 - site
             self.put_op("_RETURN", [(self.operand(v), "")], None, {V.OPERAND: status}, site)
             return
@@ -630,8 +841,9 @@ class _Emitter:
         self.helper(u, b, i, site)
 
 
-def compile(fn: Function, direct_calls: bool = False) -> CodeBlob:  # noqa: A001
+def compile(fn: Function, direct_calls: bool = False, boxed: bool = False) -> CodeBlob:  # noqa: A001
     """Machine code for `fn`, or Unsupported(reason). `direct_calls`: calls of module
     functions get the direct path (backends.native.direct; natively only: the code then
-    needs the runtime's cells and finishing helpers to link)."""
-    return _Emitter(fn, direct_calls).run()
+    needs the runtime's cells and finishing helpers to link). `boxed`: every value stays
+    a `PyObject *` (no unboxing)."""
+    return _Emitter(fn, direct_calls, boxed).run()

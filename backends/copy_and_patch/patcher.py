@@ -60,8 +60,10 @@ PATCHERS: dict[str, PatchFunction] = {
 
 
 def patch(stencil: Stencil, code_address: int, data_address: int,
-          values: Mapping[HoleValue, int]) -> tuple[bytes, bytes]:
-    """The stencil's code and data with every hole filled, for the given addresses."""
+          values: Mapping[HoleValue, int],
+          externs: Mapping[str, int] | None = None) -> tuple[bytes, bytes]:
+    """The stencil's code and data with every hole filled, for the given addresses;
+    `externs` gives the address of each interpreter symbol (EXTERN holes)."""
     addresses = {**values, HoleValue.CODE: code_address, HoleValue.DATA: data_address}
     end = code_address + len(stencil.code)
     if stencil.fallthrough and addresses.get(HoleValue.CONTINUE, end) != end:
@@ -71,6 +73,12 @@ def patch(stencil: Stencil, code_address: int, data_address: int,
     for buf, base, holes in ((code, code_address, stencil.holes),
                              (data, data_address, stencil.data_holes)):
         for hole in holes:
+            if hole.value is HoleValue.EXTERN:
+                if externs is None or hole.symbol not in externs:
+                    raise PatchError(f"{stencil.name}: no address given for {hole.symbol}")
+                PATCHERS[hole.kind](buf, hole.offset, externs[hole.symbol],
+                                    base + hole.offset, hole.addend)
+                continue
             if hole.value not in addresses:
                 raise PatchError(f"{stencil.name}: no value given for {hole.value.name} "
                                  f"({hole.symbol})")
@@ -86,10 +94,11 @@ def align(n: int, alignment: int) -> int:
     return -(-n // alignment) * alignment
 
 
-def emit(stencil: Stencil, base_address: int, values: Mapping[HoleValue, int]) -> bytes:
+def emit(stencil: Stencil, base_address: int, values: Mapping[HoleValue, int],
+         externs: Mapping[str, int] | None = None) -> bytes:
     """One stencil on its own: patched code, then its data at the next aligned address."""
     data_address = align(base_address + len(stencil.code), stencil.data_alignment)
-    code, data = patch(stencil, base_address, data_address, values)
+    code, data = patch(stencil, base_address, data_address, values, externs)
     return code + bytes(data_address - base_address - len(code)) + data
 
 
@@ -115,14 +124,14 @@ def layout(stencils: Sequence[Stencil], base_address: int) -> tuple[list[Placeme
 
 
 def link(stencils: Sequence[Stencil], values: Sequence[Mapping[HoleValue, int]],
-         base_address: int) -> bytes:
+         base_address: int, externs: Mapping[str, int] | None = None) -> bytes:
     """Patch and concatenate stencils as `layout` places them; CONTINUE defaults to the
     next stencil. `values[i]` are the hole values of `stencils[i]`."""
     placements, size = layout(stencils, base_address)
     blob = bytearray(size)
     for stencil, place, given in zip(stencils, placements, values, strict=True):
         given = {HoleValue.CONTINUE: place.code_address + len(stencil.code), **given}
-        code, data = patch(stencil, place.code_address, place.data_address, given)
+        code, data = patch(stencil, place.code_address, place.data_address, given, externs)
         start = place.code_address - base_address
         blob[start:start + len(code)] = code
         start = place.data_address - base_address

@@ -32,12 +32,15 @@ class HoleValue(enum.Enum):
     SLOT0 = enum.auto()  # byte offset of a frame slot, used as a value
     SLOT1 = enum.auto()
     SLOT2 = enum.auto()
+    EXTERN = enum.auto()  # a symbol of the running interpreter (capi.py): its address
     CODE = enum.auto()  # this stencil's own code (no symbol; internal references)
     DATA = enum.auto()  # this stencil's own read-only data (no symbol)
 
     @property
     def symbol(self) -> str | None:
-        return None if self in (HoleValue.CODE, HoleValue.DATA) else f"_JIT_{self.name}"
+        if self in (HoleValue.CODE, HoleValue.DATA, HoleValue.EXTERN):
+            return None
+        return f"_JIT_{self.name}"
 
 
 # The C-visible names: `extern char _JIT_OPERAND[];` in a stencil means HoleValue.OPERAND.
@@ -55,7 +58,8 @@ NEAR_VALUES = frozenset(
 class Hole:
     """Patch `kind` (an ELF relocation type name) at `offset` with `value` + `addend`.
 
-    `symbol` is the C name the hole came from (for reading dumps), None for CODE/DATA.
+    `symbol` is the C name the hole came from (for reading dumps), None for CODE/DATA;
+    for EXTERN it names the interpreter's symbol whose address the hole takes.
     """
 
     offset: int
@@ -85,7 +89,13 @@ class Stencil:
     def values(self) -> frozenset[HoleValue]:
         """The values `patcher.patch` needs (CODE and DATA are supplied by it)."""
         return frozenset(h.value for h in self.holes + self.data_holes) - {
-            HoleValue.CODE, HoleValue.DATA}
+            HoleValue.CODE, HoleValue.DATA, HoleValue.EXTERN}
+
+    @property
+    def externs(self) -> frozenset[str]:
+        """The interpreter symbols (C-API functions and objects) the stencil refers to."""
+        return frozenset(h.symbol for h in self.holes + self.data_holes
+                         if h.value is HoleValue.EXTERN)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,15 +11,16 @@ Value model (only types typeprop proved): int = raw int64 (overflow leaves throu
 side exit), float = raw IEEE double bits, bool = 0/1.
 
 Frame layout (word indices; see emitter.FrameLayout): word 0 = exit index written by an
-exit stub, word 1 = returned value, word 2 = helper status (HELPER_STATUS_WORD), then the
+exit stub (or error site written by an error stub), word 1 = returned value, word 2 =
+helper status (HELPER_STATUS_WORD), word 3 = the pending exception of an error, then the
 register save area, one word per function local (fn.locals order), one word per SSA
 value, helper argument words and a scratch word for parallel moves on edges.
 
 Return protocol of the entry shim (`jit_entry(code, frame)`): an exit stub returns its
 exit index (>= 0); `_RETURN` stores the value in word 1 and returns -1 - its return site.
 
-The C bodies of the uops are in the uop table itself (ir/uops.py, each UopDef's `stencil`)
-(the lead will move them); comparisons get one stencil per operator (`_COMPARE_OP_INT_LT`).
+The C bodies of the uops are in the uop table itself (ir/uops.py, each UopDef's `stencil`);
+comparisons get one stencil per operator (`_COMPARE_OP_INT_LT`).
 
 Register variants (when regalloc ran, fn.locs present): every stencil of a function has
 the signature `(int64_t *f, int64_t r0, ..., int64_t r{N-1})`, preserve_none, so the
@@ -31,37 +32,36 @@ each input is a register `rK` or a frame word (`_JIT_SLOT0/1`), optionally unbox
 read; the output is a register or `_JIT_SLOT2`. Variants whose operands are all frame
 words with no conversion and N == 0 keep the plain uop name (the frame-slot shape).
 
-Boxed values (any value whose type is not proven int/float/bool; NaN-boxing):
-  double            its IEEE bits; NaNs are canonicalized to 0x7FF8000000000000 when
-                    boxed, so a double's top 16 bits are always <= 0xFFF8
-  0xFFF9 << 48 | p  int, p = 48-bit two's complement payload (|x| < 2**47); bigger
-                    ints are object handles (0xFFFD)
-  0xFFFA << 48 | b  bool (b = 0/1)
-  0xFFFB << 48      None; 0xFFFB << 48 | 1 = an unbound local (never a value)
-  0xFFFC << 48 | h  list, h = index in the runner's handle table
-  0xFFFD << 48 | h  any other Python object (str, tuple, big int, functions...)
-Every 64-bit pattern is a possible value of some representation (a raw int is any int64),
-so no word is reserved to signal anything: helpers signal out of band (below).
-Guards are tag tests on the boxed word (`(w >> 48) == 0xFFF9` for int; `w < 0xFFF9 <<
-48` for float). A proven-typed consumer of a boxed value unboxes on read (int: shift
-the payload's sign in; bool: low bit; float: as is), boxing happens on moves into boxed
-locations. Ints past 48 bits are handles: `_BOX_INT` makes one through the helper, and
-the int unbox and the int guard have a helper slow path for a handle (so the guard is
-exact: it passes any int that fits in int64).
+Boxed values (any value whose type is not proven int/float/bool) are CPython's own
+objects: a word is a `PyObject *` holding a strong reference, with CPython's
+reference-count discipline (see emitter: every boxed SSA value owns one reference from
+its definition to its death, which the emitter computes; a frame local owns the object it
+holds; an unbound local is NULL). A side exit, an error and a return hand tier 1 the very
+objects. Guards are type tests (`Py_IS_TYPE(o, &PyLong_Type)`, plus a size test: a
+proven "int" is a Python int that fits in int64); a proven-typed consumer of a boxed
+value unboxes on read (int: the digits of a one-digit int inline, else
+`PyLong_AsLongLong`; float: `PyFloat_AS_DOUBLE`; bool: `o == Py_True`); boxing
+(`PyLong_FromLongLong`, `PyFloat_FromDouble`, `Py_True`/`Py_False`) happens on moves into
+boxed locations. The stencils include the running interpreter's `Python.h`, so layouts and
+macros are CPython's own; the interpreter symbols they use are EXTERN holes (capi.py).
 
-Runtime helpers: `_CALL_HELPER` calls the SysV function at `_JIT_HELPER` (natively a
-ctypes callback; the runners link each site to a function of its own) as
-`helper(f, site, 0)`; the inputs were first stored in the frame's argument words, the
-helper returns the output word in the representation the site needs. Status is out of band, in the frame's word HELPER_STATUS_WORD: 0 while all goes
-well; a helper that raised writes STATUS_ERROR (the code jumps to the error stub, which
-returns ERROR_STATUS, and the runner re-raises the exception), one that wants its uop's
-side exit taken (a failed generic guard, a result the site's type cannot hold; nothing
-was done) writes STATUS_DEOPT. A status is only written just before the code leaves, so
-the word never needs resetting. `_CALL_HELPER` tests it right after the call; the int
-box/unbox slow paths (`CHECKED`) note it and leave for the error stub at the end of the
-stencil (a `_GUARD_INT` whose slow path failed takes its side exit first: the runner
-raises whenever the word says STATUS_ERROR, however the code left). Nothing ever tests
-the returned value.
+Generic uops call the C API (`PyNumber_Add`, `PyObject_RichCompare`, ...) straight from
+their stencils; an error is a NULL (or -1) plus the error indicator: the stencil jumps to
+its site's error stub (`_JIT_ERROR`), which saves the registers holding live objects,
+records the site in word 0, moves the pending exception into word 3
+(`PENDING_EXCEPTION_WORD`, normalized, with its traceback) and returns ERROR_STATUS; the
+runner releases the site's live objects and raises that exception.
+
+Runtime helpers (Python-level work only: calls into functions tier 1 runs, globals, ...):
+`_CALL_HELPER` calls the SysV function at `_JIT_HELPER` (natively a ctypes callback; the
+runners link each site to a function of its own) as `helper(f, site, 0)`; the inputs were
+first stored in the frame's argument words (borrowed references), the helper returns the
+output word in the representation the site needs (a new reference when boxed). Status is
+out of band, in the frame's word HELPER_STATUS_WORD: 0 while all goes well; a helper that
+raised writes STATUS_ERROR (the code jumps to the error stub, and the runner re-raises the
+exception), one that wants its uop's side exit taken (a result the site's type cannot
+hold; nothing was done) writes STATUS_DEOPT. A status is only written just before the
+code leaves, so the word never needs resetting. Nothing ever tests the returned value.
 """
 
 from __future__ import annotations
@@ -74,20 +74,15 @@ from .entry_shim import ENTRY_SHIM_SOURCE
 
 REG_ARGS = ("r13", "r14", "r15", "rdi", "rsi", "rdx", "rcx", "r8", "r9", "r11")
 MAX_REGS = len(REG_ARGS)
-TAG_SHIFT = 48
-TAG_INT, TAG_BOOL, TAG_NONE, TAG_LIST, TAG_OBJ = 0xFFF9, 0xFFFA, 0xFFFB, 0xFFFC, 0xFFFD
-NONE_WORD = TAG_NONE << TAG_SHIFT
-UNBOUND_WORD = NONE_WORD | 1
-CANON_NAN = 0x7FF8000000000000
+UNBOUND_WORD = 0  # an unbound boxed local: NULL, as in CPython's frames
 HELPER_STATUS_WORD = 2  # frame word: a helper's out-of-band status
-HEADER_WORDS = 3  # words 0..2: exit index, returned value, helper status
+PENDING_EXCEPTION_WORD = 3  # frame word: the exception an error stub took from the indicator
+HEADER_WORDS = 4  # words 0..3: exit index, returned value, helper status, exception
 STATUS_OK, STATUS_DEOPT, STATUS_ERROR = 0, 1, 2
-ERROR_STATUS = -(1 << 63)  # what the error stub returns
-BOX_INT_SITE = -1  # helper site ids: box an int past 48 bits,
-UNBOX_INT_SITE = -2  # the int64 of a handle (an int past 48 bits),
-IS_INT64_SITE = -3  # 1 if a handle is an int that fits in int64
+ERROR_STATUS = -(1 << 63)  # what an error stub returns
 
 PRELUDE = r"""
+#include <Python.h>
 #include <stdint.h>
 #define STENCIL __attribute__((preserve_none))
 typedef STENCIL int64_t (*cont_t)(int64_t *f);
@@ -116,6 +111,11 @@ extern char _JIT_SLOT0[] SMALL_SYM, _JIT_SLOT1[] SMALL_SYM, _JIT_SLOT2[] SMALL_S
 #define FB D(_JIT_SLOT1)
 #define FOUT D(_JIT_SLOT2)
 #define OPERAND ((int64_t)(intptr_t)_JIT_OPERAND)
+#define AS_F(x) __builtin_bit_cast(double, (int64_t)(x))
+#define AS_I(x) __builtin_bit_cast(int64_t, (double)(x))
+/* A frame word as the object it holds, and back. */
+#define O(x) ((PyObject *)(intptr_t)(x))
+#define WORD(o) ((int64_t)(intptr_t)(o))
 """
 
 # Extra prelude for generated variants.
@@ -125,37 +125,36 @@ typedef uint64_t (*helper_t)(int64_t *f, int64_t site, int64_t a);
 #define HELPER_CALL(site, a) (((helper_t)_JIT_HELPER)(f, (site), (a)))
 #define STATUS (f[HELPER_STATUS_WORD])
 #define HELPER_FAILED __builtin_expect(STATUS != 0, 0)
-/* A slow-path helper call as an expression: its result; a failure is noted in failed_
-   and the stencil leaves for the error stub at its end (Variant.source). */
+/* A C-API call failed (NULL or -1, the error indicator set): the site's error stub. */
+#define ERROR_IF(c) do { if (__builtin_expect(!!(c), 0)) JUMP(_JIT_ERROR); } while (0)
 #define CAT_(a, b) a ## b
 #define CAT(a, b) CAT_(a, b)
-#define CHECKED(call) CAT(CHECKED_, PART_)(call)  /* PART_: WHOLE or HOT, per variant */
-#define CHECKED_WHOLE(call) ({ int64_t v_ = (int64_t)(call); failed_ |= STATUS; v_; })
-/* In a hot part every slow path is a jump to the stencil's cold twin (Variant.part). */
-#define CHECKED_HOT(call) ({ JUMPV(_JIT_COLD); (int64_t)0; })
+/* A slow path as an expression: in a hot part (PART_ HOT, Variant.split) a jump to the
+   stencil's cold twin, which evaluates it; in a whole or cold stencil, its value. */
+#define SLOWV(expr) CAT(SLOWV_, PART_)(expr)
+#define SLOWV_WHOLE(expr) (expr)
+#define SLOWV_HOT(expr) ({ JUMPV(_JIT_COLD); (int64_t)0; })
 #define SLOW() JUMPV(_JIT_COLD)
-/* Boxed-word tests and constructors of the generic fast paths (ir/uops.py bodies). */
-#define INTLIKE(x) (TAGOF(x) - TAG_INT <= 1)      /* an int or a bool */
-#define INTLIKE2(x, y) (((TAGOF(x) - TAG_INT) | (TAGOF(y) - TAG_INT)) <= 1)  /* one test */
-#define ISFLOAT(x) ((uint64_t)(x) < (TAG_INT << 48))
-#define NUMF(x) (ISFLOAT(x) ? AS_F(x) : (double)SEXT48(x))  /* exact: |int| < 2**47 */
-#define FITS48(r) ((uint64_t)(r) + (UINT64_C(1) << 47) < (UINT64_C(1) << 48))
-#define BOXI(r) ((int64_t)((TAG_INT << 48) | ((uint64_t)(r) & 0xFFFFFFFFFFFFull)))
-#define BOXF(x) ({ double x_ = (x); x_ != x_ ? INT64_C(0x7FF8000000000000) : AS_I(x_); })
-#define BOXB(b) ((int64_t)((TAG_BOOL << 48) | (uint64_t)(b)))
-#define TAG_NONE 0xFFFBull
-#define SEXT48(x) ((int64_t)((uint64_t)(x) << 16) >> 16)
-#define UNBOX_INT(x) (__builtin_expect(TAGOF(x) == TAG_INT, 1) ? SEXT48(x) \
-                      : CHECKED(HELPER_CALL(-2, (x))))
-#define TAGOF(x) ((uint64_t)(x) >> 48)
-#define AS_F(x) __builtin_bit_cast(double, (int64_t)(x))
-#define AS_I(x) __builtin_bit_cast(int64_t, (double)(x))
-#define TAG_INT 0xFFF9ull
-#define TAG_BOOL 0xFFFAull
-#define TAG_LIST 0xFFFCull
+/* Ints: a one-digit int (|size| <= 1, 30 bits) is read inline; a proven int64 of more
+   digits through PyLong_AsLongLong (the guard checked that it fits). */
+#define ONE_DIGIT(o) ((size_t)(Py_SIZE(o) + 1) <= 2)
+#define DIGIT_VALUE(o) ((int64_t)Py_SIZE(o) * (int64_t)((PyLongObject *)(o))->ob_digit[0])
+#define UNBOX_INT(x) ({ PyObject *o_ = O(x); \
+    __builtin_expect(ONE_DIGIT(o_), 1) ? DIGIT_VALUE(o_) : SLOWV(PyLong_AsLongLong(o_)); })
+#define UNBOX_FLOAT(x) AS_I(PyFloat_AS_DOUBLE(O(x)))
+#define UNBOX_BOOL(x) ((int64_t)(O(x) == Py_True))
+/* A new reference to True or False. */
+#define BOXB(c) ({ PyObject *b_ = (c) ? Py_True : Py_False; Py_INCREF(b_); WORD(b_); })
+static inline __attribute__((always_inline)) int fits_int64(PyObject *o) {
+    int overflow = 0;
+    PyLong_AsLongLongAndOverflow(o, &overflow);
+    return overflow == 0;
+}
 #define HELPER_STATUS_WORD %d
+#define PENDING_EXCEPTION_WORD %d
 #define STATUS_DEOPT %d
-""" % (HELPER_STATUS_WORD, STATUS_DEOPT)
+#define STATUS_ERROR %d
+""" % (HELPER_STATUS_WORD, PENDING_EXCEPTION_WORD, STATUS_DEOPT, STATUS_ERROR)
 
 # Direct calls between compiled functions (`_CALL_DIRECT_{n}`, backends.native.direct):
 # a call site of a known module function reads the callee's *cell*, a runtime-owned row
@@ -166,7 +165,7 @@ MAX_DIRECT_ARGS = 8
 CELL_RUNS = CELL_PARAMS + MAX_DIRECT_ARGS  # direct calls of the installed code, and those
 CELL_RETURNS = CELL_RUNS + 1               # that returned on the fast path
 CELL_SIZE = CELL_RETURNS + 1
-STK_TOP, STK_LIMIT, STK_DEPTH, STK_MAXDEPTH, STK_CALLS, STK_DIRTY = range(6)
+STK_TOP, STK_LIMIT, STK_DEPTH, STK_MAXDEPTH, STK_CALLS = range(5)
 STK_SIZE = 8
 DIRECT_HEADER = 2  # words below a callee frame: its code id, the status it returned
 RET_REPS = {"box": 0, "int": 1, "float": 2, "bool": 3}  # CELL_RET
@@ -180,14 +179,14 @@ typedef STENCIL int64_t (*direct_t)(int64_t *f);
 
 def direct_call_body(nargs: int, exit: bool) -> str:
     """C of `_CALL_DIRECT_{nargs}` (module doc of backends.native.direct): the boxed
-    arguments are the frame words from byte offset _JIT_SLOT0; the cell is at
-    _JIT_OPERAND2. Fast path: the callee's code is called on a new frame of the native
-    stack and its returned word boxed. `slow` (nothing ran: no cell, an argument that
-    is an object handle, arity, depth or stack overflow): the site's ordinary helper
-    (_JIT_HELPER). `finish` (the callee ran but left otherwise than by a plain return:
-    a side exit, an error, a result that is an object): the site's finishing helper
-    (_JIT_HELPER2) with the callee frame still pushed, which resumes / re-raises /
-    converts in Python and returns the boxed result."""
+    arguments are the frame words from byte offset _JIT_SLOT0 (references the caller's
+    values own; the callee's entry takes its own); the cell is at _JIT_OPERAND2. Fast
+    path: the callee's code is called on a new frame of the native stack and its returned
+    word boxed (a new reference). `slow` (nothing ran: no cell, arity, depth or stack
+    overflow): the site's ordinary helper (_JIT_HELPER). `finish` (the callee ran but left
+    otherwise than by a plain return: a side exit, an error, a result that boxing could
+    not make): the site's finishing helper (_JIT_HELPER2) with the callee frame still
+    pushed, which resumes / re-raises / converts in Python and returns the boxed result."""
     deopt = "if (STATUS == STATUS_DEOPT) JUMP(_JIT_EXIT); " if exit else ""
     n = nargs
     return f"""
@@ -196,16 +195,12 @@ def direct_call_body(nargs: int, exit: bool) -> str:
     int64_t *stk_ = (int64_t *)cell_[{CELL_STACK}];
     int64_t entry_ = cell_[{CELL_ENTRY}];
     int64_t hr, *top_, *nf_;
-    uint64_t objs_ = 0;
     if (__builtin_expect(entry_ == 0 || cell_[{CELL_NPARAMS}] != {n}
                          || stk_[{STK_DEPTH}] >= stk_[{STK_MAXDEPTH}], 0))
         goto slow_;
-    for (int k = 0; k < {n}; k++)
-        objs_ |= (uint64_t)(TAGOF(args_[k]) - TAG_LIST) <= 1;
     top_ = (int64_t *)stk_[{STK_TOP}];
     nf_ = top_ + {DIRECT_HEADER};
-    if (__builtin_expect(objs_ != 0 || nf_ + cell_[{CELL_WORDS}]
-                         > (int64_t *)stk_[{STK_LIMIT}], 0))
+    if (__builtin_expect(nf_ + cell_[{CELL_WORDS}] > (int64_t *)stk_[{STK_LIMIT}], 0))
         goto slow_;
     {{
         const int64_t *tpl_ = (const int64_t *)cell_[{CELL_TEMPLATE}];
@@ -228,19 +223,16 @@ def direct_call_body(nargs: int, exit: bool) -> str:
         int64_t s_ = ((direct_t)entry_)(nf_);
         top_[1] = s_;
         if (__builtin_expect(s_ < 0 && s_ != INT64_MIN
-                             && nf_[{HELPER_STATUS_WORD}] != {STATUS_ERROR}
-                             && stk_[{STK_DIRTY}] == 0, 1)) {{
+                             && nf_[{HELPER_STATUS_WORD}] != {STATUS_ERROR}, 1)) {{
             int64_t w_ = nf_[1];
             int64_t rep_ = cell_[{CELL_RET}];
-            if (rep_ == 1) {{
-                if (!FITS48(w_)) goto finish_;
-                w_ = BOXI(w_);
-            }} else if (rep_ == 2) {{
-                w_ = BOXF(AS_F(w_));
+            if (rep_ == 1 || rep_ == 2) {{
+                PyObject *o_ = rep_ == 1 ? PyLong_FromLongLong(w_)
+                                         : PyFloat_FromDouble(AS_F(w_));
+                if (o_ == NULL) {{ PyErr_Clear(); goto finish_; }}
+                w_ = WORD(o_);
             }} else if (rep_ == 3) {{
                 w_ = BOXB(w_ & 1);
-            }} else if ((uint64_t)(TAGOF(w_) - TAG_LIST) <= 1) {{
-                goto finish_;
             }}
             stk_[{STK_TOP}] = (int64_t)top_;
             stk_[{STK_DEPTH}] -= 1;
@@ -273,12 +265,28 @@ BODIES: dict[str, str] = {
 }
 # Every other body comes from the uop table (ir/uops.py, UopDef.stencil); a comparison
 # has one stencil per operator, its "{op}" filled in.
-# Generic uops with an inline fast path (hot part) in front of their helper (cold part).
-GENERIC_FAST = ("_BINARY_OP", "_COMPARE_OP", "_TO_BOOL", "_UNARY_OP")
+# Generic uops: an inline fast path (hot part) in front of their C-API slow path (cold).
+GENERIC_FAST = ("_BINARY_OP", "_COMPARE_OP", "_TO_BOOL", "_UNARY_OP", "_BINARY_SUBSCR",
+                "_STORE_SUBSCR")
 GENERIC_PREFIX = "_GEN"
-GENERIC_BINOPS = {"+": "ADD", "-": "SUB", "*": "MUL", "/": "TDIV", "//": "FDIV", "%": "MOD",
-                  "<<": "LSH", ">>": "RSH", "&": "AND", "|": "OR", "^": "XOR"}
-GENERIC_UNOPS = {"neg": "NEG", "pos": "POS", "invert": "INVERT"}
+# operator -> (fast-path code, C-API function)
+GENERIC_BINOPS = {
+    "+": ("ADD", "Add"), "-": ("SUB", "Subtract"), "*": ("MUL", "Multiply"),
+    "/": ("TDIV", "TrueDivide"), "//": ("OTHER", "FloorDivide"), "%": ("OTHER", "Remainder"),
+    "**": ("OTHER", "Power"), "<<": ("OTHER", "Lshift"), ">>": ("OTHER", "Rshift"),
+    "&": ("OTHER", "And"), "|": ("OTHER", "Or"), "^": ("OTHER", "Xor"),
+}
+GENERIC_BINOPS.update({op + "=": (code, "InPlace" + fn)
+                       for op, (code, fn) in list(GENERIC_BINOPS.items())})
+GENERIC_OP_NAMES = {"+": "ADD", "-": "SUB", "*": "MUL", "/": "TDIV", "//": "FDIV",
+                    "%": "MOD", "**": "POW", "<<": "LSH", ">>": "RSH", "&": "AND",
+                    "|": "OR", "^": "XOR"}
+GENERIC_CMPOPS = {"<": 0, "<=": 1, "==": 2, "!=": 3, ">": 4, ">=": 5,   # Py_LT .. Py_GE
+                  "is": 6, "is_not": 7, "in": 8, "not_in": 9}
+GENERIC_CMP_NAMES = {**CMP_NAMES, "is": "IS", "is_not": "IS_NOT", "in": "IN",
+                     "not_in": "NOT_IN"}
+GENERIC_UNOPS = {"neg": ("NEG", "Negative"), "pos": ("POS", "Positive"),
+                 "invert": ("INVERT", "Invert")}
 for _name, _d in UOPS.items():
     if _d.stencil and "{op}" not in _d.stencil and _name not in GENERIC_FAST:
         BODIES[_name] = _d.stencil
@@ -289,66 +297,107 @@ for _op, _n in CMP_NAMES.items():
 
 # Bodies only generated as variants (inputs A, B; output OUT / FOUT).
 VARIANT_BODIES: dict[str, str] = {
-    "_BOX_INT": """
-        int64_t a = A;
-        /* t = a + 2**47 is in [0, 2**48) iff a fits; then the payload is t ^ 2**47 and
-           the boxed word t ^ (tag | 2**47): one add, one shift test, one xor */
-        uint64_t t = (uint64_t)a + (UINT64_C(1) << 47);
-        if (__builtin_expect(t >> 48 == 0, 1))
-            OUT = (int64_t)(t ^ ((TAG_INT << 48) | (UINT64_C(1) << 47)));
-        else
-            OUT = CHECKED(HELPER_CALL(-1, a));""",
-    "_BOX_FLOAT": "double x = FA; OUT = x != x ? INT64_C(0x7FF8000000000000) : AS_I(x);",
-    "_BOX_BOOL": "OUT = (int64_t)((TAG_BOOL << 48) | ((uint64_t)A & 1));",
+    "_BOX_INT": "PyObject *o = PyLong_FromLongLong(A); ERROR_IF(o == NULL); OUT = WORD(o);",
+    "_BOX_FLOAT": "PyObject *o = PyFloat_FromDouble(FA); ERROR_IF(o == NULL); OUT = WORD(o);",
+    "_BOX_BOOL": "OUT = BOXB(A & 1);",
     "_GUARD_INT": """
-        int64_t a = A;
-        if (__builtin_expect(TAGOF(a) != TAG_INT, 0))
-            EXIT_IF(TAGOF(a) != 0xFFFDull || !CHECKED(HELPER_CALL(-3, a)));""",
-    "_GUARD_BOOL": "EXIT_IF(TAGOF(A) != TAG_BOOL);",
-    "_GUARD_LIST": "EXIT_IF(TAGOF(A) != TAG_LIST);",
-    "_GUARD_FLOAT": "EXIT_IF((uint64_t)A >= (TAG_INT << 48));",
-    "_GUARD2_INT": "EXIT_IF(TAGOF(A) != TAG_INT); EXIT_IF(TAGOF(B) != TAG_INT);",
-    "_GUARD2_FLOAT": "EXIT_IF((uint64_t)A >= (TAG_INT << 48)); "
-                     "EXIT_IF((uint64_t)B >= (TAG_INT << 48));",
+        PyObject *o = O(A);
+        EXIT_IF(!Py_IS_TYPE(o, &PyLong_Type));
+        /* more than two digits (60 bits): ask whether it fits in int64 */
+        if (__builtin_expect((size_t)(Py_SIZE(o) + 2) > 4, 0))
+            EXIT_IF(!SLOWV(fits_int64(o)));""",
+    "_GUARD_BOOL": "EXIT_IF(O(A) != Py_True && O(A) != Py_False);",
+    "_GUARD_LIST": "EXIT_IF(!Py_IS_TYPE(O(A), &PyList_Type));",
+    "_GUARD_FLOAT": "EXIT_IF(!Py_IS_TYPE(O(A), &PyFloat_Type));",
     "_GUARD_NEVER": "JUMP(_JIT_EXIT);",
+    # reference counts of boxed words (the emitter's ownership, see emitter.Ownership)
+    "_INCREF": "Py_INCREF(O(A));",
+    "_DECREF": "Py_DECREF(O(A));",
+    "_XINCREF": "Py_XINCREF(O(A));",
+    "_XDECREF": "Py_XDECREF(O(A));",
+    # a boxed frame local (frame word _JIT_SLOT2) takes A's reference; the old one goes
+    "_STORE_LOCAL": "PyObject *old = O(W(_JIT_SLOT2)); W(_JIT_SLOT2) = A; Py_XDECREF(old);",
 }
 for _n, _b in BODIES.items():
     VARIANT_BODIES.setdefault(_n, _b)
 
 
+def may_error(base: str) -> bool:
+    """Whether a stencil base can fail (it then jumps to its site's error stub)."""
+    if base.startswith((GENERIC_PREFIX, "_CALL_")):
+        return True
+    return "ERROR_IF" in VARIANT_BODIES.get(base, "")
+
 
 def generic_base(uop: str, op: str | None, raw_bool: bool) -> str | None:
-    """The stencil base of a generic uop's fast path (None: it has none): uop, operator
-    code, and `_RAWB` when the bool result is a raw word rather than a boxed one."""
+    """The stencil base of a generic uop (None: none): uop, operator name, and `_RAWB`
+    when the bool result is a raw word rather than a boxed one."""
     if uop == "_BINARY_OP":
-        code = GENERIC_BINOPS.get(op[:-1] if op.endswith("=") else op)
+        if op not in GENERIC_BINOPS:
+            return None
+        code = GENERIC_OP_NAMES[op.removesuffix("=")] + ("_INPLACE" if op.endswith("=") else "")
     elif uop == "_COMPARE_OP":
-        code = CMP_NAMES.get(op)
+        if op not in GENERIC_CMPOPS:
+            return None
+        code = GENERIC_CMP_NAMES[op]
     elif uop == "_UNARY_OP":
-        code = GENERIC_UNOPS.get(op)
+        if op not in GENERIC_UNOPS:
+            return None
+        code = GENERIC_UNOPS[op][0]
+    elif uop in ("_TO_BOOL", "_BINARY_SUBSCR", "_STORE_SUBSCR"):
+        code = ""
     else:
-        code = "" if uop == "_TO_BOOL" else None
-    if code is None or (raw_bool and uop not in ("_COMPARE_OP", "_TO_BOOL")):
+        return None
+    if raw_bool and uop not in ("_COMPARE_OP", "_TO_BOOL"):
         return None
     return f"{GENERIC_PREFIX}{uop}" + (f"_{code}" if code else "") + ("_RAWB" if raw_bool else "")
 
 
-def generic_body(base: str) -> str:
-    """The C fast path of a `generic_base` (ir/uops.py's body with its operator)."""
+def _generic_parts(base: str) -> tuple[str, str, bool]:
+    """(uop, operator, raw bool) of a `generic_base` name."""
     raw = base.endswith("_RAWB")
     rest = base[len(GENERIC_PREFIX):].removesuffix("_RAWB")
-    uop = next(u for u in GENERIC_FAST if rest == u or rest.startswith(u + "_"))
+    uop = max((u for u in GENERIC_FAST if rest == u or rest.startswith(u + "_")), key=len)
     code = rest[len(uop) + 1:]
-    body = UOPS[uop].stencil
-    if uop == "_COMPARE_OP":
-        body = body.replace("{op}", {v: k for k, v in CMP_NAMES.items()}[code])
+    if uop == "_BINARY_OP":
+        inplace = code.endswith("_INPLACE")
+        name = code.removesuffix("_INPLACE")
+        op = next(k for k, v in GENERIC_OP_NAMES.items() if v == name) + ("=" if inplace else "")
+    elif uop == "_COMPARE_OP":
+        op = next(k for k, v in GENERIC_CMP_NAMES.items() if v == code)
+    elif uop == "_UNARY_OP":
+        op = next(k for k, (c, _) in GENERIC_UNOPS.items() if c == code)
     else:
-        body = body.replace("{op}", code)
-    boolw = "#define BOOLW(c) " + ("(c)" if raw else "BOXB(c)")
-    return f"\n{boolw}\n{body}\n#undef BOOLW\n"
+        op = ""
+    return uop, op, raw
 
 
-CONVERSIONS = {"": "{}", "i": "UNBOX_INT({})", "b": "((int64_t)({}) & 1)", "f": "{}"}
+def generic_body(base: str, slow: bool) -> str:
+    """The C of a `generic_base`: its fast path (hot part), or with `slow` its C-API slow
+    path (cold part); ir/uops.py's bodies with their operator."""
+    uop, op, raw = _generic_parts(base)
+    d = UOPS[uop]
+    body = d.stencil_slow if slow else d.stencil
+    if uop == "_BINARY_OP":
+        code, fn = GENERIC_BINOPS[op]
+        call = (f"PyNumber_{fn}(OA, OB, Py_None)" if fn.endswith("Power")
+                else f"PyNumber_{fn}(OA, OB)")
+        body = body.replace("{op}", code).replace("{call}", call)
+    elif uop == "_COMPARE_OP":
+        body = body.replace("{op}", str(GENERIC_CMPOPS[op]))
+    elif uop == "_UNARY_OP":
+        code, fn = GENERIC_UNOPS[op]
+        body = body.replace("{op}", code).replace("{call}", f"PyNumber_{fn}(OA)")
+    if raw:
+        defs = ["#define BOOLW(c) ((int64_t)(c))",
+                "#define OBJ_RESULT(r) do { int c_ = PyObject_IsTrue(r); Py_DECREF(r); "
+                "ERROR_IF(c_ < 0); OUT = c_; } while (0)"]
+    else:
+        defs = ["#define BOOLW(c) BOXB(c)", "#define OBJ_RESULT(r) (OUT = WORD(r))"]
+    return "\n" + "\n".join(defs) + f"\n{body}\n#undef BOOLW\n#undef OBJ_RESULT\n"
+
+
+CONVERSIONS = {"": "{}", "i": "UNBOX_INT({})", "b": "UNBOX_BOOL({})", "f": "UNBOX_FLOAT({})"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -358,8 +407,8 @@ class Variant:
     `inputs`: per input (register index or None for the frame word _JIT_SLOT{i}, unbox
     conversion "" | "i" | "f" | "b"); `output`: register index, None (frame word
     _JIT_SLOT2) or absent (`has_output`); `nregs` register arguments; `saves`: the
-    registers an exit stub stores; `exit`: a helper call that may take the side exit
-    (STATUS_DEOPT).
+    registers an exit or error stub stores; `exit`: a helper call that may take the side
+    exit (STATUS_DEOPT).
     """
 
     base: str
@@ -373,21 +422,21 @@ class Variant:
 
     @property
     def splittable(self) -> bool:
-        """Has slow paths (helper calls) that belong out of line: the emitter then places
-        `split()`'s hot part inline and its cold part after the exit stubs."""
+        """Has slow paths that belong out of line: the emitter then places `split()`'s
+        hot part inline and its cold part after the exit stubs."""
         if self.part:
             return False
         if self.base.startswith(GENERIC_PREFIX):
             return True
         body = VARIANT_BODIES.get(self.base, "")
-        return "CHECKED" in body or any(c == "i" for _, c in self.inputs)
+        return "SLOWV" in body or any(c == "i" for _, c in self.inputs)
 
     def split(self) -> tuple["Variant", "Variant"]:
         """(hot, cold). Hot: the fast path only; every slow path is a jump to `_JIT_COLD`
         with the stencil's inputs untouched (outputs are written last), so it keeps no
-        helper call, no status test and no register saves (clang would otherwise merge
-        them into the fast path: push/pop, `xor eax,eax; test; jne error`). Cold: the
-        whole uop again, from its inputs, going on at `_JIT_RESUME` (the hot part's
+        slow call and no register saves (clang would otherwise merge them into the fast
+        path: push/pop around the call). Cold: the whole uop again, from its inputs (a
+        generic uop: its C-API slow path), going on at `_JIT_RESUME` (the hot part's
         continuation)."""
         return dataclasses.replace(self, part="hot"), dataclasses.replace(self, part="cold")
 
@@ -426,28 +475,22 @@ class Variant:
             defs.append("#undef NEXT\n#define NEXT JUMP(_JIT_RESUME)")
         for k, (r, c) in enumerate(self.inputs):
             raw = f"W(_JIT_SLOT{k})" if r is None else f"r{r}"
-            defs.append(f"#define {'ABC'[k]} ((int64_t)" + CONVERSIONS[c].format(raw) + ")")
-            defs.append(f"#define F{'ABC'[k]} AS_F({'ABC'[k]})")
+            x = "ABC"[k]
+            defs.append(f"#define {x} ((int64_t)" + CONVERSIONS[c].format(raw) + ")")
+            defs.append(f"#define F{x} AS_F({x})")
+            defs.append(f"#define O{x} O({x})")
         out_loc = "W(_JIT_SLOT2)" if self.output is None else f"r{self.output}"
         body, tail = self._body()
         uses_f = "FOUT" in body
-        pre = ["int64_t out_ = 0; (void)out_;", "double fout_ = 0; (void)fout_;",
-               "int64_t failed_ = 0; (void)failed_;"]
+        pre = ["int64_t out_ = 0; (void)out_;", "double fout_ = 0; (void)fout_;"]
         body = body.replace("FOUT", "fout_").replace("OUT", "out_")
         post = []
         if self.has_output:
             post.append(f"{out_loc} = " + ("AS_I(fout_);" if uses_f else "out_;"))
-        if self.part != "hot" and ("CHECKED" in body or any(c == "i" for _, c in self.inputs)):
-            # A slow path failed: leave after the join, with failed_ made opaque (empty
-            # asm) so clang does not thread the slow path straight to the error stub;
-            # that second exit would defeat shrink-wrapping and put the slow path's
-            # register saves (push/pop) on the fast path.
-            post.append('__asm__("" : "+r"(failed_)); '
-                        "if (__builtin_expect(failed_ != 0, 0)) JUMP(_JIT_ERROR);")
         text = "\n".join(defs) + "\n" + "\n".join(lines) + "\n" + "\n".join(pre) + "\n" + body \
             + "\n" + "\n".join(post) + "\n" + tail + "\n}\n"
         undefs = ["#undef JUMPV", "#undef PART_"] + [
-            f"#undef {x}" for k in range(len(self.inputs)) for x in ("ABC"[k], "F" + "ABC"[k])]
+            f"#undef {p}{'ABC'[k]}" for k in range(len(self.inputs)) for p in ("", "F", "O")]
         if self.part == "cold":
             undefs.append("#undef NEXT\n#define NEXT JUMP(_JIT_CONTINUE)")
         return text + "\n".join(undefs) + "\n"
@@ -455,20 +498,13 @@ class Variant:
     def _body(self) -> tuple[str, str]:
         b = self.base
         if b.startswith(GENERIC_PREFIX):
-            if self.part == "cold":   # the helper, with register inputs in their save words
-                spills = "".join(f"f[{HEADER_WORDS + r}] = r{r}; " for r, _ in self.inputs
-                                 if r is not None)
-                deopt = "if (STATUS == STATUS_DEOPT) JUMP(_JIT_EXIT); " if self.exit else ""
-                return (spills + "int64_t hr = (int64_t)HELPER_CALL(OPERAND, 0);\n"
-                        f"if (HELPER_FAILED) {{ {deopt}JUMP(_JIT_ERROR); }}\nOUT = hr;",
-                        "NEXT;")
-            return generic_body(b), "NEXT;"
+            return generic_body(b, slow=self.part == "cold"), "NEXT;"
         if b in VARIANT_BODIES:
             return VARIANT_BODIES[b], "NEXT;"
-        if b == "_MOVE":
-            return "OUT = A;", "NEXT;"
         if b == "_LOAD_CONST":
             return "OUT = OPERAND;", "NEXT;"
+        if b == "_LOAD_CONST_OBJ":   # a new reference to a constant the code keeps alive
+            return "Py_INCREF(O(OPERAND)); OUT = OPERAND;", "NEXT;"
         if b == "_JUMP":
             return "", "JUMP(_JIT_TARGET);"
         if b == "_BRANCH_IF":
@@ -481,7 +517,23 @@ class Variant:
             saves = "".join(f"f[{HEADER_WORDS + k}] = r{k}; " for k in self.saves)
             return saves + "f[0] = OPERAND;", "return OPERAND;"
         if b == "_ERROR_STUB":
-            return "", "return INT64_MIN;"
+            # the site in word 0; the error indicator's exception (normalized, with its
+            # traceback; NULL when a Python helper failed: the runner has it) in word 3
+            saves = "".join(f"f[{HEADER_WORDS + k}] = r{k}; " for k in self.saves)
+            return saves + """
+                f[0] = OPERAND;
+                PyObject *t_, *v_, *tb_;
+                PyErr_Fetch(&t_, &v_, &tb_);
+                if (t_ != NULL) {
+                    PyErr_NormalizeException(&t_, &v_, &tb_);
+                    if (tb_ != NULL) {
+                        PyException_SetTraceback(v_, tb_);
+                        Py_DECREF(tb_);
+                    }
+                    Py_DECREF(t_);
+                }
+                f[PENDING_EXCEPTION_WORD] = WORD(v_);
+                f[HELPER_STATUS_WORD] = STATUS_ERROR;""", "return INT64_MIN;"
         if b.startswith("_CALL_DIRECT_"):
             return direct_call_body(int(b.rsplit("_", 1)[1]), self.exit), "NEXT;"
         if b == "_CALL_HELPER":
@@ -525,7 +577,8 @@ CONTROL: dict[str, str] = {
 
 def stencil_source() -> str:
     """The C text of every stencil, plus the SysV entry shim."""
-    parts = [PRELUDE]
+    parts = [PRELUDE, VARIANT_PRELUDE,
+             "#define C W(_JIT_SLOT2)\n#define OA O(A)\n#define OB O(B)\n#define OC O(C)\n"]
     for name, body in BODIES.items():
         parts.append(f"STENCIL int64_t {name}(int64_t *f) {{\n{body}\nNEXT;\n}}\n")
     for name, body in CONTROL.items():

@@ -6,16 +6,16 @@ operand): the callee's native entry (0 = none: the site takes its ordinary helpe
 frame size and frame template, the representation of its returned word, its code id (for
 the finishing helper), the stack header, its parameter count and each parameter's frame
 word. The callee frame is pushed on one native *stack* (`header`: top, limit, depth,
-depth limit, direct calls made, a "a callee made handles" flag), under DIRECT_HEADER
+depth limit, direct calls made), under DIRECT_HEADER
 words (code id, returned status), and the callee's code is entered with a real `call`:
 its `_RETURN` stencil returns the status to the caller's stencil as it would to the SysV
 shim.
 
-Which callees qualify (`eligible`): native code with no helper sites (so the callee is a
-leaf: it calls nothing, never re-enters Python but for the int slow paths, and its
-helpers never need a frame other than the one they were given), every parameter a boxed
-local (the caller passes boxed words, refusing object handles, which belong to the
-caller's handle table), one return representation. The runtime fills a cell when it
+Which callees qualify (`eligible`): native code with no Python helper sites (so the
+callee is a leaf as far as Python is concerned: its helpers never need a frame other than
+the one they were given; it may call the C API), every parameter a boxed local (the
+caller passes its `PyObject *` words, borrowed; the callee's entry takes its own
+references), one return representation. The runtime fills a cell when it
 installs `name`'s fast caller and clears it with the code (`invalidate`,
 `on_global_write`).
 
@@ -27,7 +27,7 @@ raises RecursionError as CPython does.
 `finisher(name)` makes the Python half of a site: the callee ran and left otherwise than
 by a plain return (a side exit: tier 1 resumes the callee from its exit with exact
 values, as `Runtime.fast_caller` does, and its result is the call's; an error: it is
-re-raised; a returned object handle: it is decoded in the callee's table).
+re-raised, after the callee's references are released).
 """
 
 from __future__ import annotations
@@ -98,11 +98,7 @@ class DirectCalls:
             cid = self.code_ids[id(t2)] = len(self.codes)
             self.codes.append((name, t2))
             layout = code.blob.frame
-            tpl = (ctypes.c_int64 * layout.words)()
-            for local, t in layout.local_types.items():
-                if t == "box" and local not in params:
-                    tpl[layout.local_word[local]] = S.UNBOUND_WORD - (1 << 64)
-            self.templates[cid] = tpl
+            self.templates[cid] = (ctypes.c_int64 * layout.words)()  # boxed: NULL, unbound
         layout = code.blob.frame
         self.cell(name)
         self.sync(name)
@@ -160,10 +156,8 @@ class DirectCalls:
             callee, t2 = codes[cid]
             code = t2.jit
             frame = (ctypes.c_int64 * code.blob.frame.words).from_address(nfa)
-            header[S.STK_DIRTY] = 0
             saved, depth = interp.depth, header[S.STK_DEPTH]
             interp.depth = depth     # the callee's activation included
-            h = code.handles
             try:
                 result = code._result(status, frame, dict(zip(params, args)))
                 if result[0] == "return":
@@ -171,8 +165,6 @@ class DirectCalls:
                     return result[1]
                 return runtime.resume_from_jit(callee, t2, result, list(args) + unbound)
             finally:
-                if h.depth == 0:   # no run of the callee is live (it is a leaf)
-                    del h.objects[len(h.constants):]
                 interp.depth = saved
                 header[S.STK_DEPTH] = depth
         return finish

@@ -70,11 +70,15 @@ class ExecutableMemory:
                "mprotect")
         self.sealed = False
 
-    def function(self, restype, *argtypes, offset: int = 0):
-        """The code at `offset` as a ctypes function (the memory must be sealed)."""
+    def function(self, restype, *argtypes, offset: int = 0, python_api: bool = False):
+        """The code at `offset` as a ctypes function (the memory must be sealed);
+        `python_api`: called with the GIL held (code that uses the C API)."""
         if not self.sealed:
             raise PermissionError("seal() the memory before running code in it")
-        func = cfunction(self.address + offset, restype, *argtypes)
+        if python_api:
+            func = ctypes.PYFUNCTYPE(restype, *argtypes)(self.address + offset)
+        else:
+            func = cfunction(self.address + offset, restype, *argtypes)
         func.memory = self
         return func
 

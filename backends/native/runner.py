@@ -2,26 +2,29 @@
 
 `NativeCode(blob, env=None)` links the blob at a fresh mapping, writes it while RW and
 seals it RX. `run(frame_values, entry_index)` converts the locals the code uses into
-native frame words (raw `int` fitting int64 / `float` / `bool`, or boxed words; see
-uop_stencils for the encoding), calls the SysV entry shim, and converts the result:
+native frame words (raw `int` fitting int64 / `float` / `bool`, or `PyObject *` words;
+see uop_stencils), calls the SysV entry shim with the GIL held (the code calls the C API),
+and converts the result:
 
 * `("return", value)`
 * `("exit", exit_index, values, locals)`: `values` maps each tier-1 value named by the
   exit to its exact Python object, `locals` is the frame after the exit (the caller's
   dict updated with every local the code wrote, plus the exit's promoted locals).
 
-A Python exception raised by a runtime helper (ZeroDivisionError from a generic `//`,
-IndexError...) propagates out of `run` as itself.
+An exception (a C-API error such as a TypeError from `PyNumber_Add`, or one raised by a
+Python runtime helper) propagates out of `run` as itself. Reference counts stay exact
+whichever way the code leaves: the code owns a reference for every boxed value and local
+(emitter, ownership); an exit or an error hands the runner the frame words of everything
+it still held (`CodeBlob.exit_releases`, `CodeBlob.errors`), which `_result` takes over
+or releases, and a return has released all but the returned object itself.
 
 Runtime helpers (backends.native.helpers.HelperRuntime) are ctypes callbacks: each
 `_CALL_HELPER` site calls its own site function (reads the site's input words from the
-frame, runs the uop's Python semantics: the uop table's impl, or globals/builtins/calls
-through `env`, any object with `.globals` (dict) and `.call(name, args)`, e.g. the tier-1
-Interpreter; returns the output word), the int slow paths call `box_call`. A helper's
-status comes back out of band, in the frame's HELPER_STATUS_WORD (uop_stencils). The
-frame is an `array('q')`, which the helpers read directly. Objects live in a
-per-NativeCode handle table (constants first), emptied back to the constants when the
-outermost run returns.
+frame, runs the uop's Python semantics: globals, builtins, calls through `env`, any object
+with `.globals` (dict) and `.call(name, args)`, e.g. the tier-1 Interpreter; returns the
+output word). A helper's status comes back out of band, in the frame's
+HELPER_STATUS_WORD (uop_stencils). The frame is an `array('q')`, which the helpers read
+directly.
 
 `invoker(params)` builds the shortest call path (positional arguments, returned value
 or `EXITED`) that the runtime uses for calls between compiled functions.
@@ -40,14 +43,13 @@ from backends.copy_and_patch import uop_stencils as S
 from backends.copy_and_patch.emitter import HEADER_WORDS, CodeBlob  # noqa: F401
 
 from .execmem import ExecutableMemory
-from .helpers import (INT64_MAX, INT64_MIN, INT_BASE_SIGNED, MASK48, MASK64,  # noqa: F401
-                      SIGN47, UNBOUND, UNBOUND_SIGNED, Handles, HelperRuntime, Refused, box,
-                      signed, unbox)
+from .helpers import (INT64_MAX, INT64_MIN, MASK64, UNBOUND, HelperRuntime,  # noqa: F401
+                      Refused, box, converter, from_word, release, signed, take, to_word,
+                      unbox)
 
-_signed = signed  # the name other modules used
 SITE_T = ctypes.CFUNCTYPE(ctypes.c_int64)  # a site function: no arguments needed
-BOX_T = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64)
-FINISH_T = BOX_T  # a direct call site's finishing helper: (frame, site, callee frame)
+FINISH_T = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64)
+# a direct call site's finishing helper: (frame, site, callee frame)
 
 
 class _Exited:
@@ -62,19 +64,13 @@ class NativeCode:
     def __init__(self, blob: CodeBlob, env=None):
         self.blob = blob
         self.env = env
-        self.handles = Handles(blob.constants)
-        self.helpers = HelperRuntime(blob, self.handles, env)
-        # ctypes callbacks, kept alive with the code: one per helper site, and the int
-        # box/unbox slow paths
+        self.helpers = HelperRuntime(blob, env)
+        # ctypes callbacks, kept alive with the code: one per helper site
         self._callbacks = [SITE_T(f) for f in self.helpers.site_functions]
-        self._callbacks.append(BOX_T(self.helpers.box_call))
-        addresses = [ctypes.cast(c, ctypes.c_void_p).value for c in self._callbacks]
-        helpers = {f"call:{k}": a for k, a in enumerate(addresses[:-1])}
-        helpers["box"] = addresses[-1]
-        self.helpers.native = True
+        helpers = {f"call:{k}": ctypes.cast(c, ctypes.c_void_p).value
+                   for k, c in enumerate(self._callbacks)}
         direct = getattr(env, "direct", None)
         if direct is not None:   # direct call sites: cells, finishing helpers
-            self.helpers.direct_header = direct.header
             for k, f in self.helpers.finish_functions.items():
                 cb = FINISH_T(f)
                 self._callbacks.append(cb)
@@ -86,16 +82,20 @@ class NativeCode:
         self.base = self.memory.address
         self.memory.write(blob.code(self.base, helpers))
         self.memory.seal()
+        # PYFUNCTYPE: the GIL stays held, as the C API needs (the error stubs leave no
+        # error indicator set, so ctypes never raises one itself)
         self._entry = self.memory.function(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
-                                           offset=blob.shim_offset)
+                                           offset=blob.shim_offset, python_api=True)
         self.entry_addresses = [self.base + blob.entry_offset(i)
                                 for i in range(len(blob.entries))]
         self._stored = self._locals_written()
         layout = blob.frame
         self._zero = array.array("q", bytes(8 * layout.words))
-        self._fill = _filler(layout, self.handles)
+        self._fill = _filler(layout)
         self._return_reps = [layout.value_types[v] for v in blob.returns]
-        self._returns = [_return_reader(rep, self.handles) for rep in self._return_reps]
+        self._returns = [_return_reader(rep) for rep in self._return_reps]
+        self._boxed_locals = [layout.local_word[n] for n, t in layout.local_types.items()
+                              if t == "box"]
         self.last_exit = None  # set by an `invoker` function that returns EXITED
 
     def _locals_written(self) -> set[str]:
@@ -112,14 +112,12 @@ class NativeCode:
         return self.blob.address_map(self.base)
 
     def run(self, frame_values: dict[str, object], entry_index: int = 0):
-        h = self.handles
         frame = self._zero[:]
         self._fill(frame, frame_values)
         ns = self.helpers.ns   # the helpers' view of the innermost activation's frame
         saved = ns["q"], ns["d"]
         ns["q"] = frame
         ns["d"] = memoryview(frame).cast("B").cast("d") if self.helpers.reads_floats else None
-        h.depth += 1
         try:
             status = self._entry(self.entry_addresses[entry_index], frame.buffer_info()[0])
             if status < 0 and frame[S.HELPER_STATUS_WORD] != S.STATUS_ERROR:
@@ -127,49 +125,40 @@ class NativeCode:
             return self._result(status, frame, frame_values)
         finally:
             ns["q"], ns["d"] = saved
-            h.depth -= 1
-            if h.depth == 0:
-                del h.objects[len(h.constants):]
 
     def invoker(self, params: list[str]):
         """`invoke(*args)`: a call of the code at its function entry with the parameters
         `params` bound positionally, the shortest path from Python (calls between
         compiled functions take it on every call). Returns the returned value, or
         `EXITED` after a side exit, with `run`'s exit tuple in `self.last_exit`; raises
-        Refused (nothing ran) and helpers' exceptions as `run` does.
+        Refused (nothing ran) and the code's exceptions as `run` does.
 
         Why generated: the frame of each nesting depth is preallocated (reset from a
-        template with every other boxed local unbound), each parameter's word conversion
-        and the return readers are inlined."""
+        template: every other boxed local unbound, NULL), each parameter's word
+        conversion and the return readers are inlined."""
         layout = self.blob.frame
         template = self._zero[:]
-        for name, t in layout.local_types.items():
-            if t == "box" and name not in params:
-                template[layout.local_word[name]] = UNBOUND_SIGNED
         args = [f"a{k}" for k in range(len(params))]
         frames = []
-        ns = {"template": template, "frames": frames, "h": self.handles,
-              "hns": self.helpers.ns, "objs": self.handles.objects,
-              "nconst": len(self.handles.constants), "entry": self._entry,
-              "entry0": self.entry_addresses[0], "code": self, "EXITED": EXITED,
-              "ERROR": S.STATUS_ERROR, "dec": self.handles.decode}
+        ns = {"template": template, "frames": frames, "hns": self.helpers.ns,
+              "entry": self._entry, "entry0": self.entry_addresses[0], "code": self,
+              "EXITED": EXITED, "ERROR": S.STATUS_ERROR, "take": take}
         fills = []
         for k, name in enumerate(params):
             t = layout.local_types.get(name)
             if t is None:
                 continue   # the code never reads it
             w, a = layout.local_word[name], args[k]
-            ns[f"conv_{k}"] = self.handles.converter(t)
+            ns[f"conv_{k}"] = converter(t)
             if t == "box":
-                fills.append(f"frame[{w}] = ({a} & {MASK48}) + {INT_BASE_SIGNED} if type({a})"
-                             f" is int and {-SIGN47} <= {a} < {SIGN47} else conv_{k}({a})")
+                fills.append(f"frame[{w}] = id({a})")
             elif t == "int":
                 fills.append(f"frame[{w}] = {a} if type({a}) is int and {INT64_MIN} <= {a}"
                              f" <= {INT64_MAX} else conv_{k}({a})")
             else:
                 fills.append(f"frame[{w}] = conv_{k}({a})")
         readers = {"int": "frame[1]", "bool": "frame[1] != 0", "float": "dview[1]",
-                   "box": "dec(frame[1])"}
+                   "box": "take(frame[1])"}
         reps = set(self._return_reps)
         if len(reps) == 1:
             ret = [f"return {readers[reps.pop()]}"]
@@ -177,14 +166,14 @@ class NativeCode:
             ret = [f"if status == {-1 - k}: return {readers[rep]}"
                    for k, rep in enumerate(self._return_reps)]
         fv = "{" + ", ".join(f"{p!r}: {a}" for p, a in zip(params, args)) + "}"
-        run = (["    status = entry(entry0, address)",
-                "    if status < 0 and frame[2] != ERROR:"] + ["        " + r for r in ret]
-               + [f"    code.last_exit = code._result(status, frame, {fv})",
-                  "    return EXITED"])
-        # depth 0 (no activation of this code is running: the usual case) needs no
-        # saving of the helpers' frame; the handle table is emptied on the way out
+        run = (["status = entry(entry0, address)",
+                "if status < 0 and frame[2] != ERROR:"] + ["    " + r for r in ret]
+               + [f"code.last_exit = code._result(status, frame, {fv})",
+                  "return EXITED"])
+        # the frame of each activation depth of this code is its own; the helpers see
+        # the innermost one
         lines = [f"def invoke({', '.join(args)}):",
-                 "    depth = h.depth",
+                 "    depth = code.depth",
                  "    while depth >= len(frames):",
                  "        fr = template[:]",
                  "        frames.append((fr, fr.buffer_info()[0],"
@@ -192,77 +181,85 @@ class NativeCode:
                  "    frame, address, dview = frames[depth]",
                  "    frame[:] = template"]
         lines += ["    " + f for f in fills]
-        lines += ["    if depth == 0:",
-                  "        hns['q'] = frame",
-                  "        hns['d'] = dview",
-                  "        h.depth = 1",
-                  "        try:"]
-        lines += ["        " + r for r in run]
-        lines += ["        finally:",
-                  "            h.depth = 0",
-                  "            if len(objs) > nconst:",
-                  "                del objs[nconst:]",
-                  "    saved_q, saved_d = hns['q'], hns['d']",
+        lines += ["    saved_q, saved_d = hns['q'], hns['d']",
                   "    hns['q'] = frame",
                   "    hns['d'] = dview",
-                  "    h.depth = depth + 1",
+                  "    code.depth = depth + 1",
                   "    try:"]
-        lines += ["    " + r for r in run]
+        lines += ["        " + r for r in run]
         lines += ["    finally:",
                   "        hns['q'] = saved_q",
                   "        hns['d'] = saved_d",
-                  "        h.depth = depth"]
+                  "        code.depth = depth"]
         exec(compile("\n".join(lines), f"<invoke {self.blob.fn_name}>", "exec"), ns)
         return ns["invoke"]
 
+    depth = 0   # activations of `invoker` functions running (each has its own frame)
+
     def _result(self, status, frame, frame_values):
         """The run's outcome from the returned status and the frame (any sequence of
-        signed words); shared with the Unicorn runner."""
-        h = self.handles
+        signed words); shared with the Unicorn runner and the direct calls' finishing
+        helpers. Every reference the code left in the frame is taken over or released."""
+        layout = self.blob.frame
         if frame[S.HELPER_STATUS_WORD] == S.STATUS_ERROR:
-            # whichever way the code left (the error stub; a guard whose int slow path
-            # failed takes its side exit), a helper raised: that is the outcome
+            # whichever way the code left, something failed: that is the outcome
+            site = self.blob.errors[frame[0]] if status == S.ERROR_STATUS else None
+            pending = frame[S.PENDING_EXCEPTION_WORD]
             error, self.helpers.error = self.helpers.error, None
+            if pending:
+                error = take(pending)
+                if site is not None and isinstance(error, Exception) \
+                        and self.helpers.frames_of is not None:
+                    error.__dict__.setdefault("_wb_frames", []).append(
+                        (self.helpers.frames_of, site.line))
+            if site is not None:
+                for w in site.release:
+                    release(frame[w])
+            for w in self._boxed_locals:
+                release(frame[w])
             raise error if error is not None else RuntimeError("helper failed, no error")
         if status < 0:
-            return ("return", h.from_word(frame[1], self._return_reps[-1 - status]))
-        layout = self.blob.frame
+            rep = self._return_reps[-1 - status]
+            return ("return", take(frame[1]) if rep == "box" else box(signed(frame[1]), rep))
         ex = self.blob.exits[status]
         assert frame[0] == status
-        values = {k: h.from_word(frame[layout.value_word[v]], layout.value_types[v])
+        values = {k: from_word(frame[layout.value_word[v]], layout.value_types[v])
                   for k, v in ex.values}
         out = dict(frame_values)
         # Locals bound at entry (given in frame_values) or written by the code: an unbound raw local that no
         # executed store wrote would read back as 0 (boxed locals know "unbound").
         for name, t in layout.local_types.items():
             if name in frame_values or name in self._stored or t == "box":
-                value = h.from_word(frame[layout.local_word[name]], t)
+                value = from_word(frame[layout.local_word[name]], t)
                 if value is UNBOUND:
                     out.pop(name, None)
                 else:
                     out[name] = value
         for name, v in ex.locals:
-            out[name] = h.from_word(frame[layout.value_word[v]], layout.value_types[v])
+            out[name] = from_word(frame[layout.value_word[v]], layout.value_types[v])
+        for w in self.blob.exit_releases[status]:
+            release(frame[w])
+        for w in self._boxed_locals:
+            release(frame[w])
         return ("exit", status, values, out)
 
     def free(self) -> None:
         self.memory.free()
 
 
-def _filler(layout, handles):
+def _filler(layout):
     """`fill(frame, frame_values)`: the locals the code uses, as frame words (Refused if
-    one cannot be represented), unbound boxed locals as UNBOUND. Generated once per code:
-    it runs on every call into the code."""
+    one cannot be represented); boxed ones borrow the caller's reference (the code takes
+    its own at entry), unbound ones stay NULL. Generated once per code: it runs on every
+    call into the code."""
     lines = ["def fill(frame, fv):"]
-    ns = {"UNBOUND_SIGNED": UNBOUND_SIGNED}
+    ns = {}
     for k, (name, t) in enumerate(layout.local_types.items()):
         w = layout.local_word[name]
-        ns[f"conv_{k}"] = handles.converter(t)
+        ns[f"conv_{k}"] = converter(t)
         lines += [f"    if {name!r} in fv:", f"        x = fv[{name!r}]"]
-        if t == "box":   # small ints inline, as Handles.to_box
-            lines.append(f"        frame[{w}] = (x & {MASK48}) + {INT_BASE_SIGNED} if type(x) is int"
-                         f" and {-SIGN47} <= x < {SIGN47} else conv_{k}(x)")
-            lines.append(f"    else:\n        frame[{w}] = UNBOUND_SIGNED")
+        if t == "box":
+            lines.append(f"        frame[{w}] = id(x)")
         elif t == "int":
             lines.append(f"        frame[{w}] = x if type(x) is int and {INT64_MIN} <= x <= "
                          f"{INT64_MAX} else conv_{k}(x)")
@@ -276,13 +273,13 @@ def _filler(layout, handles):
 _UNPACK_DOUBLE = struct.Struct("<d").unpack_from
 
 
-def _return_reader(rep: str, handles):
-    """The returned value (frame word 1) in representation `rep`, from an array frame."""
+def _return_reader(rep: str):
+    """The returned value (frame word 1) in representation `rep`, from an array frame;
+    a returned object's reference is taken over."""
     if rep == "int":
         return lambda frame: frame[1]
     if rep == "bool":
         return lambda frame: frame[1] != 0
     if rep == "float":
         return lambda frame: _UNPACK_DOUBLE(frame, 8)[0]
-    decode = handles.decode
-    return lambda frame: decode(frame[1])
+    return lambda frame: take(frame[1])

@@ -12,6 +12,16 @@ A helper is a Python callable. Code calls its slot address; a code hook on the h
 range reads the SysV argument registers, calls the callable and puts its result in rax,
 then the slot's `ret` returns to the caller as a real helper would.
 
+The emulated code works on the host's own objects (`PyObject *` words): a host page the
+code touches outside these regions is mapped into the emulator at its own address on
+first touch (`mem_map_ptr`, the same memory, so a refcount the code changes is the one
+`sys.getrefcount` shows); the regions themselves are reserved in the host address space
+(PROT_NONE) so no host object can ever live there. A call of a C-API function
+(`add_native`, backends/copy_and_patch/capi.py) goes to a slot that carries it out
+natively, with the GIL held, and is counted by the address it was called from
+(`native_calls`). Emulation itself runs with the GIL held too (the code changes
+reference counts, which another Python thread must not see half done).
+
 Two counting modes, with the same results: "blocks" (a Python hook per basic block;
 instructions per block decoded once with capstone; fast) and "trace" (a hook per
 instruction, plus every memory read and write with address and value). "none" counts
@@ -20,13 +30,17 @@ nothing and runs at full Unicorn speed.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
+import mmap
+import struct
 from collections import Counter
 from collections.abc import Callable
 
 import capstone
 import unicorn
 from unicorn import x86_const as X
+from unicorn.unicorn_py3.unicorn import uclib
 
 CODE_BASE = 0x1000_0000
 DATA_BASE = 0x2000_0000
@@ -44,10 +58,43 @@ GPRS = (X.UC_X86_REG_RAX, X.UC_X86_REG_RBX, X.UC_X86_REG_RCX, X.UC_X86_REG_RDX,
         X.UC_X86_REG_R13, X.UC_X86_REG_R14, X.UC_X86_REG_R15)
 MASK64 = (1 << 64) - 1
 MODES = ("none", "blocks", "trace")
+XMM_ARGS = tuple(getattr(X, f"UC_X86_REG_XMM{k}") for k in range(8))
+RESERVED = (CODE_BASE, SENTINEL + PAGE)   # the emulator's own addresses, never the host's
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                       ctypes.c_int, ctypes.c_long)
+_libc.msync.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+MAP_FIXED_NOREPLACE = 0x100000
+MS_ASYNC = 1
+
+
+def _reserve() -> None:
+    """Keep the host from ever placing memory in the emulator's fixed regions."""
+    size = RESERVED[1] - RESERVED[0]
+    got = _libc.mmap(RESERVED[0], size, 0,  # PROT_NONE
+                     mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0)
+    if got != RESERVED[0]:
+        raise EmulationError(f"cannot reserve {RESERVED[0]:#x}..{RESERVED[1]:#x} in this "
+                             "process for the emulator (something is mapped there)")
+
+
+def host_mapped(page: int) -> bool:
+    """Whether `page` is mapped in this (host) process."""
+    return _libc.msync(page, PAGE, MS_ASYNC) == 0
+
+
+_emu_start = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64,
+                               ctypes.c_uint64, ctypes.c_size_t)(
+    ctypes.cast(uclib.uc_emu_start, ctypes.c_void_p).value)
 
 
 class EmulationError(RuntimeError):
     """The code faulted, or stopped before returning to the sentinel."""
+
+
+_reserved = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +148,10 @@ class Emulator:
 
     def __init__(self, code_size: int = 1 << 20, data_size: int = 1 << 20,
                  stack_size: int = 1 << 20, max_helpers: int = 256):
+        global _reserved
+        if not _reserved:
+            _reserve()
+            _reserved = True
         self.uc = unicorn.Uc(unicorn.UC_ARCH_X86, unicorn.UC_MODE_64)
         self._hooked_last_run = False
         self.code_size, self.data_size, self.stack_size = (
@@ -122,7 +173,13 @@ class Emulator:
         self._decoded: dict[int, tuple[bytes, str]] = {}
         self.uc.hook_add(unicorn.UC_HOOK_CODE, self._on_helper, begin=HELPER_BASE,
                          end=HELPER_BASE + self.helper_size - 1)
+        self.uc.hook_add(unicorn.UC_HOOK_MEM_READ_UNMAPPED | unicorn.UC_HOOK_MEM_WRITE_UNMAPPED,
+                         self._on_unmapped)
         self._helper_calls = 0
+        self.native_calls: Counter[int] = Counter()   # call site (return address) -> calls
+        self.host_pages = 0
+        self.pending: BaseException | None = None     # a C-API error not yet fetched
+        self._scratch = (ctypes.c_int64 * 8)()         # host words for out-parameters
 
     # -- setting up -------------------------------------------------------------------
     def add_helper(self, function: Callable[..., int | None], nargs: int = 6) -> int:
@@ -131,6 +188,97 @@ class Emulator:
             raise ValueError("no helper slots left")
         self.helpers.append((function, nargs))
         return HELPER_BASE + (len(self.helpers) - 1) * HELPER_SLOT
+
+    def add_native(self, name: str) -> int:
+        """Address to call for C-API function `name` (capi.py), carried out natively."""
+        from backends.copy_and_patch import capi
+
+        result, kinds = capi.FUNCTIONS[name]
+        special = getattr(self, f"_native_{name}", None)
+        f = special or capi.callable_of(name)
+        error_value = {"p": 0, "q": -1, "i": -1, "d": -1.0, "v": None}[result]
+
+        scratch = self._scratch
+        base = ctypes.addressof(scratch)
+
+        def call(uc):
+            args, ints, floats = [], 0, 0
+            moved = []   # pointers into emulator memory (an out-parameter on its stack)
+            for k in kinds:
+                if k == "d":
+                    bits = uc.reg_read(XMM_ARGS[floats]) & MASK64
+                    args.append(struct.unpack("<d", struct.pack("<Q", bits))[0])
+                    floats += 1
+                else:
+                    v = uc.reg_read(ARG_REGS[ints])
+                    if k == "i":   # a C int: the low 32 bits
+                        v &= 0xFFFFFFFF
+                        args.append(v - (1 << 32) if v >> 31 else v)
+                    elif k == "p" and RESERVED[0] <= v < RESERVED[1]:
+                        # emulator memory is not the host's: the call gets a host word,
+                        # copied in and back
+                        host = base + 8 * len(moved)
+                        ctypes.memmove(host, bytes(uc.mem_read(v, 8)), 8)
+                        moved.append((v, host))
+                        args.append(host)
+                    else:
+                        args.append(signed(v))
+                    ints += 1
+            try:
+                r = f(*args)
+            except BaseException as e:  # noqa: BLE001 - the C-API error, as the indicator
+                # ctypes took the error indicator over (PYFUNCTYPE); keep it for the
+                # code's PyErr_Fetch and return the error value, as the function did
+                self.pending = e
+                r = error_value
+            for v, host in moved:
+                uc.mem_write(v, ctypes.string_at(host, 8))
+            if result == "d":
+                uc.reg_write(X.UC_X86_REG_XMM0, struct.unpack("<Q", struct.pack("<d", r))[0])
+            elif result != "v":
+                uc.reg_write(X.UC_X86_REG_RAX, (r or 0) & MASK64)
+
+        if len(self.helpers) * HELPER_SLOT >= self.helper_size:
+            raise ValueError("no helper slots left")
+        self.helpers.append((call, -1))
+        return HELPER_BASE + (len(self.helpers) - 1) * HELPER_SLOT
+
+    # C-API functions about the error indicator, which the emulated code sees through
+    # `pending` (the exception a natively run call raised)
+    def _native_PyErr_Fetch(self, pt: int, pv: int, ptb: int) -> None:
+        e, self.pending = self.pending, None
+        words = (0, 0, 0)
+        if e is not None:
+            from backends.native.helpers import new_reference
+
+            tb = e.__traceback__
+            words = (new_reference(type(e)), new_reference(e),
+                     new_reference(tb) if tb is not None else 0)
+        for p, w in zip((pt, pv, ptb), words):
+            ctypes.c_int64.from_address(p).value = w
+
+    def _native_PyErr_NormalizeException(self, pt: int, pv: int, ptb: int) -> None:
+        pass   # `pending` holds exception instances: normalized already
+
+    def _native_PyErr_Clear(self) -> None:
+        self.pending = None
+
+    def _on_unmapped(self, uc, access, address, size, value, _):
+        """Map the host page at `address` (the code reads or writes a host object)."""
+        page = address & ~(PAGE - 1)
+        if RESERVED[0] <= page < RESERVED[1] or not host_mapped(page):
+            return False
+        uc.mem_map_ptr(page, PAGE, unicorn.UC_PROT_READ | unicorn.UC_PROT_WRITE, page)
+        self.host_pages += 1
+        if (address + size - 1) & ~(PAGE - 1) != page:   # an access across two pages
+            nxt = page + PAGE
+            if host_mapped(nxt):
+                try:
+                    uc.mem_map_ptr(nxt, PAGE, unicorn.UC_PROT_READ | unicorn.UC_PROT_WRITE, nxt)
+                    self.host_pages += 1
+                except unicorn.UcError:
+                    pass   # mapped already
+        return True
 
     def load(self, blob: bytes) -> None:
         """Place code linked for CODE_BASE (replacing what was there)."""
@@ -184,7 +332,7 @@ class Emulator:
             self.uc.ctl_flush_tb()
         self._hooked_last_run = bool(hooks)
         try:
-            self.uc.emu_start(address, SENTINEL, count=max_instructions)
+            self._start(address, SENTINEL, max_instructions)
         except unicorn.UcError as e:
             pc = self.uc.reg_read(X.UC_X86_REG_RIP)
             raise EmulationError(f"{e} at {pc:#x}") from e
@@ -207,11 +355,26 @@ class Emulator:
         result.instructions = sum(result.counts.values())
         return result
 
+    def _start(self, begin: int, until: int, count: int) -> None:
+        """`Uc.emu_start` with the GIL held (see the module doc)."""
+        uc = self.uc
+        uc._hook_exception = None
+        status = _emu_start(uc._uch, begin, until, 0, count)
+        if status != unicorn.UC_ERR_OK:
+            raise unicorn.UcError(status)
+        if uc._hook_exception is not None:
+            raise uc._hook_exception
+
     # -- hooks ------------------------------------------------------------------------
     def _on_helper(self, uc, address, size, _):
         function, nargs = self.helpers[(address - HELPER_BASE) // HELPER_SLOT]
-        args = [signed(uc.reg_read(r)) for r in ARG_REGS[:nargs]]
         self._helper_calls += 1
+        if nargs < 0:   # a C-API function: counted by its call site
+            ret = int.from_bytes(uc.mem_read(uc.reg_read(X.UC_X86_REG_RSP), 8), "little")
+            self.native_calls[ret] += 1
+            function(uc)
+            return
+        args = [signed(uc.reg_read(r)) for r in ARG_REGS[:nargs]]
         uc.reg_write(X.UC_X86_REG_RAX, (function(*args) or 0) & MASK64)
 
     def _trace_hooks(self, trace: list[Step], end: int) -> list[int]:

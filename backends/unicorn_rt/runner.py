@@ -2,14 +2,17 @@
 
 `UnicornCode(blob, mode, env)` links the blob at the emulator's `CODE_BASE` (an emulator
 per compiled function, so several functions' code coexist) with the runtime helpers at
-the emulator's helper slots (one per helper site, one for the int slow paths), and `run(frame_values, entry_index)` has exactly
+the emulator's helper slots (one per helper site) and each C-API function the code calls
+at a slot that carries the call out natively (emulator.add_native; the interpreter's
+objects are its real addresses: the code works on the host's objects, whose pages the
+emulator maps on first touch), and `run(frame_values, entry_index)` has exactly
 `NativeCode.run`'s contract: locals become frame words at `DATA_BASE` (`Refused` when a
 value does not fit the representation the code was compiled for), the SysV entry shim
 runs, and the result is `("return", value)` or `("exit", exit_index, values, locals)`
-with exact Python objects; an exception raised by a helper propagates as itself. The
-frame encoding, the handle table, the helper semantics and the result decoding are the
-native runner's own (`Handles`, `HelperRuntime`, `NativeCode._result`), so both backends
-compute the same thing by construction; only the machine differs.
+with exact Python objects; an exception propagates as itself. The frame encoding, the
+helper semantics and the result decoding (with the release of every reference the code
+left held) are the native runner's own (`HelperRuntime`, `NativeCode._result`), so both
+backends compute the same thing by construction; only the machine differs.
 
 A helper that calls back into Python may run compiled code again (a `_CALL_FUNCTION`
 helper reaching a hot function): each activation depth of the same code gets its own
@@ -19,6 +22,7 @@ What a run costs is recorded, cumulatively over runs and activations:
 
 * `counts`: instruction address -> times executed (modes "blocks" and "full");
 * `instructions`: their sum; `runs`, and `entries` (runs per `_ENTRY` target index);
+* `native_calls`: call site (return address) -> C-API calls carried out natively;
 * "full" mode hands each executed instruction to `on_step(step)` as an `emulator.Step`
   (address, bytes, capstone text, memory reads and writes with address and value), and
   keeps the first `max_steps` in `steps`.
@@ -77,8 +81,7 @@ class UnicornCode:
         self.mode = mode
         self.max_steps = max_steps
         self.on_step = on_step
-        self.handles = native.Handles(getattr(blob, "constants", ()))
-        self.helpers = native.HelperRuntime(blob, self.handles, env)
+        self.helpers = native.HelperRuntime(blob, env)
         self.base = CODE_BASE
         self.shim = self.base + blob.shim_offset
         self.entry_addresses = [self.base + blob.entry_offset(i)
@@ -97,6 +100,8 @@ class UnicornCode:
         self._emulator(0)  # links the code (self.code)
         self._stored = native.NativeCode._locals_written(self)
         self._return_reps = [blob.frame.value_types[v] for v in blob.returns]
+        self._boxed_locals = [blob.frame.local_word[n]
+                              for n, t in blob.frame.local_types.items() if t == "box"]
 
     def address_map(self):
         return self.blob.address_map(self.base)
@@ -133,13 +138,18 @@ class UnicornCode:
     # -- emulators ------------------------------------------------------------------
     def _emulator(self, depth: int) -> Emulator:
         while len(self._emulators) <= depth:
+            from backends.copy_and_patch import capi
+
             sites = self.helpers.site_functions
+            externs = sorted(self.blob.externs)
             emu = Emulator(code_size=self.blob.size, data_size=8 * self.blob.frame.words,
-                           stack_size=STACK_SIZE, max_helpers=len(sites) + 1)
-            helpers = {"box": emu.add_helper(self.helpers.box_call, nargs=3)}
+                           stack_size=STACK_SIZE, max_helpers=len(sites) + len(externs) + 1)
+            helpers = {}
             for k, site in enumerate(sites):
                 helpers[f"call:{k}"] = emu.add_helper(site, nargs=0)
-            code = self.blob.code(self.base, helpers)
+            addresses = {name: (emu.add_native(name) if name in capi.FUNCTIONS
+                                else capi.address(name)) for name in externs}
+            code = self.blob.code(self.base, helpers, addresses)
             assert not self.code or code == self.code  # same slot address in every emulator
             self.code = code
             emu.load(code)
@@ -161,19 +171,23 @@ class UnicornCode:
         return self._emulators[depth]
 
     # -- running --------------------------------------------------------------------
+    @property
+    def native_calls(self) -> Counter[int]:
+        """Call site -> C-API calls made from it natively, over every run so far."""
+        out: Counter[int] = Counter()
+        for emu in self._emulators:
+            out.update(emu.native_calls)
+        return out
+
     def run(self, frame_values: dict[str, object], entry_index: int = 0):
         layout = self.blob.frame
-        h = self.handles
         words = [0] * layout.words
         for name, t in layout.local_types.items():
             if name in frame_values:
-                words[layout.local_word[name]] = h.to_word(frame_values[name], t)
-            elif t == "box":
-                words[layout.local_word[name]] = native._signed(S.UNBOUND_WORD)
+                words[layout.local_word[name]] = native.to_word(frame_values[name], t)
         depth = self._depth
         emu = self._emulator(depth)
         self._depth += 1
-        h.depth += 1
         saved = self.helpers.enter(FrameWords(emu, DATA_BASE, "q"),
                                    FrameWords(emu, DATA_BASE, "d"))
         try:
@@ -191,9 +205,6 @@ class UnicornCode:
         finally:
             self.helpers.leave(saved)
             self._depth -= 1
-            h.depth -= 1
-            if h.depth == 0:
-                del h.objects[len(h.constants):]
 
     def _full_hooks(self, emu: Emulator) -> Callable[[], None]:
         """Hooks on every instruction of the code region and every memory access it
