@@ -97,11 +97,13 @@ class Cost:
     instructions: int = 0
     loads: int = 0
     stores: int = 0
+    calls: int = 0   # calls out of the code: the C API and Python helpers
 
     def add(self, other: Cost) -> None:
         self.instructions += other.instructions
         self.loads += other.loads
         self.stores += other.stores
+        self.calls += other.calls
 
 
 class CodeMap:
@@ -141,8 +143,8 @@ class CodeMap:
                                          s.line if s else None, "exit"))
             elif base + blob.shim_offset == start and i == 0:
                 self.owners.append(Owner(name, SHIM, None, None, None, "shim"))
-            else:  # the error stub (a helper raised) or another out-of-line stub
-                kind = labelled.get(i, "stub")
+            else:  # an error stub (something failed) or another out-of-line stub
+                kind = labelled.get(i, "stub").split(":")[0]
                 self.owners.append(Owner(name, f"<{kind} stub>", None, None, None, kind))
 
     # -- lookups ------------------------------------------------------------------------
@@ -160,7 +162,10 @@ class CodeMap:
         return self._starts[i], self._ends[i]
 
     # -- attribution --------------------------------------------------------------------
-    def cost_by_owner(self, counts: Counter) -> dict[Owner, Cost]:
+    def cost_by_owner(self, counts: Counter, calls: Counter | None = None
+                      ) -> dict[Owner, Cost]:
+        """Owner -> what its instructions executed; `calls` (return address -> calls made
+        from the instruction before it) adds the calls out of the code."""
         out: dict[Owner, Cost] = {}
         insns = self.insns
         for address, n in counts.items():
@@ -172,18 +177,24 @@ class CodeMap:
             c.instructions += n
             c.loads += n * insn.loads
             c.stores += n * insn.stores
+        for ret, n in (calls or {}).items():
+            owner = self.owner(ret - 1)
+            if owner is not None:
+                out.setdefault(owner, Cost()).calls += n
         return out
 
-    def cost_by_uop(self, counts: Counter) -> dict[tuple[str, str], Cost]:
-        """(function, uop name) -> instructions, loads and stores executed."""
+    def cost_by_uop(self, counts: Counter, calls: Counter | None = None
+                    ) -> dict[tuple[str, str], Cost]:
+        """(function, uop name) -> instructions, loads, stores and calls executed."""
         out: dict[tuple[str, str], Cost] = {}
-        for owner, c in self.cost_by_owner(counts).items():
+        for owner, c in self.cost_by_owner(counts, calls).items():
             out.setdefault((owner.function, owner.uop), Cost()).add(c)
         return out
 
-    def cost_by_line(self, counts: Counter) -> dict[tuple[str, int | None], Cost]:
+    def cost_by_line(self, counts: Counter, calls: Counter | None = None
+                     ) -> dict[tuple[str, int | None], Cost]:
         out: dict[tuple[str, int | None], Cost] = {}
-        for owner, c in self.cost_by_owner(counts).items():
+        for owner, c in self.cost_by_owner(counts, calls).items():
             out.setdefault((owner.function, owner.line), Cost()).add(c)
         return out
 
@@ -390,7 +401,7 @@ def asm_listing(fn: Function, blob: CodeBlob, source: list[str], base: int = 0) 
     """
     from ir.printer import print_uop
 
-    helpers = {"call": base + ASM_HELPER_OFFSET, "box": base + ASM_HELPER_OFFSET}
+    helpers = {"call": base + ASM_HELPER_OFFSET}
     try:
         code = blob.code(base, helpers)
     except TypeError:  # a CodeBlob without runtime helpers
@@ -412,7 +423,8 @@ def asm_listing(fn: Function, blob: CodeBlob, source: list[str], base: int = 0) 
                         "SysV -> preserve_none, frame in r12"})
         elif owner.kind not in ("uop", "exit"):
             out.append({"kind": "section", "text": f"{owner.kind} stub ({stencil.name})"
-                        + (": a runtime helper raised; the runner re-raises it"
+                        + (": a C-API call or a runtime helper failed; the runner "
+                           "releases what the site held and raises the exception"
                            if owner.kind == "error" else "")})
             cur_block = cur_site = None
         elif owner.kind == "exit":
@@ -453,7 +465,11 @@ def asm_listing(fn: Function, blob: CodeBlob, source: list[str], base: int = 0) 
             lo, hi = address - start, address - start + insn.size
             inside = [h for h in holes if lo <= h.offset < hi]
             notes = [describe_hole(blob, h.value, values.get(h.value)) for h in inside
-                     if h.value not in (V.CODE, V.DATA) + CONTROL]
+                     if h.value not in (V.CODE, V.DATA, V.EXTERN) + CONTROL]
+            # the interpreter's symbols: a C-API call (through a stub) or an object
+            notes += [("call " if h.value is V.DATA else "") + h.symbol for h in inside
+                      if h.value in (V.DATA, V.EXTERN) and h.symbol
+                      and not h.symbol.startswith("_JIT_")]
             target = None
             for h in inside:
                 if h.value in CONTROL:

@@ -213,7 +213,8 @@ def trace_report(rt, stdout: str) -> dict:
 
     Every backend: ``functions`` says where each tier-2 version ran (native, unicorn or
     the tier-2 interpreter, with the emitter's reason). Unicorn adds machine-level totals
-    (``instructions``, ``loads``, ``stores``, ``code_bytes``) and the same three per uop.
+    (``instructions``, ``loads``, ``stores``, ``calls``: calls out of the code, to the C API
+    or a Python helper; ``code_bytes``) and the same four per uop.
     Code that ran natively is not counted per uop (nothing watches it).
     """
     from ir.uops import UOPS, Flag
@@ -224,7 +225,7 @@ def trace_report(rt, stdout: str) -> dict:
     machine = rt.backend == "unicorn"
     costs = rt.machine_costs() if machine else {}
     if machine:
-        totals.update(instructions=0, loads=0, stores=0,
+        totals.update(instructions=0, loads=0, stores=0, calls=0,
                       code_bytes=sum(v.get("code_bytes", 0) for v in rt.versions()))
     per_uop = []
     for key in sorted(set(executed) | set(costs)):
@@ -241,8 +242,8 @@ def trace_report(rt, stdout: str) -> dict:
         if machine:
             c = costs.get(key)
             row.update(instructions=c.instructions if c else 0, loads=c.loads if c else 0,
-                       stores=c.stores if c else 0)
-            for k in ("instructions", "loads", "stores"):
+                       stores=c.stores if c else 0, calls=c.calls if c else 0)
+            for k in ("instructions", "loads", "stores", "calls"):
                 totals[k] += row[k]
         per_uop.append(row)
     hot = "instructions" if machine else "count"

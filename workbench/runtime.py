@@ -105,13 +105,16 @@ class Runtime:
 
     def __init__(self, module: Module, backend: str = "interp", passes: str | None = "default",
                  verify: bool = False, unicorn_mode: str = "blocks", full_trace=None,
-                 bisect_limit: int | None = None, direct_calls: bool | None = None):
+                 bisect_limit: int | None = None, direct_calls: bool | None = None,
+                 boxed: bool = False):
         from passes.pipeline import parse_pipeline
 
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}")
         self.module = module
         self.backend = backend
+        # ``boxed``: compiled code keeps every value a PyObject * (CPython 3.15's model)
+        self.boxed = boxed
         self.unicorn_mode = unicorn_mode
         self.full_trace = full_trace
         self.pipeline = parse_pipeline(passes or "")
@@ -179,7 +182,7 @@ class Runtime:
 
         fn = t2.opt.fn
         try:
-            blob = emit(fn, direct_calls=self.direct is not None)
+            blob = emit(fn, direct_calls=self.direct is not None, boxed=self.boxed)
         except Unsupported as e:
             t2.info = JitInfo("interp", str(e))
             return
@@ -413,7 +416,7 @@ class Runtime:
         out: dict = {}
         for _, t2 in self.all_tier2():
             if t2.codemap is not None and t2.jit.runs:
-                for key, c in t2.codemap.cost_by_uop(t2.jit.counts).items():
+                for key, c in t2.codemap.cost_by_uop(t2.jit.counts, t2.jit.calls).items():
                     out.setdefault(key, Cost()).add(c)
         return out
 

@@ -58,6 +58,8 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "PyObject_GetItem": ("p", "pp"),
     "PyObject_SetItem": ("i", "ppp"),
     "PyList_Append": ("i", "pp"),
+    "PyList_New": ("p", "q"),
+    "PyTuple_New": ("p", "q"),
     "PyErr_Fetch": ("v", "ppp"),
     "PyErr_Clear": ("v", ""),
     "PyErr_NormalizeException": ("v", "ppp"),

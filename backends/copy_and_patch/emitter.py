@@ -51,7 +51,7 @@ BOX = "box"
 HEADER_WORDS = S.HEADER_WORDS  # exit index, returned value, helper status, exception
 MASK64 = (1 << 64) - 1
 CONV = {"int": "i", "float": "f", "bool": "b"}
-TEMP_WORDS = 4  # boxed temporaries of one uop (raw inputs boxed for a C-API call)
+TEMP_WORDS = 4  # boxed temporaries of one uop, at least (raw inputs boxed for the C API)
 SHADOW_WORDS = 3  # copies of dying inputs whose register the uop's output reuses
 
 # Uops compiled by the stencil of the same name.
@@ -280,6 +280,9 @@ class _Emitter:
         max_args = max((len(u.inputs) for _, _, u in fn.uops()), default=0)
         self.scratch = self.arg_base + max_args
         self.temp_base = self.scratch + 1
+        # boxed temporaries: a uop's raw inputs boxed for the C API, or an edge's raw
+        # arguments boxed for its parameters
+        self.ntemps = max([TEMP_WORDS] + [len(b.params) for b in fn.blocks])
         # what the uop being emitted holds: boxed values live before it and its boxed
         # temporaries (frame words), released by its exits and errors
         self.held: tuple[int, ...] = ()
@@ -419,7 +422,7 @@ class _Emitter:
     def box_input(self, v: int, site) -> Operand:
         """A boxed word for raw value `v` (a new reference in a temporary word, released
         after the uop by `drop_temps`)."""
-        if len(self.temps) >= TEMP_WORDS:
+        if len(self.temps) >= self.ntemps:
             raise Unsupported("too many boxed temporaries in one uop")
         word = self.temp_base + len(self.temps)
         self.move(self.operand(v), self.rep(v), (None, 8 * word), BOX, site)
@@ -535,11 +538,15 @@ class _Emitter:
         self.own = Ownership(fn, lambda v: self.rep(v) == BOX, blocks)
         self.boxed_locals = [name for name, r in self.local_rep.items() if r == BOX]
         # entries: the frame's boxed locals are borrowed from the caller; take references
+        # (the `_ENTRY` dispatcher's code)
+        dispatcher = fn.blocks[0].label if len(blocks) < len(fn.blocks) else None
+        entry_site = Site(dispatcher, 0, "_ENTRY", fn.line) if dispatcher else None
         for k, label in enumerate(entries):
             self.mark(f"entry:{k}")
             for name in self.boxed_locals:
-                self.refcount("_XINCREF", self.local_operand(name), None)
-            self.put(Variant("_JUMP", nregs=self.nregs), {V.TARGET: f"block:{label}"}, None)
+                self.refcount("_XINCREF", self.local_operand(name), entry_site)
+            self.put(Variant("_JUMP", nregs=self.nregs), {V.TARGET: f"block:{label}"},
+                     entry_site)
         order = [b.label for b in blocks]
         out_of_line: list[tuple[str, Target, Site, tuple]] = []
         for n, b in enumerate(blocks):
@@ -584,7 +591,7 @@ class _Emitter:
                     for v, _, _ in self.items]
         value_types = {v: self.rep(v) for v in sorted(self.value_word)}
         frame = FrameLayout(self.local_word, self.value_word, self.scratch,
-                            self.temp_base + TEMP_WORDS + SHADOW_WORDS, value_types,
+                            self.temp_base + self.ntemps + SHADOW_WORDS, value_types,
                             dict(self.local_rep),
                             HEADER_WORDS, self.nregs, self.arg_base, self.temp_base)
         return CodeBlob(fn.name, stencils, [it[1] for it in self.items],
@@ -605,7 +612,7 @@ class _Emitter:
             if v != u.output and v in self.held and self.operand(v) == out:
                 if len(self.shadow) >= SHADOW_WORDS:
                     raise Unsupported("too many dying inputs share the output's register")
-                word = self.temp_base + TEMP_WORDS + len(self.shadow)
+                word = self.temp_base + self.ntemps + len(self.shadow)
                 self.put_op("_MOVE", [(self.operand(v), "")], (None, 8 * word), {}, site)
                 self.shadow[v] = word
 
@@ -622,6 +629,20 @@ class _Emitter:
         ins = self.boxed_inputs(u, site)
         out = self.operand(u.output) if u.output is not None else None
         self.put_op(base, ins, out, {}, site)
+        return True
+
+    def build_sequence(self, u: Uop, site: Site) -> bool:
+        """`_BUILD_LIST` / `_BUILD_TUPLE` in C: the items (boxed; raw ones boxed into
+        temporaries) stored to the argument words, which the stencil reads."""
+        if u.name not in ("_BUILD_LIST", "_BUILD_TUPLE") or self.rep(u.output) != BOX:
+            return False
+        for k, v in enumerate(u.inputs):
+            word = self.arg_base + k
+            if self.rep(v) != BOX:
+                self.temps.append(word)   # a new reference, dropped after the uop
+            self.move(self.operand(v), self.rep(v), (None, 8 * word), BOX, site)
+        self.put_op(u.name, [], self.operand(u.output),
+                    {V.OPERAND: len(u.inputs), V.SLOT0: 8 * self.arg_base}, site)
         return True
 
     def direct_call(self, u: Uop, b, i: int, site: Site) -> bool:
@@ -660,7 +681,7 @@ class _Emitter:
         references; a boxed output is a new one)."""
         if u.name in S.GENERIC_FAST and self.generic(u, b, i, site):
             return
-        if self.direct_call(u, b, i, site):
+        if self.build_sequence(u, site) or self.direct_call(u, b, i, site):
             return
         inputs = []
         if u.name == "_LOAD_FAST_CHECK":

@@ -315,6 +315,27 @@ VARIANT_BODIES: dict[str, str] = {
     "_DECREF": "Py_DECREF(O(A));",
     "_XINCREF": "Py_XINCREF(O(A));",
     "_XDECREF": "Py_XDECREF(O(A));",
+    # [a, b, ...] and (a, b, ...): OPERAND boxed items in the frame words from _JIT_SLOT0
+    "_BUILD_LIST": """
+        int64_t n = OPERAND, *items = (int64_t *)((char *)f + (intptr_t)_JIT_SLOT0);
+        PyObject *l = PyList_New(n);
+        ERROR_IF(l == NULL);
+        for (int64_t k = 0; k < n; k++) {
+            PyObject *o = O(items[k]);
+            Py_INCREF(o);
+            PyList_SET_ITEM(l, k, o);
+        }
+        OUT = WORD(l);""",
+    "_BUILD_TUPLE": """
+        int64_t n = OPERAND, *items = (int64_t *)((char *)f + (intptr_t)_JIT_SLOT0);
+        PyObject *t = PyTuple_New(n);
+        ERROR_IF(t == NULL);
+        for (int64_t k = 0; k < n; k++) {
+            PyObject *o = O(items[k]);
+            Py_INCREF(o);
+            PyTuple_SET_ITEM(t, k, o);
+        }
+        OUT = WORD(t);""",
     # a boxed frame local (frame word _JIT_SLOT2) takes A's reference; the old one goes
     "_STORE_LOCAL": "PyObject *old = O(W(_JIT_SLOT2)); W(_JIT_SLOT2) = A; Py_XDECREF(old);",
 }

@@ -19,7 +19,7 @@ from typing import Callable
 from ir.core import MODULE_FUNCTION, Exit, Function, Module, Uop
 from ir.uops import DEOPT, Effect, Flag
 
-from .profile import Profile
+from .profile import INT64_MAX, INT64_MIN, BigInt, Profile, profile_type
 
 UNBOUND = object()
 
@@ -290,7 +290,7 @@ def _compile_uop(interp: Interpreter, u: Uop, local_index: dict[str, int], scrat
         def step(vals, frame):
             args = [vals[a] for a in ins]
             if seen is not None:
-                seen.add((type(args[0]),))
+                seen.add((profile_type(args[0]),))
             vals[o] = getattr(args[0], name)(*args[1:])
         return step
     if e is Effect.VALUE:
@@ -360,7 +360,10 @@ def _value_step(f: Callable, ins: list[int], o: int, seen: set | None) -> Callab
 
             def step(vals, frame):
                 x = vals[a]
-                seen.add((type(x),))
+                tx = type(x)
+                if tx is int and not INT64_MIN <= x <= INT64_MAX:
+                    tx = BigInt
+                seen.add((tx,))
                 vals[o] = f(x)
             return step
         if n == 2:
@@ -368,13 +371,18 @@ def _value_step(f: Callable, ins: list[int], o: int, seen: set | None) -> Callab
 
             def step(vals, frame):
                 x, y = vals[a], vals[b]
-                seen.add((type(x), type(y)))
+                tx, ty = type(x), type(y)
+                if tx is int and not INT64_MIN <= x <= INT64_MAX:
+                    tx = BigInt
+                if ty is int and not INT64_MIN <= y <= INT64_MAX:
+                    ty = BigInt
+                seen.add((tx, ty))
                 vals[o] = f(x, y)
             return step
 
         def step(vals, frame):
             args = [vals[a] for a in ins]
-            seen.add(tuple(type(x) for x in args))
+            seen.add(tuple(profile_type(x) for x in args))
             vals[o] = f(*args)
         return step
     if n == 1:

@@ -14,7 +14,24 @@ from dataclasses import dataclass, field
 Site = tuple[str, str, int]
 
 
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+class BigInt(int):
+    """What a profile records for an int past 64 bits: `specialize` then keeps the site
+    generic (the C API on boxed ints) instead of guarding for an int64 that overflows."""
+
+
+def profile_type(x) -> type:
+    t = type(x)
+    if t is int and not INT64_MIN <= x <= INT64_MAX:
+        return BigInt
+    return t
+
+
 def type_name(t: type) -> str:
+    if t is BigInt:
+        return "bigint"
     return "none" if t is type(None) else t.__name__
 
 

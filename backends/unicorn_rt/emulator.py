@@ -17,9 +17,10 @@ code touches outside these regions is mapped into the emulator at its own addres
 first touch (`mem_map_ptr`, the same memory, so a refcount the code changes is the one
 `sys.getrefcount` shows); the regions themselves are reserved in the host address space
 (PROT_NONE) so no host object can ever live there. A call of a C-API function
-(`add_native`, backends/copy_and_patch/capi.py) goes to a slot that carries it out
-natively, with the GIL held, and is counted by the address it was called from
-(`native_calls`). Emulation itself runs with the GIL held too (the code changes
+(`add_native`, backends/copy_and_patch/capi.py) goes to a slot at NATIVE_BASE whose C hook
+(native_hooks.call_native) carries it out natively, with the GIL held, no Python on the
+way; every call out of the code (C API or Python helper) is counted by the address it was
+called from (`calls_from`). Emulation itself runs with the GIL held too (the code changes
 reference counts, which another Python thread must not see half done).
 
 Two counting modes, with the same results: "blocks" (a Python hook per basic block;
@@ -46,6 +47,7 @@ CODE_BASE = 0x1000_0000
 DATA_BASE = 0x2000_0000
 STACK_BASE = 0x3000_0000
 HELPER_BASE = 0x4000_0000
+NATIVE_BASE = 0x4400_0000   # slots of C-API functions (native_hooks.call_native)
 SENTINEL = 0x4800_0000
 HELPER_SLOT = 16
 PAGE = 0x1000
@@ -58,7 +60,6 @@ GPRS = (X.UC_X86_REG_RAX, X.UC_X86_REG_RBX, X.UC_X86_REG_RCX, X.UC_X86_REG_RDX,
         X.UC_X86_REG_R13, X.UC_X86_REG_R14, X.UC_X86_REG_R15)
 MASK64 = (1 << 64) - 1
 MODES = ("none", "blocks", "trace")
-XMM_ARGS = tuple(getattr(X, f"UC_X86_REG_XMM{k}") for k in range(8))
 RESERVED = (CODE_BASE, SENTINEL + PAGE)   # the emulator's own addresses, never the host's
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -176,10 +177,14 @@ class Emulator:
         self.uc.hook_add(unicorn.UC_HOOK_MEM_READ_UNMAPPED | unicorn.UC_HOOK_MEM_WRITE_UNMAPPED,
                          self._on_unmapped)
         self._helper_calls = 0
-        self.native_calls: Counter[int] = Counter()   # call site (return address) -> calls
+        self.python_calls: Counter[int] = Counter()  # call site (return address) -> calls
+        self.native_calls_before: Counter[int] = Counter()
         self.host_pages = 0
-        self.pending: BaseException | None = None     # a C-API error not yet fetched
-        self._scratch = (ctypes.c_int64 * 8)()         # host words for out-parameters
+        self.natives: list[tuple[int, str, str]] = []   # (address, result, argument kinds)
+        self._natives_ctx = self._natives_keep = None
+        self._natives_hooked = False
+        self.uc.mem_map(NATIVE_BASE, self.helper_size, rx)
+        self.uc.mem_write(NATIVE_BASE, b"\xc3" * self.helper_size)  # every slot: ret
 
     # -- setting up -------------------------------------------------------------------
     def add_helper(self, function: Callable[..., int | None], nargs: int = 6) -> int:
@@ -190,78 +195,47 @@ class Emulator:
         return HELPER_BASE + (len(self.helpers) - 1) * HELPER_SLOT
 
     def add_native(self, name: str) -> int:
-        """Address to call for C-API function `name` (capi.py), carried out natively."""
+        """Address to call for C-API function `name` (capi.py), carried out natively by
+        the C hook `native_hooks.call_native` (no Python on the way)."""
         from backends.copy_and_patch import capi
 
         result, kinds = capi.FUNCTIONS[name]
-        special = getattr(self, f"_native_{name}", None)
-        f = special or capi.callable_of(name)
-        error_value = {"p": 0, "q": -1, "i": -1, "d": -1.0, "v": None}[result]
+        if len(self.natives) * HELPER_SLOT >= self.helper_size:
+            raise ValueError("no native slots left")
+        self.natives.append((capi.address(name), result, kinds))
+        self._natives_ctx = None   # rebuilt before the next run
+        return NATIVE_BASE + (len(self.natives) - 1) * HELPER_SLOT
 
-        scratch = self._scratch
-        base = ctypes.addressof(scratch)
+    def _install_natives(self) -> None:
+        from . import native_hooks
 
-        def call(uc):
-            args, ints, floats = [], 0, 0
-            moved = []   # pointers into emulator memory (an out-parameter on its stack)
-            for k in kinds:
-                if k == "d":
-                    bits = uc.reg_read(XMM_ARGS[floats]) & MASK64
-                    args.append(struct.unpack("<d", struct.pack("<Q", bits))[0])
-                    floats += 1
-                else:
-                    v = uc.reg_read(ARG_REGS[ints])
-                    if k == "i":   # a C int: the low 32 bits
-                        v &= 0xFFFFFFFF
-                        args.append(v - (1 << 32) if v >> 31 else v)
-                    elif k == "p" and RESERVED[0] <= v < RESERVED[1]:
-                        # emulator memory is not the host's: the call gets a host word,
-                        # copied in and back
-                        host = base + 8 * len(moved)
-                        ctypes.memmove(host, bytes(uc.mem_read(v, 8)), 8)
-                        moved.append((v, host))
-                        args.append(host)
-                    else:
-                        args.append(signed(v))
-                    ints += 1
-            try:
-                r = f(*args)
-            except BaseException as e:  # noqa: BLE001 - the C-API error, as the indicator
-                # ctypes took the error indicator over (PYFUNCTYPE); keep it for the
-                # code's PyErr_Fetch and return the error value, as the function did
-                self.pending = e
-                r = error_value
-            for v, host in moved:
-                uc.mem_write(v, ctypes.string_at(host, 8))
-            if result == "d":
-                uc.reg_write(X.UC_X86_REG_XMM0, struct.unpack("<Q", struct.pack("<d", r))[0])
-            elif result != "v":
-                uc.reg_write(X.UC_X86_REG_RAX, (r or 0) & MASK64)
+        ctx, keep = native_hooks.natives_context(NATIVE_BASE, self.natives, RESERVED)
+        if self._natives_keep is not None:   # keep the counts of the old table
+            for ret, n in native_hooks.site_counts(self._natives_keep).items():
+                self.native_calls_before[ret] += n
+        self._natives_ctx, self._natives_keep = ctx, keep
+        if not self._natives_hooked:
+            # the context struct is patched in place from now on: one registration
+            self._natives_holder = native_hooks.Natives()
+            native_hooks.add_hook(self.uc, unicorn.UC_HOOK_CODE,
+                                  native_hooks.hook_functions()["call_native"],
+                                  self._natives_holder, NATIVE_BASE,
+                                  NATIVE_BASE + self.helper_size - 1)
+            self._natives_hooked = True
+        ctypes.memmove(ctypes.addressof(self._natives_holder), ctypes.addressof(ctx),
+                       ctypes.sizeof(ctx))
 
-        if len(self.helpers) * HELPER_SLOT >= self.helper_size:
-            raise ValueError("no helper slots left")
-        self.helpers.append((call, -1))
-        return HELPER_BASE + (len(self.helpers) - 1) * HELPER_SLOT
+    @property
+    def calls_from(self) -> Counter[int]:
+        """Call site (return address) -> calls out of the code: Python helpers and C-API
+        functions."""
+        from . import native_hooks
 
-    # C-API functions about the error indicator, which the emulated code sees through
-    # `pending` (the exception a natively run call raised)
-    def _native_PyErr_Fetch(self, pt: int, pv: int, ptb: int) -> None:
-        e, self.pending = self.pending, None
-        words = (0, 0, 0)
-        if e is not None:
-            from backends.native.helpers import new_reference
-
-            tb = e.__traceback__
-            words = (new_reference(type(e)), new_reference(e),
-                     new_reference(tb) if tb is not None else 0)
-        for p, w in zip((pt, pv, ptb), words):
-            ctypes.c_int64.from_address(p).value = w
-
-    def _native_PyErr_NormalizeException(self, pt: int, pv: int, ptb: int) -> None:
-        pass   # `pending` holds exception instances: normalized already
-
-    def _native_PyErr_Clear(self) -> None:
-        self.pending = None
+        out = Counter(self.python_calls)
+        out.update(self.native_calls_before)
+        if self._natives_keep is not None:
+            out.update(native_hooks.site_counts(self._natives_keep))
+        return out
 
     def _on_unmapped(self, uc, access, address, size, value, _):
         """Map the host page at `address` (the code reads or writes a host object)."""
@@ -357,6 +331,8 @@ class Emulator:
 
     def _start(self, begin: int, until: int, count: int) -> None:
         """`Uc.emu_start` with the GIL held (see the module doc)."""
+        if self.natives and self._natives_ctx is None:
+            self._install_natives()
         uc = self.uc
         uc._hook_exception = None
         status = _emu_start(uc._uch, begin, until, 0, count)
@@ -369,11 +345,9 @@ class Emulator:
     def _on_helper(self, uc, address, size, _):
         function, nargs = self.helpers[(address - HELPER_BASE) // HELPER_SLOT]
         self._helper_calls += 1
-        if nargs < 0:   # a C-API function: counted by its call site
-            ret = int.from_bytes(uc.mem_read(uc.reg_read(X.UC_X86_REG_RSP), 8), "little")
-            self.native_calls[ret] += 1
-            function(uc)
-            return
+        # counted by call site (the return address the call pushed)
+        ret = int.from_bytes(uc.mem_read(uc.reg_read(X.UC_X86_REG_RSP), 8), "little")
+        self.python_calls[ret] += 1
         args = [signed(uc.reg_read(r)) for r in ARG_REGS[:nargs]]
         uc.reg_write(X.UC_X86_REG_RAX, (function(*args) or 0) & MASK64)
 

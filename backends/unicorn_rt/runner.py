@@ -22,7 +22,8 @@ What a run costs is recorded, cumulatively over runs and activations:
 
 * `counts`: instruction address -> times executed (modes "blocks" and "full");
 * `instructions`: their sum; `runs`, and `entries` (runs per `_ENTRY` target index);
-* `native_calls`: call site (return address) -> C-API calls carried out natively;
+* `calls`: call site (return address) -> calls out of the code (the C API, carried out
+  natively, and Python helpers);
 * "full" mode hands each executed instruction to `on_step(step)` as an `emulator.Step`
   (address, bytes, capstone text, memory reads and writes with address and value), and
   keeps the first `max_steps` in `steps`.
@@ -172,11 +173,11 @@ class UnicornCode:
 
     # -- running --------------------------------------------------------------------
     @property
-    def native_calls(self) -> Counter[int]:
-        """Call site -> C-API calls made from it natively, over every run so far."""
+    def calls(self) -> Counter[int]:
+        """Call site (return address) -> calls made from it, over every run so far."""
         out: Counter[int] = Counter()
         for emu in self._emulators:
-            out.update(emu.native_calls)
+            out.update(emu.calls_from)
         return out
 
     def run(self, frame_values: dict[str, object], entry_index: int = 0):

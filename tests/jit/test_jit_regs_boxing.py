@@ -7,6 +7,7 @@ tier-1 interpreter exactly as workbench.runtime does; results must equal CPython
 
 import importlib.util
 import struct
+from pathlib import Path
 
 import pytest
 
@@ -114,22 +115,25 @@ def unicorn_memory_ops(blob, frame_values, env):
     import capstone
     from capstone import x86_const as XC
 
-    from backends.native.runner import Handles, HelperRuntime
+    from backends.copy_and_patch import capi
+    from backends.native.helpers import from_word, to_word
+    from backends.native.runner import HelperRuntime
     from backends.unicorn_rt.emulator import CODE_BASE, DATA_BASE, Emulator
     from backends.unicorn_rt.runner import FrameWords
 
     emu = Emulator(code_size=max(blob.size, 1 << 16))
-    handles = Handles(blob.constants)
-    rt = HelperRuntime(blob, handles, env)
+    rt = HelperRuntime(blob, env)
     rt.enter(FrameWords(emu, DATA_BASE, "q"), FrameWords(emu, DATA_BASE, "d"))
     helper = emu.add_helper(rt.call, nargs=3)  # one address for every helper
-    code = blob.code(CODE_BASE, {"call": helper, "box": helper})
+    externs = {n: emu.add_native(n) if n in capi.FUNCTIONS else capi.address(n)
+               for n in sorted(blob.externs)}
+    code = blob.code(CODE_BASE, {"call": helper}, externs)
     emu.load(code)
     layout = blob.frame
     words = [0] * layout.words
     for name, t in layout.local_types.items():
         if name in frame_values:
-            words[layout.local_word[name]] = handles.to_word(frame_values[name], t)
+            words[layout.local_word[name]] = to_word(frame_values[name], t)
     emu.write(DATA_BASE, struct.pack(f"<{layout.words}q", *words))
     res = emu.call(CODE_BASE, CODE_BASE + blob.entry_offset(0), DATA_BASE, mode="blocks")
     md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
@@ -142,8 +146,8 @@ def unicorn_memory_ops(blob, frame_values, env):
             n += insn.mnemonic in ("push", "pop", "call", "ret")
             mem += n * times
     status = struct.unpack("<q", struct.pack("<Q", res.rax))[0]
-    value = handles.from_word(struct.unpack("<q", emu.read(DATA_BASE + 8, 8))[0],
-                              layout.value_types[blob.returns[-1 - status]])
+    value = from_word(struct.unpack("<q", emu.read(DATA_BASE + 8, 8))[0],
+                      layout.value_types[blob.returns[-1 - status]])
     return mem, value
 
 
@@ -169,10 +173,16 @@ def test_register_variants_cut_memory_operands(kernel, name, args):
     assert counts["tos"] < counts["none"], counts
 
 
-def test_register_values_reach_exits_exactly():
-    # fib past int64 under linear scan: the overflow exit reads a, b from registers.
-    module, globals_, fns = compiled("fib_big", f"{PIPE},regalloc")
-    opt = fns["fib"]
+def test_register_values_reach_exits_exactly(tmp_path):
+    # fib past int64 under linear scan: the overflow exit reads a, b from registers. The
+    # profile must have seen only int64s (a site that saw bigger ints stays generic).
+    path = tmp_path / "fib_small.py"
+    path.write_text(Path(KERNELS, "fib_big.py").read_text().replace(
+        "print(fib(20_000) % 1_000_000_007, fib(90), fib(93))", "print(fib(90))"))
+    module = load_module(str(path))
+    profile, globals_ = warm_up(module, budget=20_000)
+    opt = optimize(module, module.function("fib"), parse_pipeline(f"{PIPE},regalloc"),
+                   profile, globals_)
     blob = compile(opt.fn)
     assert any(ex for ex in blob.exits)
     interp = Interpreter(module)

@@ -20,7 +20,7 @@ print(f(60))
 """
 
 BASE_TOTALS = {"uops", "guards", "side_exits", "local_loads", "local_stores"}
-MACHINE_TOTALS = {"instructions", "loads", "stores", "code_bytes"}
+MACHINE_TOTALS = {"instructions", "loads", "stores", "calls", "code_bytes"}
 
 
 def per_uop(report, key="count"):
@@ -37,11 +37,12 @@ def test_unicorn_trace_json_keys_and_consistency(tmp_path):
     assert set(totals) == BASE_TOTALS | MACHINE_TOTALS
     assert totals["loads"] + totals["stores"] > 0
     assert totals["instructions"] > totals["uops"] > 0 and totals["code_bytes"] > 0
-    for key in ("instructions", "loads", "stores"):
+    for key in ("instructions", "loads", "stores", "calls"):
         assert sum(r[key] for r in report["per_uop"]) == totals[key]
     assert sum(r["count"] for r in report["per_uop"]) == totals["uops"]
     for row in report["per_uop"]:
-        assert set(row) == {"function", "uop", "count", "instructions", "loads", "stores"}
+        assert set(row) == {"function", "uop", "count", "instructions", "loads", "stores",
+                            "calls"}
     # hottest first
     hot = [r["instructions"] for r in report["per_uop"]]
     assert hot == sorted(hot, reverse=True)
