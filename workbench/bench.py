@@ -24,11 +24,18 @@ REGALLOC_ALGOS = ("tos", "linear-scan", "graph-coloring")
 
 
 def default_files() -> list[str]:
-    """The shared kernels (``../shared/kernels`` beside the repo), else the examples."""
-    repo = Path(__file__).resolve().parent.parent
-    shared = repo.parent / "shared" / "kernels"
-    folder = shared if shared.is_dir() else repo / "workbench" / "examples"
-    return sorted(str(p) for p in folder.glob("*.py"))
+    """The project's own programs, shipped in the package: the reference kernels
+    (``workbench/benchmarks/programs/kernels/*.py``), then the larger programs
+    (``workbench/benchmarks/programs/*.py``).  Raises ``WorkbenchError`` if one is
+    missing (an incomplete install), rather than timing fewer programs."""
+    from ir.errors import WorkbenchError
+
+    from .benchmarks import all_programs
+
+    try:
+        return [str(p) for p in all_programs()]
+    except FileNotFoundError as e:
+        raise WorkbenchError(f"the default programs are incomplete: {e}") from None
 
 
 def configs() -> list[tuple[str, list[str]]]:

@@ -549,8 +549,9 @@ def build_parser() -> argparse.ArgumentParser:
                                     "from CPython's are skipped with a note. A progress bar "
                                     "shows on a terminal; piped output is plain.")
     bn.add_argument("files", nargs="*", metavar="FILE",
-                    help="scripts (default: ../shared/kernels/*.py beside the repo if it "
-                         "exists, else workbench/examples/*.py)")
+                    help="scripts (default: the project's own programs, shipped in the "
+                         "package: workbench/benchmarks/programs/kernels/*.py and "
+                         "workbench/benchmarks/programs/*.py)")
     bn.add_argument("--repeat", type=int, default=3, metavar="N",
                     help="runs per configuration; the median is reported (default: 3)")
     bn.add_argument("--json", action="store_true",

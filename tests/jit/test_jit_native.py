@@ -10,12 +10,13 @@ from backends.copy_and_patch.emitter import Unsupported, compile, sequentialize
 from backends.copy_and_patch.stencil import HoleValue as V
 from backends.interp.interpreter import UNBOUND, Interpreter
 from backends.native.runner import NativeCode, Refused
+from helpers import KERNELS_DIR
 from jit_programs import FIB_MOD_PROMOTED, SUM_LOOP_FRAME, SUM_LOOP_PROMOTED
 from ir.parser import parse_function
 from ir.verifier import verify_function
 from workbench.loader import load_module
 
-KERNELS = "/work/shared/kernels"
+KERNELS = str(KERNELS_DIR)  # the in-repo kernels (workbench/benchmarks/programs)
 INT64_MAX = (1 << 63) - 1
 
 

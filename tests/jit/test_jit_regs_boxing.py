@@ -14,11 +14,12 @@ import pytest
 from backends.copy_and_patch.emitter import compile
 from backends.interp.interpreter import UNBOUND, Interpreter
 from backends.native.runner import NativeCode
+from helpers import KERNELS_DIR
 from passes.pipeline import parse_pipeline
 from workbench.loader import load_module
 from workbench.tiering import optimize, warm_up
 
-KERNELS = "/work/shared/kernels"
+KERNELS = str(KERNELS_DIR)  # the in-repo kernels (workbench/benchmarks/programs)
 PIPE = "specialize,typeprop,guardelim,dse,promote"
 ALGOS = ("tos", "linear-scan", "graph-coloring")
 PIPELINES = ["default", PIPE] + [f"{PIPE},regalloc{{algo={a}}}" for a in ALGOS] + [

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from workbench import bench
 from workbench.cli import main
@@ -48,6 +49,32 @@ def test_bench_errors(capsys):
 def test_default_files_exist():
     files = bench.default_files()
     assert files and all(f.endswith(".py") for f in files)
+
+
+def test_default_files_are_the_project_programs():
+    """No FILES: the kernels, then the larger programs, all shipped inside the package."""
+    import workbench
+    from workbench.benchmarks import KERNEL_NAMES, PROGRAM_NAMES
+
+    files = [Path(f) for f in bench.default_files()]
+    assert [f.stem for f in files] == sorted(KERNEL_NAMES) + sorted(PROGRAM_NAMES)
+    assert len(files) == 13
+    programs = Path(workbench.__file__).resolve().parent / "benchmarks" / "programs"
+    assert all(f.is_file() and f.is_relative_to(programs) for f in files), files
+    assert [f.parent.name for f in files] == ["kernels"] * 8 + ["programs"] * 5
+
+
+def test_missing_default_program_is_an_error(tmp_path, monkeypatch, capsys):
+    """An incomplete install fails with one line instead of timing fewer programs."""
+    import workbench.benchmarks as programs
+
+    for name in programs.PROGRAM_NAMES[1:]:
+        (tmp_path / f"{name}.py").write_text("print(1)\n")
+    monkeypatch.setattr(programs, "PROGRAMS_DIR", tmp_path)
+    assert main(["bench", "--repeat", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "default programs are incomplete" in err
+    assert f"missing: {programs.PROGRAM_NAMES[0]}" in err
 
 
 def test_help_is_complete(capsys):

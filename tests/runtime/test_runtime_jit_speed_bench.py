@@ -36,3 +36,20 @@ def test_report_has_every_configuration_and_no_failure(tmp_path):
     assert set(row["configs"]) == {f"{b}+{p or 'none'}" for b, p in jit_speed.CONFIGS}
     assert all("seconds" in c for c in row["configs"].values()), row
     assert report["emission"]["uops"] > 0
+
+
+def test_no_files_measures_the_project_programs(monkeypatch):
+    """With no FILES the steady-state and emission figures cover the kernels and the
+    larger programs shipped in the package (bench.default_files)."""
+    from workbench import bench
+
+    seen = {}
+    monkeypatch.setattr(jit_speed, "steady_state",
+                        lambda files, repeat: seen.setdefault("steady", files) and [])
+    monkeypatch.setattr(jit_speed, "emission_speed",
+                        lambda files, repeat: seen.setdefault("emission", files) and {})
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert jit_speed.main(["--json", "--skip", "unicorn"]) == 0
+    files = bench.default_files()
+    assert len(files) == 13
+    assert seen == {"steady": files, "emission": files}

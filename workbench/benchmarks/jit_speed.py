@@ -3,6 +3,10 @@
     python -m workbench.benchmarks.jit_speed [FILES...] [--repeat N] [--json]
                                              [--skip steady,emission,unicorn]
 
+With no FILES it measures the project's own programs, shipped in the package: the
+kernels (``workbench/benchmarks/programs/kernels/*.py``) and the larger programs
+(``workbench/benchmarks/programs/*.py``).
+
 * **steady state**: a script's ``if __name__ == "__main__":`` block becomes a function
   ``__bench__``; CPython runs it once, then ``--repeat`` more times (best time kept);
   the workbench does the same in one tiered runtime per configuration (the first call
@@ -213,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(prog="python -m workbench.benchmarks.jit_speed",
                                  description=__doc__.split("\n\n")[0])
-    ap.add_argument("files", nargs="*", help="scripts (default: the shared kernels)")
+    ap.add_argument("files", nargs="*", help="scripts (default: the project's own programs, "
+                    "workbench/benchmarks/programs/kernels/*.py and programs/*.py)")
     ap.add_argument("--repeat", type=int, default=3, help="timed calls/rounds (default 3)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of tables")
     ap.add_argument("--skip", default="", help="comma-separated: steady,emission,unicorn")
