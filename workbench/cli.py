@@ -322,9 +322,6 @@ def _save_picture(path: str, make) -> None:
         make().save(path)
     except OSError as e:
         raise WorkbenchError(f"{path}: cannot write: {e.strerror}") from None
-    except ImportError as e:
-        raise WorkbenchError(f"{path}: drawing needs matplotlib ({e}); "
-                             "python -m pip install matplotlib") from None
 
 
 def _save_cfg(args, module) -> None:
@@ -467,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also draw the CFG of the selected function (--function, else the "
                          "first one) after the passes: SVG, or Graphviz text if FILE ends in "
                          ".dot; blocks with guards/exits filled, loop headers outlined, back "
-                         "edges dashed (uses `dot` when on PATH, else matplotlib)")
+                         "edges dashed (laid out by Graphviz `dot` when on PATH)")
     pl.set_defaults(func=cmd_pipeline)
 
     ps = sub.add_parser("passes", help="list every registered pass",
