@@ -8,6 +8,7 @@ as CPython would end it (traceback on stderr, status 1).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 
@@ -78,7 +79,6 @@ def _prepare(args, profile: bool, before_profile=None):
 
 def cmd_pipeline(args) -> int:
     from ir.printer import print_function
-    from passes.base import PassContext
     from passes.manager import Instrumentation, PassManager
 
     from .render import print_ir
@@ -89,32 +89,65 @@ def cmd_pipeline(args) -> int:
                            print_after=set(args.print_after or []),
                            print_changed=args.print_changed, time_passes=args.time_passes,
                            stats=args.stats, verify_each=args.verify_each)
-    pm = PassManager(passes, inst, out=print_ir)
+    err = sys.stderr
+    # As LLVM `opt`: the dumps and diffs of the instrumentation go to stderr, the final
+    # IR to stdout (so `--print-after P f.py > out.uop` still writes the result).
+    pm = PassManager(passes, inst, out=lambda text: print_ir(text, err))
     explain: list[str] | None = [] if args.explain else None
-    ctx = PassContext(module=module, profile=profile, explain=explain,
-                      bisect_limit=args.opt_bisect_limit)
+    ctx = _bisect_context()(module=module, profile=profile, explain=explain,
+                            bisect_limit=args.opt_bisect_limit, stream=err)
     for fn in module.functions:
         if args.function is None or fn.name == args.function:
             ctx.constant_globals = constant_globals(module, fn.name, values)
+            ctx.function = fn.name
             pm.run_function(fn, ctx)
-    if not (args.print_after_all or args.print_changed or args.print_after):
-        print_ir("module " + repr(module.name) + "\n" if args.function is None else "")
-        for fn in module.functions:
-            if args.function is None or fn.name == args.function:
-                print_ir(("\n" if args.function is None else "") + print_function(fn))
+    err.flush()
+    print_ir("module " + repr(module.name) + "\n" if args.function is None else "")
+    for fn in module.functions:
+        if args.function is None or fn.name == args.function:
+            print_ir(("\n" if args.function is None else "") + print_function(fn))
     if args.dot:
         _save_cfg(args, module)
-    err = sys.stderr
     if explain:
         err.write("".join(line + "\n" for line in explain))
-    if args.opt_bisect_limit is not None:
-        for n, name, what in ctx.log:
-            err.write(f"BISECT: running pass ({n}) {name}: {what}\n")
     if args.time_passes:
         err.write(pm.timing_report())
     if args.stats:
         err.write(pm.stats_report())
     return 0
+
+
+@functools.cache
+def _bisect_context():
+    """A ``PassContext`` that lists, with ``--opt-bisect-limit N``, each transformation a
+    pass asks for on ``stream`` as it is decided, in LLVM's words: ``BISECT: running
+    pass (n) P on function (f): what`` for the first N and ``BISECT: NOT running pass
+    (n) ...`` for the ones after, numbered on (``PassContext.allow`` decides and counts,
+    unchanged)."""
+    from dataclasses import dataclass
+    from typing import Any
+
+    from passes.base import PassContext
+
+    @dataclass
+    class BisectContext(PassContext):
+        stream: Any = None
+        function: str = ""
+        refused: int = 0
+
+        def allow(self, what: str) -> bool:
+            ok = super().allow(what)
+            if self.bisect_limit is not None and self.stream is not None:
+                if ok:
+                    n, verdict = self.transformations, "running"
+                else:
+                    self.refused += 1
+                    n, verdict = self.transformations + self.refused, "NOT running"
+                self.stream.write(f"BISECT: {verdict} pass ({n}) {self.current_pass} on "
+                                  f"function ({self.function}): {what}\n")
+            return ok
+
+    return BisectContext
 
 
 def cmd_passes(args) -> int:
@@ -444,11 +477,13 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("file", help="a Python script (.py) or IR text (.uop)")
     pl.add_argument("--function", metavar="NAME", help="only this function")
     add_passes_option(pl, "")
-    pl.add_argument("--print-after-all", action="store_true", help="print IR after every pass")
+    pl.add_argument("--print-after-all", action="store_true",
+                    help="print the IR after every pass, on stderr (the final IR still goes "
+                         "to stdout)")
     pl.add_argument("--print-after", metavar="PASS", action="append",
-                    help="print IR after this pass (repeatable)")
+                    help="print the IR after this pass, on stderr (repeatable)")
     pl.add_argument("--print-changed", action="store_true",
-                    help="print a diff of the IR after each pass that changed it")
+                    help="print a diff of the IR after each pass that changed it, on stderr")
     pl.add_argument("--time-passes", action="store_true", help="per-pass time, on stderr")
     pl.add_argument("--stats", action="store_true",
                     help="per-pass statistics (uops, guards, loads/stores, values, spills, "
@@ -459,7 +494,9 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--no-profile", action="store_true",
                     help="do not run the script to collect a type profile")
     pl.add_argument("--opt-bisect-limit", type=int, metavar="N",
-                    help="allow only the first N transformations (listed on stderr)")
+                    help="allow only the first N transformations; stderr lists each one "
+                         "as LLVM does: 'BISECT: running pass (n) P on function (f): what', "
+                         "then 'BISECT: NOT running pass (n) ...' for the rest")
     pl.add_argument("--dot", metavar="FILE",
                     help="also draw the CFG of the selected function (--function, else the "
                          "first one) after the passes: SVG, or Graphviz text if FILE ends in "

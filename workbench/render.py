@@ -24,23 +24,24 @@ def use_color(stream=None) -> bool:
     return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
 
 
-def console():
+def console(stream=None):
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    return Console(highlight=False, soft_wrap=True, file=stream)
 
 
-def print_ir(text: str) -> None:
-    """IR text, with syntax colouring on a terminal."""
-    if not use_color():
-        sys.stdout.write(text)
+def print_ir(text: str, stream=None) -> None:
+    """IR text on ``stream`` (default stdout), with syntax colouring on a terminal."""
+    stream = stream or sys.stdout
+    if not use_color(stream):
+        stream.write(text)
         return
     from rich.text import Text
 
     t = Text(text)
     for pattern, style in _IR_STYLES:
         t.highlight_regex(pattern, style)
-    console().print(t, end="")
+    console(stream).print(t, end="")
 
 
 def _trace_columns(report: dict) -> list[tuple[str, str]]:
