@@ -34,7 +34,7 @@ def cmd_run(args) -> int:
     return run_guarded(rt.run, args.file)
 
 
-def _stencils_or_error(backend: str) -> None:
+def _stencils_or_error(backend: str, hint: bool = True) -> None:
     """Build (or load) the stencil library before running, so a missing compiler is
     one line of error instead of a silent fall back to the interpreter."""
     if backend in ("native", "unicorn"):
@@ -44,7 +44,9 @@ def _stencils_or_error(backend: str) -> None:
             library()
         except Exception as e:
             raise WorkbenchError(f"--backend {backend}: cannot build the stencil library: "
-                                 f"{type(e).__name__}: {e}") from None
+                                 f"{type(e).__name__}: {e}"
+                                 + (" (--backend interp runs without it)" if hint else "")
+                                 ) from None
 
 
 def _load_plugins(args) -> None:
@@ -307,8 +309,10 @@ def _compiled(args):
 
     from .tiering import optimize
 
-    passes, module, profile, values = _prepare(args, profile=True,
-                                               before_profile=lambda: _stencils_or_error("native"))
+    def stencils():
+        _stencils_or_error("native", hint=False)
+
+    passes, module, profile, values = _prepare(args, profile=True, before_profile=stencils)
     from backends.copy_and_patch.emitter import Unsupported, compile as emit
 
     for fn in module.functions:
@@ -461,11 +465,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "CPython would (traceback on stderr, exit status 1). Hot "
                                    "functions and loops are optimized with the pipeline.")
     r.add_argument("file", help="a Python script (.py) or IR text (.uop)")
-    r.add_argument("--backend", choices=["interp", "native", "unicorn"], default="interp",
-                   help="where optimized code runs: interp (the reference interpreter), "
-                        "native (copy-and-patch x86-64 machine code), unicorn (the same "
-                        "code emulated); functions the JIT cannot compile run in the "
-                        "interpreter (default: interp)")
+    r.add_argument("--backend", choices=["interp", "native", "unicorn"], default="native",
+                   help="where optimized code runs: native (the JIT: copy-and-patch x86-64 "
+                        "machine code), interp (the reference interpreter), unicorn (the "
+                        "JIT's code emulated); functions the JIT cannot compile run in the "
+                        "interpreter (default: native)")
     add_passes_option(r, "default")
     r.set_defaults(func=cmd_run)
 

@@ -78,6 +78,24 @@ def test_run(prog):
     assert (r.returncode, r.stdout, r.stderr) == (0, "total 14\n", "")
 
 
+def test_run_defaults_to_the_jit(prog, tmp_path):
+    """`run f.py` is `run --backend native f.py`: without a compiler for the stencils it
+    says so about the native backend (and how to do without); interp still runs."""
+    from workbench.cli import build_parser
+
+    assert build_parser().parse_args(["run", "f.py"]).backend == "native"
+    assert "(default: native)" in " ".join(run_cli("run", "--help").stdout.split())
+    env = plain_env(WORKBENCH_CLANG=str(tmp_path / "no-clang"),
+                    WORKBENCH_CACHE_DIR=str(tmp_path / "cache"))
+    r = run_cli("run", "prog.py", cwd=prog, env=env)
+    assert (r.returncode, r.stdout) == (2, "")
+    error = one_line_error(r.stderr)
+    assert error.startswith("--backend native: cannot build the stencil library: ")
+    assert error.endswith("(--backend interp runs without it)")
+    r = run_cli("run", "--backend", "interp", "prog.py", cwd=prog, env=env)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "total 14\n", "")
+
+
 def test_run_ir_text(prog):
     text = print_module(compile_program(PROG, "prog.py"))
     (prog / "prog.uop").write_text(text)
