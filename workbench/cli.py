@@ -218,6 +218,10 @@ def cmd_trace(args) -> int:
         if sink is not None:
             sink.close()
     report = trace_report(rt, out.getvalue())
+    if report["not_counted"]:
+        sys.stderr.write(f"workbench trace: native code is not counted ("
+                         f"{', '.join(report['not_counted'])} ran natively); use --backend "
+                         "unicorn to count what the machine code executes\n")
     if full is not None:
         report["full_trace_steps"] = full.total
         report["full_trace_truncated"] = full.truncated
@@ -249,7 +253,8 @@ def trace_report(rt, stdout: str) -> dict:
     Every backend: ``functions`` says where each tier-2 version ran (native, unicorn or
     the tier-2 interpreter, with the emitter's reason). Unicorn adds machine-level totals
     (``instructions``, ``loads``, ``stores``, ``code_bytes``) and the same three per uop.
-    Code that ran natively is not counted per uop (nothing watches it).
+    Code that ran natively is not counted per uop (nothing watches it): ``not_counted``
+    names the functions that did (their uops are missing from ``totals`` and ``per_uop``).
     """
     from ir.uops import UOPS, Flag
 
@@ -282,8 +287,10 @@ def trace_report(rt, stdout: str) -> dict:
         per_uop.append(row)
     hot = "instructions" if machine else "count"
     per_uop.sort(key=lambda r: (-r[hot], -r["count"], r["function"], r["uop"]))
+    versions = rt.versions()
+    native = sorted({v["function"] for v in versions if v["tier2"] == "native" and v["runs"]})
     return {"stdout": stdout, "backend": rt.backend, "totals": totals, "per_uop": per_uop,
-            "functions": rt.versions()}
+            "functions": versions, "not_counted": native}
 
 
 def cmd_asm(args) -> int:

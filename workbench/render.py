@@ -66,6 +66,17 @@ def print_trace(report: dict, limit: int = 25) -> None:
     rows = report["per_uop"][:limit]
     cols = _trace_columns(report)
     versions = report.get("functions", [])
+    if report.get("not_counted") and not report["per_uop"]:
+        # everything optimized ran natively: no totals of zero, no empty table (the CLI
+        # says on stderr why); only where each function ran
+        out = sys.stdout if not use_color() else None
+        for v in versions:
+            if out is not None:
+                out.write(_version_line(v) + "\n")
+            else:
+                console().print(_version_line(v),
+                                style="green" if v["tier2"] != "interp" else "yellow")
+        return
     if not use_color():
         out = sys.stdout
         out.write("totals: " + ", ".join(f"{k}={v}" for k, v in totals.items()) + "\n")

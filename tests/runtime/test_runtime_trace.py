@@ -76,6 +76,35 @@ def test_interp_and_native_trace_shape(tmp_path):
     assert native["functions"][0]["runs"] == 1
 
 
+def test_native_trace_says_it_does_not_count(tmp_path):
+    """Native code is not watched: one line on stderr says so and what to use instead,
+    and no totals of zero or empty table are printed as if nothing ran."""
+    path = write(tmp_path, "tiny", TINY)
+    status, out, err = cli("trace", "--backend", "native", path)
+    assert status == 0
+    assert err == ("workbench trace: native code is not counted (f ran natively); use "
+                   "--backend unicorn to count what the machine code executes\n")
+    assert out == expected(TINY) + \
+        "tier 2: f (v1) ran in native: 1 runs, 1 returns, 0 side exits, 0 refused\n"
+    assert "totals" not in out and "count" not in out
+    native = trace_json(path, "--backend", "native")
+    assert native["not_counted"] == ["f"] and native["per_uop"] == []
+    # interp and unicorn count everything: no such line, nothing left out
+    for backend in ("interp", "unicorn"):
+        status, out, err = cli("trace", "--backend", backend, path)
+        assert (status, err) == (0, "") and "totals: uops=" in out
+        assert trace_json(path, "--backend", backend)["not_counted"] == []
+
+
+def test_native_trace_of_code_the_jit_refused_is_counted(tmp_path):
+    """What the JIT refuses runs in the tier-2 interpreter, which counts it."""
+    path = write(tmp_path, "mandelbrot", kernel_source("mandelbrot"))
+    status, out, err = cli("trace", "--backend", "native", "--passes",
+                           "default,regalloc{regs=16}", path)
+    assert (status, err) == (0, "")
+    assert "totals: uops=" in out and "ran in interp" in out
+
+
 def test_counting_and_full_mode_agree(tmp_path):
     path = write(tmp_path, "tiny", TINY)
     counting = trace_json(path, "--backend", "unicorn")
