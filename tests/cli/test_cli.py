@@ -337,3 +337,19 @@ def test_terminal_output_is_coloured_unless_no_color(prog):
     assert not ANSI_ESCAPE.search(plain)
     expected = print_module(compile_program(PROG, "prog.py"))
     assert plain.replace("\r\n", "\n") == expected
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_trace_table_on_an_80_column_terminal(tmp_path):
+    """The brief's case: uop names were cut ('_BINARY_OP_MODULO_I…') at 80 columns."""
+    (tmp_path / "fib.py").write_text(
+        "def fib_mod(n):\n    a, b = 0, 1\n    for _ in range(n):\n"
+        "        a, b = b, (a + b) % 1000000007\n    return a\n\n\nprint(fib_mod(100_000))\n")
+    env = plain_env(TERM="xterm-256color", COLUMNS="80", LINES="50")
+    env.pop("NO_COLOR", None)
+    out = _run_on_a_terminal(["trace", "--backend", "unicorn", "--passes", "default,regalloc",
+                              "fib.py"], tmp_path, env)
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", out).replace("\r\n", "\n")
+    assert "_BINARY_OP_MODULO_INT" in plain and "_BINARY_OP_ADD_INT" in plain
+    assert "…" not in plain
+    assert max(len(line) for line in plain.splitlines()) <= 80
