@@ -42,8 +42,8 @@ def configs() -> list[tuple[str, list[str]]]:
     """(name, argv prefix; the script path is appended)."""
     wb = [sys.executable, "-m", "workbench", "run"]
     out = [("cpython", [sys.executable]),
-           ("interp", wb + ["--passes", ""]),
-           ("interp+default", wb + ["--passes", "default"]),
+           ("interp", wb + ["--backend", "interp", "--passes", ""]),
+           ("interp+default", wb + ["--backend", "interp", "--passes", "default"]),
            ("native", wb + ["--backend", "native", "--passes", ""]),
            ("native+default", wb + ["--backend", "native", "--passes", "default"])]
     for algo in REGALLOC_ALGOS:

@@ -8,6 +8,7 @@ as CPython would end it (traceback on stderr, status 1).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 
@@ -33,7 +34,7 @@ def cmd_run(args) -> int:
     return run_guarded(rt.run, args.file)
 
 
-def _stencils_or_error(backend: str) -> None:
+def _stencils_or_error(backend: str, hint: bool = True) -> None:
     """Build (or load) the stencil library before running, so a missing compiler is
     one line of error instead of a silent fall back to the interpreter."""
     if backend in ("native", "unicorn"):
@@ -43,7 +44,9 @@ def _stencils_or_error(backend: str) -> None:
             library()
         except Exception as e:
             raise WorkbenchError(f"--backend {backend}: cannot build the stencil library: "
-                                 f"{type(e).__name__}: {e}") from None
+                                 f"{type(e).__name__}: {e}"
+                                 + (" (--backend interp runs without it)" if hint else "")
+                                 ) from None
 
 
 def _load_plugins(args) -> None:
@@ -78,7 +81,6 @@ def _prepare(args, profile: bool, before_profile=None):
 
 def cmd_pipeline(args) -> int:
     from ir.printer import print_function
-    from passes.base import PassContext
     from passes.manager import Instrumentation, PassManager
 
     from .render import print_ir
@@ -89,32 +91,65 @@ def cmd_pipeline(args) -> int:
                            print_after=set(args.print_after or []),
                            print_changed=args.print_changed, time_passes=args.time_passes,
                            stats=args.stats, verify_each=args.verify_each)
-    pm = PassManager(passes, inst, out=print_ir)
+    err = sys.stderr
+    # As LLVM `opt`: the dumps and diffs of the instrumentation go to stderr, the final
+    # IR to stdout (so `--print-after P f.py > out.uop` still writes the result).
+    pm = PassManager(passes, inst, out=lambda text: print_ir(text, err))
     explain: list[str] | None = [] if args.explain else None
-    ctx = PassContext(module=module, profile=profile, explain=explain,
-                      bisect_limit=args.opt_bisect_limit)
+    ctx = _bisect_context()(module=module, profile=profile, explain=explain,
+                            bisect_limit=args.opt_bisect_limit, stream=err)
     for fn in module.functions:
         if args.function is None or fn.name == args.function:
             ctx.constant_globals = constant_globals(module, fn.name, values)
+            ctx.function = fn.name
             pm.run_function(fn, ctx)
-    if not (args.print_after_all or args.print_changed or args.print_after):
-        print_ir("module " + repr(module.name) + "\n" if args.function is None else "")
-        for fn in module.functions:
-            if args.function is None or fn.name == args.function:
-                print_ir(("\n" if args.function is None else "") + print_function(fn))
+    err.flush()
+    print_ir("module " + repr(module.name) + "\n" if args.function is None else "")
+    for fn in module.functions:
+        if args.function is None or fn.name == args.function:
+            print_ir(("\n" if args.function is None else "") + print_function(fn))
     if args.dot:
         _save_cfg(args, module)
-    err = sys.stderr
     if explain:
         err.write("".join(line + "\n" for line in explain))
-    if args.opt_bisect_limit is not None:
-        for n, name, what in ctx.log:
-            err.write(f"BISECT: running pass ({n}) {name}: {what}\n")
     if args.time_passes:
         err.write(pm.timing_report())
     if args.stats:
         err.write(pm.stats_report())
     return 0
+
+
+@functools.cache
+def _bisect_context():
+    """A ``PassContext`` that lists, with ``--opt-bisect-limit N``, each transformation a
+    pass asks for on ``stream`` as it is decided, in LLVM's words: ``BISECT: running
+    pass (n) P on function (f): what`` for the first N and ``BISECT: NOT running pass
+    (n) ...`` for the ones after, numbered on (``PassContext.allow`` decides and counts,
+    unchanged)."""
+    from dataclasses import dataclass
+    from typing import Any
+
+    from passes.base import PassContext
+
+    @dataclass
+    class BisectContext(PassContext):
+        stream: Any = None
+        function: str = ""
+        refused: int = 0
+
+        def allow(self, what: str) -> bool:
+            ok = super().allow(what)
+            if self.bisect_limit is not None and self.stream is not None:
+                if ok:
+                    n, verdict = self.transformations, "running"
+                else:
+                    self.refused += 1
+                    n, verdict = self.transformations + self.refused, "NOT running"
+                self.stream.write(f"BISECT: {verdict} pass ({n}) {self.current_pass} on "
+                                  f"function ({self.function}): {what}\n")
+            return ok
+
+    return BisectContext
 
 
 def cmd_passes(args) -> int:
@@ -183,6 +218,10 @@ def cmd_trace(args) -> int:
         if sink is not None:
             sink.close()
     report = trace_report(rt, out.getvalue())
+    if report["not_counted"]:
+        sys.stderr.write(f"workbench trace: native code is not counted ("
+                         f"{', '.join(report['not_counted'])} ran natively); use --backend "
+                         "unicorn to count what the machine code executes\n")
     if full is not None:
         report["full_trace_steps"] = full.total
         report["full_trace_truncated"] = full.truncated
@@ -215,7 +254,8 @@ def trace_report(rt, stdout: str) -> dict:
     the tier-2 interpreter, with the emitter's reason). Unicorn adds machine-level totals
     (``instructions``, ``loads``, ``stores``, ``calls``: calls out of the code, to the C API
     or a Python helper; ``code_bytes``) and the same four per uop.
-    Code that ran natively is not counted per uop (nothing watches it).
+    Code that ran natively is not counted per uop (nothing watches it): ``not_counted``
+    names the functions that did (their uops are missing from ``totals`` and ``per_uop``).
     """
     from ir.uops import UOPS, Flag
 
@@ -248,8 +288,10 @@ def trace_report(rt, stdout: str) -> dict:
         per_uop.append(row)
     hot = "instructions" if machine else "count"
     per_uop.sort(key=lambda r: (-r[hot], -r["count"], r["function"], r["uop"]))
+    versions = rt.versions()
+    native = sorted({v["function"] for v in versions if v["tier2"] == "native" and v["runs"]})
     return {"stdout": stdout, "backend": rt.backend, "totals": totals, "per_uop": per_uop,
-            "functions": rt.versions()}
+            "functions": versions, "not_counted": native}
 
 
 def cmd_asm(args) -> int:
@@ -275,8 +317,10 @@ def _compiled(args):
 
     from .tiering import optimize
 
-    passes, module, profile, values = _prepare(args, profile=True,
-                                               before_profile=lambda: _stencils_or_error("native"))
+    def stencils():
+        _stencils_or_error("native", hint=False)
+
+    passes, module, profile, values = _prepare(args, profile=True, before_profile=stencils)
     from backends.copy_and_patch.emitter import Unsupported, compile as emit
 
     for fn in module.functions:
@@ -323,9 +367,6 @@ def _save_picture(path: str, make) -> None:
         make().save(path)
     except OSError as e:
         raise WorkbenchError(f"{path}: cannot write: {e.strerror}") from None
-    except ImportError as e:
-        raise WorkbenchError(f"{path}: drawing needs matplotlib ({e}); "
-                             "python -m pip install matplotlib") from None
 
 
 def _save_cfg(args, module) -> None:
@@ -432,11 +473,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "CPython would (traceback on stderr, exit status 1). Hot "
                                    "functions and loops are optimized with the pipeline.")
     r.add_argument("file", help="a Python script (.py) or IR text (.uop)")
-    r.add_argument("--backend", choices=["interp", "native", "unicorn"], default="interp",
-                   help="where optimized code runs: interp (the reference interpreter), "
-                        "native (copy-and-patch x86-64 machine code), unicorn (the same "
-                        "code emulated); functions the JIT cannot compile run in the "
-                        "interpreter (default: interp)")
+    r.add_argument("--backend", choices=["interp", "native", "unicorn"], default="native",
+                   help="where optimized code runs: native (the JIT: copy-and-patch x86-64 "
+                        "machine code), interp (the reference interpreter), unicorn (the "
+                        "JIT's code emulated); functions the JIT cannot compile run in the "
+                        "interpreter (default: native)")
     add_passes_option(r, "default")
     r.set_defaults(func=cmd_run)
 
@@ -448,11 +489,13 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("file", help="a Python script (.py) or IR text (.uop)")
     pl.add_argument("--function", metavar="NAME", help="only this function")
     add_passes_option(pl, "")
-    pl.add_argument("--print-after-all", action="store_true", help="print IR after every pass")
+    pl.add_argument("--print-after-all", action="store_true",
+                    help="print the IR after every pass, on stderr (the final IR still goes "
+                         "to stdout)")
     pl.add_argument("--print-after", metavar="PASS", action="append",
-                    help="print IR after this pass (repeatable)")
+                    help="print the IR after this pass, on stderr (repeatable)")
     pl.add_argument("--print-changed", action="store_true",
-                    help="print a diff of the IR after each pass that changed it")
+                    help="print a diff of the IR after each pass that changed it, on stderr")
     pl.add_argument("--time-passes", action="store_true", help="per-pass time, on stderr")
     pl.add_argument("--stats", action="store_true",
                     help="per-pass statistics (uops, guards, loads/stores, values, spills, "
@@ -463,12 +506,14 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--no-profile", action="store_true",
                     help="do not run the script to collect a type profile")
     pl.add_argument("--opt-bisect-limit", type=int, metavar="N",
-                    help="allow only the first N transformations (listed on stderr)")
+                    help="allow only the first N transformations; stderr lists each one "
+                         "as LLVM does: 'BISECT: running pass (n) P on function (f): what', "
+                         "then 'BISECT: NOT running pass (n) ...' for the rest")
     pl.add_argument("--dot", metavar="FILE",
                     help="also draw the CFG of the selected function (--function, else the "
                          "first one) after the passes: SVG, or Graphviz text if FILE ends in "
                          ".dot; blocks with guards/exits filled, loop headers outlined, back "
-                         "edges dashed (uses `dot` when on PATH, else matplotlib)")
+                         "edges dashed (laid out by Graphviz `dot` when on PATH)")
     pl.set_defaults(func=cmd_pipeline)
 
     ps = sub.add_parser("passes", help="list every registered pass",

@@ -24,23 +24,24 @@ def use_color(stream=None) -> bool:
     return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
 
 
-def console():
+def console(stream=None):
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    return Console(highlight=False, soft_wrap=True, file=stream)
 
 
-def print_ir(text: str) -> None:
-    """IR text, with syntax colouring on a terminal."""
-    if not use_color():
-        sys.stdout.write(text)
+def print_ir(text: str, stream=None) -> None:
+    """IR text on ``stream`` (default stdout), with syntax colouring on a terminal."""
+    stream = stream or sys.stdout
+    if not use_color(stream):
+        stream.write(text)
         return
     from rich.text import Text
 
     t = Text(text)
     for pattern, style in _IR_STYLES:
         t.highlight_regex(pattern, style)
-    console().print(t, end="")
+    console(stream).print(t, end="")
 
 
 def _trace_columns(report: dict) -> list[tuple[str, str]]:
@@ -65,6 +66,17 @@ def print_trace(report: dict, limit: int = 25) -> None:
     rows = report["per_uop"][:limit]
     cols = _trace_columns(report)
     versions = report.get("functions", [])
+    if report.get("not_counted") and not report["per_uop"]:
+        # everything optimized ran natively: no totals of zero, no empty table (the CLI
+        # says on stderr why); only where each function ran
+        out = sys.stdout if not use_color() else None
+        for v in versions:
+            if out is not None:
+                out.write(_version_line(v) + "\n")
+            else:
+                console().print(_version_line(v),
+                                style="green" if v["tier2"] != "interp" else "yellow")
+        return
     if not use_color():
         out = sys.stdout
         out.write("totals: " + ", ".join(f"{k}={v}" for k, v in totals.items()) + "\n")
@@ -79,26 +91,83 @@ def print_trace(report: dict, limit: int = 25) -> None:
         for v in versions:
             out.write(_version_line(v) + "\n")
         return
-    from rich import box
-    from rich.table import Table
-
-    t = Table(title="optimized code, hottest uops first", box=box.SIMPLE_HEAD)
-    short = {"instructions": "insns", "insns/uop": "insn/uop"}
-    cells = [[_cell(r, key) for _, key in cols] for r in rows]
-    for i, (name, _) in enumerate(cols):
-        header = short.get(name, name)
-        # numbers never shrink (a narrow terminal shortens uop names instead)
-        widest = max([len(header)] + [len(c[i]) for c in cells])
-        t.add_column(header, justify="left" if i < 2 else "right", no_wrap=True,
-                     min_width=None if name == "uop" else min(widest, 16),
-                     overflow="ellipsis", style="bold" if name == "uop" else None)
-    for c in cells:
-        t.add_row(*c)
     c = console()
-    c.print(t)
-    c.print("totals: " + ", ".join(f"{k}={v:,}" for k, v in totals.items()))
+    c.print(trace_table(report, limit, c))
+    # word-wrapped at the terminal's width (the rest of the output is soft-wrapped)
+    c.print("totals: " + ", ".join(f"{k}={v:,}" for k, v in totals.items()), soft_wrap=False)
     for v in versions:
         c.print(_version_line(v), style="green" if v["tier2"] != "interp" else "yellow")
+
+
+def _compact(v) -> str:
+    """2198922 -> 2.2M (for narrow terminals); small numbers unchanged."""
+    if not isinstance(v, int) or abs(v) < 10_000:
+        return f"{v:,}" if isinstance(v, int) else str(v)
+    units = [("k", 10**3), ("M", 10**6), ("G", 10**9), ("T", 10**12)]
+    k = max(i for i, (_, div) in enumerate(units) if abs(v) >= div)
+    text = f"{v / units[k][1]:.3g}"
+    if "e" in text and k + 1 < len(units):   # 999,510 -> 1M, not 1e+03k
+        k += 1
+        text = f"{v / units[k][1]:.3g}"
+    return text + units[k][0]
+
+
+def trace_table(report: dict, limit: int = 25, target=None):
+    """The rich table of the hottest uops, fitted to ``target`` (a rich Console; its
+    width): uop names are never cut.  To fit, in this order: the function column goes
+    when every row is of one function (named in the title instead), long function names
+    wrap, the derived insns/uop column goes, and numbers are abbreviated (2.2M)."""
+    from rich import box
+    from rich.console import Console
+    from rich.measure import Measurement
+    from rich.table import Table
+
+    target = target or Console(width=80)
+    width = target.width
+    rows = report["per_uop"][:limit]
+    cols = _trace_columns(report)
+    functions = sorted({r["function"] for r in rows})
+    title = "optimized code, hottest uops first"
+    if len(functions) == 1:
+        cols = [c for c in cols if c[0] != "function"]
+        title = f"optimized code of {functions[0]}, hottest uops first"
+    short = {"instructions": "insns", "insns/uop": "insn/uop"}
+    uop_width = max([len("uop")] + [len(r["uop"]) for r in rows])
+
+    fn_width = None   # no cap: function names on one line
+
+    def build(cols, fmt, notes):
+        t = Table(title=title, box=box.SIMPLE_HEAD,
+                  caption=f"({', '.join(notes)} to fit {width} columns)" if notes else None)
+        for name, _ in cols:
+            if name == "uop":
+                t.add_column("uop", no_wrap=True, min_width=uop_width, overflow="ellipsis",
+                             style="bold")
+            elif name == "function":
+                t.add_column("function", no_wrap=False, overflow="fold", max_width=fn_width)
+            else:
+                t.add_column(short.get(name, name), justify="right", no_wrap=True)
+        for r in rows:
+            t.add_row(*[fmt(r, key) if key not in ("function", "uop") else r[key]
+                        for _, key in cols])
+        return t
+
+    def fits(t) -> bool:
+        return Measurement.get(target, target.options.update(width=10**6), t).maximum <= width
+
+    notes: list[str] = []
+    t = build(cols, _cell, notes)
+    if not fits(t) and any(name == "function" for name, _ in cols):
+        fn_width = 14
+        t = build(cols, _cell, notes)
+    if not fits(t) and any(name == "insns/uop" for name, _ in cols):
+        cols = [c for c in cols if c[0] != "insns/uop"]
+        notes.append("insn/uop left out")
+        t = build(cols, _cell, notes)
+    if not fits(t):
+        notes.append("numbers abbreviated")
+        t = build(cols, lambda r, key: _compact(r[key]) if key else _cell(r, key), notes)
+    return t
 
 
 def _version_line(v: dict) -> str:

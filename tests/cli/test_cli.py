@@ -2,6 +2,7 @@
 
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -77,6 +78,24 @@ def test_run(prog):
     assert (r.returncode, r.stdout, r.stderr) == (0, "total 14\n", "")
 
 
+def test_run_defaults_to_the_jit(prog, tmp_path):
+    """`run f.py` is `run --backend native f.py`: without a compiler for the stencils it
+    says so about the native backend (and how to do without); interp still runs."""
+    from workbench.cli import build_parser
+
+    assert build_parser().parse_args(["run", "f.py"]).backend == "native"
+    assert "(default: native)" in " ".join(run_cli("run", "--help").stdout.split())
+    env = plain_env(WORKBENCH_CLANG=str(tmp_path / "no-clang"),
+                    WORKBENCH_CACHE_DIR=str(tmp_path / "cache"))
+    r = run_cli("run", "prog.py", cwd=prog, env=env)
+    assert (r.returncode, r.stdout) == (2, "")
+    error = one_line_error(r.stderr)
+    assert error.startswith("--backend native: cannot build the stencil library: ")
+    assert error.endswith("(--backend interp runs without it)")
+    r = run_cli("run", "--backend", "interp", "prog.py", cwd=prog, env=env)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "total 14\n", "")
+
+
 def test_run_ir_text(prog):
     text = print_module(compile_program(PROG, "prog.py"))
     (prog / "prog.uop").write_text(text)
@@ -121,6 +140,81 @@ def test_pipeline_of_a_literal_too_long_for_decimal(tmp_path):
     (tmp_path / "big.uop").write_text(r.stdout)
     r2 = run_cli("run", "big.uop", cwd=tmp_path)
     assert (r2.returncode, r2.stdout, r2.stderr) == (0, "375\n", "")
+
+
+# --------------------------------------------------------------------------- opt-style dumps
+
+def _final(prog, passes):
+    r = run_cli("pipeline", "prog.py", "--passes", passes, cwd=prog)
+    assert (r.returncode, r.stderr) == (0, "")
+    return r.stdout
+
+
+@pytest.mark.parametrize("flags", [["--print-after", "promote"], ["--print-after-all"],
+                                   ["--print-changed"],
+                                   ["--print-after", "specialize", "--print-after", "dce"]])
+def test_dumps_go_to_stderr_and_the_final_ir_to_stdout(prog, flags):
+    """As LLVM opt: instrumentation on stderr; stdout is the same final IR as without it."""
+    final = _final(prog, "default")
+    r = run_cli("pipeline", "prog.py", "--passes", "default", *flags, cwd=prog)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == final
+    assert "***" not in r.stdout and "+++" not in r.stdout
+    if "--print-changed" in flags:
+        assert "--- @square before specialize\n+++ @square after specialize" in r.stderr
+    else:
+        default = ["specialize", "typeprop", "guardelim", "constfold", "dce", "dse",
+                   "promote", "typeprop", "guardelim", "dce"]
+        wanted = [f for f in flags if not f.startswith("--")] or default
+        for fn in ("square", "main", "<module>"):
+            for name in wanted:
+                assert f"; *** IR after {name} on @{fn} ***\nfunc @{fn}(" in r.stderr
+        # one dump per function each time a wanted pass runs
+        assert r.stderr.count("; *** IR after") == 3 * sum(p in wanted for p in default)
+
+
+def test_print_after_one_function(prog):
+    r = run_cli("pipeline", "prog.py", "--passes", "specialize,promote", "--function",
+                "square", "--print-after", "specialize", cwd=prog)
+    assert r.returncode == 0 and r.stdout.startswith("func @square(")
+    assert r.stderr.startswith("; *** IR after specialize on @square ***\nfunc @square(")
+    assert r.stdout == run_cli("pipeline", "prog.py", "--passes", "specialize,promote",
+                               "--function", "square", cwd=prog).stdout
+
+
+BISECT_LINE = re.compile(r"BISECT: (running|NOT running) pass \((\d+)\) ([\w-]+) on function "
+                         r"\(([\w<>]+)\): (.+)")
+
+
+def _bisect_lines(prog, limit):
+    r = run_cli("pipeline", "prog.py", "--passes", "default", "--opt-bisect-limit",
+                str(limit), cwd=prog)
+    assert r.returncode == 0, r.stderr
+    assert "BISECT" not in r.stdout and r.stdout.startswith("module 'prog.py'")
+    lines = r.stderr.splitlines()
+    matches = [BISECT_LINE.fullmatch(line) for line in lines]
+    assert all(matches), [line for line, m in zip(lines, matches) if not m]
+    return r.stdout, [(m[1], int(m[2]), m[3], m[4], m[5]) for m in matches]
+
+
+def test_opt_bisect_limit_says_what_ran_and_what_did_not(prog):
+    """LLVM's words: the first N transformations run, the ones after are numbered on."""
+    _, every = _bisect_lines(prog, 10_000)
+    total = len(every)
+    assert total > 4 and {v for v, *_ in every} == {"running"}
+    assert [n for _, n, *_ in every] == list(range(1, total + 1))
+    assert {fn for *_, fn, _ in every} == {"<module>", "square", "main"}
+    assert "specialize" in {p for _, _, p, *_ in every}
+    out, some = _bisect_lines(prog, 3)
+    assert [(v, n) for v, n, *_ in some[:4]] == [("running", 1), ("running", 2),
+                                                 ("running", 3), ("NOT running", 4)]
+    assert {v for v, *_ in some[3:]} == {"NOT running"}
+    assert [n for _, n, *_ in some] == list(range(1, len(some) + 1))
+    assert some[:3] == every[:3]          # the same first three, counted the same way
+    assert some[3][2:] == every[3][2:]    # the first one skipped is the 4th of the full run
+    _, none = _bisect_lines(prog, 0)
+    assert none and {v for v, *_ in none} == {"NOT running"} and none[0][1] == 1
+    assert out != _final(prog, "default")
 
 
 # --------------------------------------------------------------------------- errors
@@ -243,3 +337,19 @@ def test_terminal_output_is_coloured_unless_no_color(prog):
     assert not ANSI_ESCAPE.search(plain)
     expected = print_module(compile_program(PROG, "prog.py"))
     assert plain.replace("\r\n", "\n") == expected
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_trace_table_on_an_80_column_terminal(tmp_path):
+    """The brief's case: uop names were cut ('_BINARY_OP_MODULO_I…') at 80 columns."""
+    (tmp_path / "fib.py").write_text(
+        "def fib_mod(n):\n    a, b = 0, 1\n    for _ in range(n):\n"
+        "        a, b = b, (a + b) % 1000000007\n    return a\n\n\nprint(fib_mod(100_000))\n")
+    env = plain_env(TERM="xterm-256color", COLUMNS="80", LINES="50")
+    env.pop("NO_COLOR", None)
+    out = _run_on_a_terminal(["trace", "--backend", "unicorn", "--passes", "default,regalloc",
+                              "fib.py"], tmp_path, env)
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", out).replace("\r\n", "\n")
+    assert "_BINARY_OP_MODULO_INT" in plain and "_BINARY_OP_ADD_INT" in plain
+    assert "…" not in plain
+    assert max(len(line) for line in plain.splitlines()) <= 80

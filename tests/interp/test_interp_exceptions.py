@@ -83,7 +83,7 @@ def _write(tmp_path, source: str):
 def test_exception_ends_like_cpython(name, tmp_path):
     path = _write(tmp_path, RAISING[name])
     want = run_python(path.name, cwd=tmp_path)
-    got = run_cli("run", path.name, cwd=tmp_path)
+    got = run_cli("run", "--backend", "interp", path.name, cwd=tmp_path)
     assert want.returncode == 1, want.stderr
     assert got.returncode == 1, got.stderr
     assert got.stdout == want.stdout
@@ -94,7 +94,7 @@ def test_exception_ends_like_cpython(name, tmp_path):
 
 def test_traceback_names_the_frames(tmp_path):
     path = _write(tmp_path, RAISING["IndexError"])
-    got = run_cli("run", path.name, cwd=tmp_path)
+    got = run_cli("run", "--backend", "interp", path.name, cwd=tmp_path)
     assert got.stderr == (
         "Traceback (most recent call last):\n"
         '  File "f.py", line 5, in <module>\n'
@@ -106,7 +106,7 @@ def test_traceback_names_the_frames(tmp_path):
 
 def test_recursion_traceback_is_collapsed(tmp_path):
     path = _write(tmp_path, RAISING["RecursionError"])
-    got = run_cli("run", path.name, cwd=tmp_path)
+    got = run_cli("run", "--backend", "interp", path.name, cwd=tmp_path)
     want = run_python(path.name, cwd=tmp_path)
     assert "more times]\n" in got.stderr
     assert len(got.stderr.splitlines()) < 20
@@ -115,5 +115,5 @@ def test_recursion_traceback_is_collapsed(tmp_path):
 
 def test_success_is_status_0(tmp_path):
     path = _write(tmp_path, "print('ok')\n")
-    got = run_cli("run", path.name, cwd=tmp_path)
+    got = run_cli("run", "--backend", "interp", path.name, cwd=tmp_path)
     assert (got.returncode, got.stdout, got.stderr) == (0, "ok\n", "")

@@ -27,7 +27,7 @@ def test_reduced_kernel_under_the_cli(path, tmp_path):
     f = tmp_path / path.name
     f.write_text(reduced_source(path))
     want = run_python(f.name, cwd=tmp_path)
-    got = run_cli("run", f.name, cwd=tmp_path)
+    got = run_cli("run", "--backend", "interp", f.name, cwd=tmp_path)
     assert want.returncode == 0, want.stderr
     assert (got.returncode, got.stderr) == (0, "")
     assert got.stdout == want.stdout
@@ -37,7 +37,7 @@ def test_reduced_kernel_under_the_cli(path, tmp_path):
 @pytest.mark.parametrize("path", KERNELS, ids=IDS)
 def test_full_size_kernel_under_the_cli(path):
     want = run_python(path, timeout=600)
-    got = run_cli("run", path, timeout=600)
+    got = run_cli("run", "--backend", "interp", path, timeout=600)
     assert want.returncode == 0, want.stderr
     assert (got.returncode, got.stderr) == (0, "")
     assert got.stdout == want.stdout

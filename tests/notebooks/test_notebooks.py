@@ -28,7 +28,6 @@ def test_notebook_runs(path):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
-    pytest.importorskip("matplotlib")
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
                                      resources={"metadata": {"path": str(NOTEBOOKS)}})
@@ -36,3 +35,28 @@ def test_notebook_runs(path):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]
     assert not errors
+    if path.name in CHECKS:
+        CHECKS[path.name](nb)
+
+
+def _outputs(cell, kind: str) -> str:
+    return "".join(o.get("data", {}).get(kind, "") for o in cell.outputs)
+
+
+def _check_regalloc(nb) -> None:
+    """The time chart is of the compiled code in steady state at a size where warm-up
+    does not dominate; the interference picture is the ranges + matrix view."""
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    timing = next(c for c in cells if "steady_workbench" in c.source)
+    html = _outputs(timing, "text/html")
+    assert "steady state, native, poly(1,000,000)" in html or \
+        "steady state, interp, poly(20,000)" in html, html
+    assert "steady-state time per call" in _outputs(timing, "image/svg+xml")
+    for name in ("no regalloc", "tos", "linear-scan", "graph-coloring"):
+        assert name in html
+    picture = _outputs(cells[-1], "image/svg+xml")
+    assert "interference of @poly" in picture and "interference matrix" in picture
+    assert "live ranges over the block layout" in picture
+
+
+CHECKS = {"regalloc.ipynb": _check_regalloc}

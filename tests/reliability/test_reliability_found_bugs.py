@@ -20,7 +20,7 @@ def same_as_cpython(tmp_path, source: str, passes: str = "default") -> None:
     path = tmp_path / "repro.py"
     path.write_bytes(source.encode() if isinstance(source, str) else source)
     ref = subprocess.run([PYTHON, str(path)], capture_output=True, text=True, timeout=60)
-    got = run_cli("run", "--passes", passes, str(path))
+    got = run_cli("run", "--backend", "interp", "--passes", passes, str(path))
     last = lambda s: (s.strip().splitlines() or [""])[-1]  # noqa: E731
     assert (got.stdout, got.returncode, last(got.stderr)) == (
         ref.stdout, ref.returncode, last(ref.stderr))

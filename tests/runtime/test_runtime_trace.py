@@ -77,6 +77,35 @@ def test_interp_and_native_trace_shape(tmp_path):
     assert native["functions"][0]["runs"] == 1
 
 
+def test_native_trace_says_it_does_not_count(tmp_path):
+    """Native code is not watched: one line on stderr says so and what to use instead,
+    and no totals of zero or empty table are printed as if nothing ran."""
+    path = write(tmp_path, "tiny", TINY)
+    status, out, err = cli("trace", "--backend", "native", path)
+    assert status == 0
+    assert err == ("workbench trace: native code is not counted (f ran natively); use "
+                   "--backend unicorn to count what the machine code executes\n")
+    assert out == expected(TINY) + \
+        "tier 2: f (v1) ran in native: 1 runs, 1 returns, 0 side exits, 0 refused\n"
+    assert "totals" not in out and "count" not in out
+    native = trace_json(path, "--backend", "native")
+    assert native["not_counted"] == ["f"] and native["per_uop"] == []
+    # interp and unicorn count everything: no such line, nothing left out
+    for backend in ("interp", "unicorn"):
+        status, out, err = cli("trace", "--backend", backend, path)
+        assert (status, err) == (0, "") and "totals: uops=" in out
+        assert trace_json(path, "--backend", backend)["not_counted"] == []
+
+
+def test_native_trace_of_code_the_jit_refused_is_counted(tmp_path):
+    """What the JIT refuses runs in the tier-2 interpreter, which counts it."""
+    path = write(tmp_path, "mandelbrot", kernel_source("mandelbrot"))
+    status, out, err = cli("trace", "--backend", "native", "--passes",
+                           "default,regalloc{regs=16}", path)
+    assert (status, err) == (0, "")
+    assert "totals: uops=" in out and "ran in interp" in out
+
+
 def test_counting_and_full_mode_agree(tmp_path):
     path = write(tmp_path, "tiny", TINY)
     counting = trace_json(path, "--backend", "unicorn")
@@ -153,3 +182,70 @@ for k in range(3):
         assert report["totals"]["side_exits"] >= 1
         assert sum(v["exits"] for v in report["functions"]) >= 1
     assert json.dumps(report)  # serializable
+
+
+# ------------------------------------------------------------------ the table at 80 columns
+
+TWO = """\
+def accumulate_remainders_slowly(n):
+    t = 0
+    for i in range(n):
+        t = (t + i * 7) % 1000003
+    return t
+
+
+def scale_floats(n):
+    x = 0.5
+    for i in range(n):
+        x = x * 1.0001 + 0.25
+    return x
+
+
+print(accumulate_remainders_slowly(300), scale_floats(300))
+"""
+
+
+def _rendered(report, width):
+    import io
+
+    from rich.console import Console
+
+    from workbench.render import trace_table
+
+    c = Console(width=width, file=io.StringIO(), color_system=None, highlight=False)
+    c.print(trace_table(report, 25, c))
+    return c.file.getvalue()
+
+
+@pytest.mark.parametrize("source, name", [(kernel_source("fib_mod"), "fib_mod"), (TWO, "two")])
+@pytest.mark.parametrize("width", [80, 100])
+def test_trace_table_keeps_uop_names_whole_at_80_columns(tmp_path, source, name, width):
+    report = trace_json(write(tmp_path, name, source), "--backend", "unicorn")
+    assert report["per_uop"]
+    text = _rendered(report, width)
+    lines = text.splitlines()
+    assert max(map(len, lines)) <= width
+    assert "…" not in text
+    cells = {w for line in lines for w in line.split()}
+    for r in report["per_uop"][:25]:
+        assert r["uop"] in cells, (r["uop"], text)
+    if len({r["function"] for r in report["per_uop"]}) == 1:   # named once, in the title
+        assert f"optimized code of {report['per_uop'][0]['function']}," in text
+    else:
+        assert "function" in lines[2]
+
+
+def test_trace_table_fits_long_function_names_in_80_columns():
+    """Long names of several functions wrap; what is left out to fit is said."""
+    long = "spectral_norm_eval_A_times_u"
+    rows = [{"function": long if k % 2 else "main", "uop": u, "count": 199_902 * k + 1,
+             "instructions": 2_198_922 * k, "loads": 11 * k, "stores": 7 * k}
+            for k, u in enumerate(["_BINARY_OP_MODULO_INT", "_BINARY_OP_SUBSCR_LIST_INT",
+                                   "_GUARD_BOTH_FLOAT", "_STORE_SUBSCR_LIST_INT"])]
+    text = _rendered({"per_uop": rows}, 80)
+    assert max(map(len, text.splitlines())) <= 80 and "…" not in text
+    cells = {w for line in text.splitlines() for w in line.split()}
+    assert {r["uop"] for r in rows} <= cells
+    assert "fit 80 columns" in text
+    wide = _rendered({"per_uop": rows}, 200)
+    assert long in wide and "insn/uop" in wide and "6,596,766" in wide and "fit" not in wide
