@@ -204,10 +204,12 @@ class Program:
             sys.setrecursionlimit(limit)
         return out.getvalue()
 
-    def run(self, backend: str = "interp", passes: str | None = "default") -> str:
+    def run(self, backend: str = "interp", passes: str | None = "default",
+            boxed: bool = False) -> str:
         """Run the program; returns its stdout (exactly CPython's). A program exception
-        raises ``ProgramError`` with CPython's traceback text."""
-        return self._execute(self._runtime(backend, passes))
+        raises ``ProgramError`` with CPython's traceback text. ``boxed``: compiled code
+        keeps every value a ``PyObject *`` (CPython 3.15's model, no unboxing)."""
+        return self._execute(self._runtime(backend, passes, boxed=boxed))
 
     def run_cpython(self) -> str:
         """The same program under this CPython (the reference for differential runs)."""
@@ -220,18 +222,22 @@ class Program:
             r = subprocess.run([sys.executable, str(p)], capture_output=True, text=True)
         return r.stdout
 
-    def trace(self, backend: str = "interp", passes: str | None = "default") -> "Trace":
-        """Run and count what optimized code executed (``workbench trace``)."""
+    def trace(self, backend: str = "interp", passes: str | None = "default",
+              boxed: bool = False) -> "Trace":
+        """Run and count what optimized code executed (``workbench trace``); ``boxed`` as
+        for ``run``."""
         from .cli import trace_report
 
-        rt = self._runtime(backend, passes)
+        rt = self._runtime(backend, passes, boxed=boxed)
         stdout = self._execute(rt)
         return Trace(trace_report(rt, stdout), _site_costs(rt), _listings(rt))
 
     # -- machine code -----------------------------------------------------------------
-    def compile(self, function: str, passes: str | None = "default") -> "Compiled":
-        """Optimize ``function`` as the runtime would and emit its machine code.
-        Raises ``backends.copy_and_patch.emitter.Unsupported`` if the JIT refuses it."""
+    def compile(self, function: str, passes: str | None = "default",
+                boxed: bool = False) -> "Compiled":
+        """Optimize ``function`` as the runtime would and emit its machine code (``boxed``:
+        every value a ``PyObject *``). Raises ``backends.copy_and_patch.emitter.Unsupported``
+        if the JIT refuses it."""
         from ir.core import MODULE_FUNCTION
         from passes.pipeline import parse_pipeline
 
@@ -247,7 +253,7 @@ class Program:
         if plist and MODULE_FUNCTION in [f.name for f in module.functions]:
             prof, values = warm_up(module)
         opt = optimize(module, fn, plist, prof, values)
-        return Compiled(opt.fn, emit(opt.fn), self.source.splitlines())
+        return Compiled(opt.fn, emit(opt.fn, boxed=boxed), self.source.splitlines())
 
     def asm(self, function: str, passes: str | None = "default") -> "Compiled":
         return self.compile(function, passes)

@@ -38,8 +38,9 @@ def default_files() -> list[str]:
         raise WorkbenchError(f"the default programs are incomplete: {e}") from None
 
 
-def configs() -> list[tuple[str, list[str]]]:
-    """(name, argv prefix; the script path is appended)."""
+def configs(boxed: bool = False) -> list[tuple[str, list[str]]]:
+    """(name, argv prefix; the script path is appended); `boxed`: the native
+    configurations run with `--boxed` (and are named `...+boxed`)."""
     wb = [sys.executable, "-m", "workbench", "run"]
     out = [("cpython", [sys.executable]),
            ("interp", wb + ["--backend", "interp", "--passes", ""]),
@@ -49,6 +50,9 @@ def configs() -> list[tuple[str, list[str]]]:
     for algo in REGALLOC_ALGOS:
         out.append((f"native+regalloc({algo})",
                     wb + ["--backend", "native", "--passes", f"default,regalloc{{algo={algo}}}"]))
+    if boxed:
+        out = [(n + "+boxed", a + ["--boxed"]) if n.startswith("native") else (n, a)
+               for n, a in out]
     pypy = shutil.which("pypy3")
     if pypy:
         out.append(("pypy3", [pypy]))
@@ -74,12 +78,12 @@ def time_once(argv: list[str], timeout: float) -> tuple[float, int, str, str]:
 
 
 def run_bench(files: list[str], repeat: int = 3, timeout: float = 600.0,
-              only: list[str] | None = None, progress=None) -> dict:
+              only: list[str] | None = None, progress=None, boxed: bool = False) -> dict:
     """``{"results": [{file, config, median_s, ratio_vs_cpython}], "notes": [...]}``.
 
     ``progress(description)`` is called before each run (for a progress bar)."""
     notes: list[str] = []
-    cfgs = configs()
+    cfgs = configs(boxed)
     if only:
         cfgs = [c for c in cfgs if c[0] == "cpython" or c[0] in only]
     unavailable: dict[str, str] = {}
@@ -189,11 +193,11 @@ def main(args) -> int:
         raise WorkbenchError("--repeat must be >= 1")
     only = [c.strip() for c in args.configs.split(",")] if args.configs else None
     if only:
-        known = [n for n, _ in configs()]
+        known = [n for n, _ in configs(args.boxed)]
         bad = [c for c in only if c not in known]
         if bad:
             raise WorkbenchError(f"--configs: unknown {', '.join(bad)}; known: {', '.join(known)}")
-    ncfg = len([c for c in configs() if not only or c[0] == "cpython" or c[0] in only])
+    ncfg = len([c for c in configs(args.boxed) if not only or c[0] == "cpython" or c[0] in only])
     total = len(files) * ncfg * args.repeat
     if use_color(sys.stderr) and not os.environ.get("CI"):
         from rich.progress import Progress
@@ -211,9 +215,9 @@ def main(args) -> int:
                 state["first"] = False
                 bar.update(task, description=desc)
 
-            report = run_bench(files, args.repeat, args.timeout, only, progress)
+            report = run_bench(files, args.repeat, args.timeout, only, progress, args.boxed)
     else:
-        report = run_bench(files, args.repeat, args.timeout, only)
+        report = run_bench(files, args.repeat, args.timeout, only, boxed=args.boxed)
     if args.json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     else:

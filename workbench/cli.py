@@ -30,7 +30,8 @@ def cmd_run(args) -> int:
     _stencils_or_error(args.backend)
     # `run` reports nothing about the machine code, so Unicorn runs without count hooks.
     rt = Runtime(module, backend=args.backend, passes=args.passes,
-                 verify=getattr(args, "verify_each", False), unicorn_mode="none")
+                 verify=getattr(args, "verify_each", False), unicorn_mode="none",
+                 boxed=args.boxed)
     return run_guarded(rt.run, args.file)
 
 
@@ -209,7 +210,8 @@ def cmd_trace(args) -> int:
         full = FullTrace(limit=args.full_limit, out=sink, keep=sink is None)
     rt = Runtime(module, backend=args.backend, passes=args.passes,
                  verify=getattr(args, "verify_each", False),
-                 unicorn_mode="full" if full is not None else "blocks", full_trace=full)
+                 unicorn_mode="full" if full is not None else "blocks", full_trace=full,
+                 boxed=args.boxed)
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out):
@@ -329,7 +331,7 @@ def _compiled(args):
             continue
         opt = optimize(module, fn, passes, profile, values)
         try:
-            yield opt.fn, emit(opt.fn)
+            yield opt.fn, emit(opt.fn, boxed=getattr(args, "boxed", False))
         except Unsupported as e:
             yield opt.fn, str(e)
 
@@ -459,6 +461,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
+    def add_boxed_option(cmd):
+        cmd.add_argument("--boxed", action="store_true",
+                         help="compiled code keeps every value a PyObject * (CPython 3.15's "
+                              "model): no unboxing of proven ints, floats and bools, to "
+                              "measure what unboxing adds on top of register allocation")
+
     def add_passes_option(cmd, default):
         cmd.add_argument("--passes", metavar="LIST", default=default,
                          help="pipeline, e.g. 'specialize,typeprop,guardelim,"
@@ -479,6 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "JIT's code emulated); functions the JIT cannot compile run in the "
                         "interpreter (default: native)")
     add_passes_option(r, "default")
+    add_boxed_option(r)
     r.set_defaults(func=cmd_run)
 
     pl = sub.add_parser("pipeline", help="run passes and print the IR of each function",
@@ -540,6 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="where optimized code runs; unicorn adds instructions, loads and "
                          "stores per uop (default: interp)")
     add_passes_option(tr, "default")
+    add_boxed_option(tr)
     tr.add_argument("--json", action="store_true", help="machine-readable output")
     tr.add_argument("--full", action="store_true",
                     help="(unicorn) hook every instruction: address, bytes, text, memory "
@@ -564,6 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
     asm.add_argument("file", help="a Python script (.py) or IR text (.uop)")
     asm.add_argument("--function", metavar="NAME", help="only this function")
     add_passes_option(asm, "default")
+    add_boxed_option(asm)
     asm.add_argument("--base", type=lambda x: int(x, 0), default=0, metavar="ADDR",
                      help="address to link the code at (default: 0)")
     asm.set_defaults(func=cmd_asm)
@@ -599,6 +610,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "workbench/benchmarks/programs/*.py)")
     bn.add_argument("--repeat", type=int, default=3, metavar="N",
                     help="runs per configuration; the median is reported (default: 3)")
+    bn.add_argument("--boxed", action="store_true",
+                    help="run every native configuration with --boxed (every value a "
+                         "PyObject *; the rows are named ...+boxed)")
     bn.add_argument("--json", action="store_true",
                     help='machine-readable: {"results": [{"file", "config", "median_s", '
                          '"ratio_vs_cpython"}], "notes": [...]}')

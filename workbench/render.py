@@ -47,8 +47,10 @@ def print_ir(text: str, stream=None) -> None:
 def _trace_columns(report: dict) -> list[tuple[str, str]]:
     cols = [("function", "function"), ("uop", "uop"), ("count", "count")]
     if report["per_uop"] and "instructions" in report["per_uop"][0]:
-        cols += [("instructions", "instructions"), ("loads", "loads"), ("stores", "stores"),
-                 ("insns/uop", None)]
+        cols += [("instructions", "instructions"), ("loads", "loads"), ("stores", "stores")]
+        if "calls" in report["per_uop"][0]:
+            cols.append(("calls", "calls"))
+        cols.append(("insns/uop", None))
     return cols
 
 
