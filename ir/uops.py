@@ -624,11 +624,14 @@ _STENCILS.update({
             SLOW();""",
     "_BINARY_SUBSCR": """
         PyObject *a = OA, *b = OB;
-        if (Py_IS_TYPE(a, &PyList_Type) && Py_IS_TYPE(b, &PyLong_Type) && ONE_DIGIT(b)) {
-            int64_t i = DIGIT_VALUE(b), n = PyList_GET_SIZE(a);
+        if ((Py_IS_TYPE(a, &PyList_Type) || Py_IS_TYPE(a, &PyTuple_Type))
+                && Py_IS_TYPE(b, &PyLong_Type) && ONE_DIGIT(b)) {
+            /* a list's and a tuple's items are both at ob_item, their length ob_size */
+            int64_t i = DIGIT_VALUE(b), n = Py_SIZE(a);
             if (i < 0) i += n;
             if ((uint64_t)i >= (uint64_t)n) SLOW();
-            PyObject *r = PyList_GET_ITEM(a, i);
+            PyObject *r = Py_IS_TYPE(a, &PyList_Type) ? PyList_GET_ITEM(a, i)
+                                                      : PyTuple_GET_ITEM(a, i);
             Py_INCREF(r);
             OUT = WORD(r);
         } else

@@ -118,7 +118,8 @@ def trace_table(report: dict, limit: int = 25, target=None):
     """The rich table of the hottest uops, fitted to ``target`` (a rich Console; its
     width): uop names are never cut.  To fit, in this order: the function column goes
     when every row is of one function (named in the title instead), long function names
-    wrap, the derived insns/uop column goes, and numbers are abbreviated (2.2M)."""
+    wrap, the derived insns/uop column goes, numbers are abbreviated (2.2M), and the calls
+    column goes."""
     from rich import box
     from rich.console import Console
     from rich.measure import Measurement
@@ -166,9 +167,15 @@ def trace_table(report: dict, limit: int = 25, target=None):
         cols = [c for c in cols if c[0] != "insns/uop"]
         notes.append("insn/uop left out")
         t = build(cols, _cell, notes)
+    compact = _cell
     if not fits(t):
         notes.append("numbers abbreviated")
-        t = build(cols, lambda r, key: _compact(r[key]) if key else _cell(r, key), notes)
+        compact = lambda r, key: _compact(r[key]) if key else _cell(r, key)  # noqa: E731
+        t = build(cols, compact, notes)
+    if not fits(t) and any(name == "calls" for name, _ in cols):
+        cols = [c for c in cols if c[0] != "calls"]
+        notes.append("calls left out")
+        t = build(cols, compact, notes)
     return t
 
 

@@ -541,13 +541,16 @@ class _Emitter:
         # (the `_ENTRY` dispatcher's code)
         dispatcher = fn.blocks[0].label if len(blocks) < len(fn.blocks) else None
         entry_site = Site(dispatcher, 0, "_ENTRY", fn.line) if dispatcher else None
-        for k, label in enumerate(entries):
+        order = [b.label for b in blocks]
+        # the function entry's last: it falls through into the first block; with no boxed
+        # locals an entry is its block itself (labelled once the blocks are placed)
+        for k in (list(range(1, len(entries))) + [0]) if self.boxed_locals else ():
             self.mark(f"entry:{k}")
             for name in self.boxed_locals:
                 self.refcount("_XINCREF", self.local_operand(name), entry_site)
-            self.put(Variant("_JUMP", nregs=self.nregs), {V.TARGET: f"block:{label}"},
-                     entry_site)
-        order = [b.label for b in blocks]
+            if k != 0 or not order or entries[0] != order[0]:
+                self.put(Variant("_JUMP", nregs=self.nregs),
+                         {V.TARGET: f"block:{entries[k]}"}, entry_site)
         out_of_line: list[tuple[str, Target, Site, tuple]] = []
         for n, b in enumerate(blocks):
             following = order[n + 1] if n + 1 < len(order) else None
@@ -568,6 +571,9 @@ class _Emitter:
                                           else (None, 8 * w), site)
                     self.stolen = set()
                 self.shadow = {}
+        if not self.boxed_locals:
+            for k, label in enumerate(entries):
+                self.labels[f"entry:{k}"] = self.labels[f"block:{label}"]
         for label, t, site, held in out_of_line:
             self.mark(label)
             self.site = site

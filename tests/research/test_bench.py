@@ -32,7 +32,7 @@ def test_bench_json_shape(tmp_path):
 def test_bench_plain_table_and_failures(tmp_path, capsys, monkeypatch):
     bad = tmp_path / "bad.py"
     bad.write_text("print(1)\nraise SystemExit(3)\n")
-    monkeypatch.setattr(bench, "configs", lambda: [("cpython", [sys.executable])])
+    monkeypatch.setattr(bench, "configs", lambda boxed=False: [("cpython", [sys.executable])])
     assert main(["bench", "--repeat", "1", str(bad)]) == 0
     out = capsys.readouterr().out
     assert "median of 1" in out and "note:" in out and "exit status 3" in out
