@@ -37,6 +37,7 @@ life: Unicorn instruments code for the hooks present when it translates it.
 
 from __future__ import annotations
 
+import ctypes
 import struct
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -90,7 +91,8 @@ class UnicornCode:
         self._emulators: list[Emulator] = []
         self._depth = 0
         self.code = b""
-        self._blocks: defaultdict[tuple[int, int], int] = defaultdict(int)  # (start, size)
+        # "blocks" mode: per emulator, executions and size of the block at each code offset
+        self._block_tables: list[tuple] = []
         self._full_counts: Counter[int] = Counter()
         self._block_insns: dict[tuple[int, int], tuple[int, ...]] = {}
         self._flushes: list[Callable[[], None]] = []
@@ -109,6 +111,16 @@ class UnicornCode:
 
     # -- what ran ---------------------------------------------------------------------
     @property
+    def _blocks(self) -> dict[tuple[int, int], int]:
+        """(start address, size) -> times each basic block ran, over every emulator."""
+        out: dict[tuple[int, int], int] = defaultdict(int)
+        for _, counts, sizes in self._block_tables:
+            raw = memoryview(counts).cast("B").cast("Q")
+            for off in (i for i, n in enumerate(raw) if n):
+                out[self.base + off, sizes[off]] += raw[off]
+        return out
+
+    @property
     def counts(self) -> Counter[int]:
         """Instruction address -> times executed, over every run so far."""
         if self.mode == "full":
@@ -124,6 +136,7 @@ class UnicornCode:
         if self.mode == "full":
             return sum(self._full_counts.values())
         return sum(n * len(self._instructions_in(*key)) for key, n in self._blocks.items())
+
 
     def _instructions_in(self, start: int, size: int) -> tuple[int, ...]:
         key = (start, size)
@@ -156,13 +169,17 @@ class UnicornCode:
             emu.load(code)
             # Hooks stay for the emulator's life: Unicorn instruments code for the hooks
             # present when it translates it, so per-run hooks would miss cached code.
-            if self.mode == "blocks":
-                blocks = self._blocks
+            if self.mode == "blocks":   # a C hook (native_hooks.count_block)
+                from . import native_hooks
 
-                def on_block(uc, address, size, _):
-                    blocks[address, size] += 1
-                emu.uc.hook_add(unicorn.UC_HOOK_BLOCK, on_block, begin=self.base,
-                                end=self.base + len(code) - 1)
+                n = len(code)
+                counts, sizes = (ctypes.c_uint64 * n)(), (ctypes.c_uint32 * n)()
+                counter = native_hooks.Counter(self.base, n, ctypes.addressof(counts),
+                                               ctypes.addressof(sizes))
+                native_hooks.add_hook(emu.uc, unicorn.UC_HOOK_BLOCK,
+                                      native_hooks.hook_functions()["count_block"], counter,
+                                      self.base, self.base + n - 1)
+                self._block_tables.append((counter, counts, sizes))
                 self._flushes.append(lambda: None)
             elif self.mode == "full":
                 self._flushes.append(self._full_hooks(emu))
