@@ -241,6 +241,7 @@ class _Emitter:
         self.fn = fn
         self.direct_calls = direct_calls
         self.boxed = boxed
+        self._reps: dict[int, str] = {}
         self.items: list[tuple[Variant | str, dict, Site | None]] = [("shim", {}, None)]
         self.labels: dict[str, int] = {}
         self.exits: list[Exit] = []
@@ -307,7 +308,10 @@ class _Emitter:
     # -- helpers ----------------------------------------------------------------
 
     def rep(self, v: int) -> str:
-        return rep_of(self.fn, v, self.boxed)
+        r = self._reps.get(v)
+        if r is None:
+            r = self._reps[v] = rep_of(self.fn, v, self.boxed)
+        return r
 
     def operand(self, v: int) -> Operand:
         if self.regalloc:

@@ -67,6 +67,7 @@ code leaves, so the word never needs resetting. Nothing ever tests the returned 
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from ir.uops import UOPS
 
@@ -441,7 +442,7 @@ class Variant:
     exit: bool = False
     part: str = ""  # "" the whole uop; "hot" / "cold": see `split`
 
-    @property
+    @functools.cached_property
     def splittable(self) -> bool:
         """Has slow paths that belong out of line: the emitter then places `split()`'s
         hot part inline and its cold part after the exit stubs."""
@@ -467,7 +468,7 @@ class Variant:
                 and all(r is None and not c for r, c in self.inputs)
                 and (not self.has_output or self.output is None))
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
         if self.plain and not self.part and self.base not in ("_CALL_HELPER",):
             return self.base
@@ -579,11 +580,20 @@ def variants_source(variants) -> str:
     return "\n".join(parts)
 
 
+_libraries: dict[frozenset, object] = {}
+
+
 def variant_library(variants):
-    """The compiled stencils of `variants` (cached on disk by source)."""
+    """The compiled stencils of `variants` (cached on disk by source; in memory by the
+    set of variant names, so emitting code whose stencils were built before makes no C
+    text at all)."""
     from .cache import build_library
 
-    return build_library(variants_source(variants))
+    names = frozenset(v.name for v in variants)
+    lib = _libraries.get(names)
+    if lib is None:
+        lib = _libraries[names] = build_library(variants_source(variants))
+    return lib
 
 
 # Control stencils: complete function bodies.
