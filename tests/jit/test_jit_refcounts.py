@@ -174,3 +174,41 @@ def test_refcounts_equal_cpython(program, backend, passes, boxed):
     assert got_out == want_out
     assert jitted, "nothing ran as machine code"
     assert got == want
+
+
+ALLOC = """
+def alloc(n):
+    acc = 0
+    for i in range(n):
+        items = [i, i + 1, 2.5]
+        pair = (i, items[2])
+        f = i * 0.5 + 0.25
+        big = 2 ** 70 + i * 7
+        acc = acc + items[1] + len(items) + big % 5
+    return acc
+
+print(alloc(N))
+"""
+
+
+@pytest.mark.parametrize("boxed", [False, True], ids=["unboxed", "boxed"])
+@pytest.mark.parametrize("backend", ["native", "unicorn"])
+def test_allocation_loop_runs_in_constant_memory(backend, boxed):
+    """What an allocation loop leaves allocated does not grow with its iterations (an
+    object leaked per iteration would leave thousands of blocks more at 4x the size)."""
+    from workbench.runtime import Runtime
+
+    left = {}
+    for n in (2_000, 8_000):
+        source = ALLOC.replace("N", str(n))
+        rt = Runtime(compile_program(source), backend=backend, passes="default,regalloc",
+                     boxed=boxed, unicorn_mode="none")
+        gc.collect()
+        before = sys.getallocatedblocks()
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            rt.run()
+        assert [v for v in rt.versions() if v["tier2"] == backend], "nothing compiled"
+        gc.collect()
+        left[n] = sys.getallocatedblocks() - before
+        assert out.getvalue() == f"{sum(i + 1 + 3 + (2 ** 70 + i * 7) % 5 for i in range(n))}\n"
+    assert left[8_000] - left[2_000] < 500, left

@@ -23,6 +23,21 @@ def test_kernel_stdout_is_cpython(tmp_path, kernel, backend, passes):
     assert out == expected(source)
 
 
+BOXED_PIPELINES = ["", "default", "default,regalloc{algo=linear-scan}"]
+
+
+@pytest.mark.parametrize("passes", BOXED_PIPELINES, ids=["none", "default", "linear-scan"])
+@pytest.mark.parametrize("backend", ["native", "unicorn"])
+@pytest.mark.parametrize("kernel", KERNEL_NAMES)
+def test_kernel_stdout_is_cpython_boxed(tmp_path, kernel, backend, passes):
+    """`--boxed`: every value a PyObject * (frame slots, then registers holding objects)."""
+    source = kernel_source(kernel)
+    path = write(tmp_path, kernel, source)
+    status, out, err = cli("run", "--backend", backend, "--passes", passes, "--boxed", path)
+    assert (status, err) == (0, "")
+    assert out == expected(source)
+
+
 def _shipped(kernel: str) -> str:
     from helpers import KERNELS
 
