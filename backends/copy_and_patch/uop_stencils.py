@@ -75,7 +75,6 @@ from .entry_shim import ENTRY_SHIM_SOURCE
 
 REG_ARGS = ("r13", "r14", "r15", "rdi", "rsi", "rdx", "rcx", "r8", "r9", "r11")
 MAX_REGS = len(REG_ARGS)
-UNBOUND_WORD = 0  # an unbound boxed local: NULL, as in CPython's frames
 HELPER_STATUS_WORD = 2  # frame word: a helper's out-of-band status
 PENDING_EXCEPTION_WORD = 3  # frame word: the exception an error stub took from the indicator
 HEADER_WORDS = 4  # words 0..3: exit index, returned value, helper status, exception
@@ -316,30 +315,22 @@ VARIANT_BODIES: dict[str, str] = {
     "_DECREF": "Py_DECREF(O(A));",
     "_XINCREF": "Py_XINCREF(O(A));",
     "_XDECREF": "Py_XDECREF(O(A));",
-    # [a, b, ...] and (a, b, ...): OPERAND boxed items in the frame words from _JIT_SLOT0
-    "_BUILD_LIST": """
-        int64_t n = OPERAND, *items = (int64_t *)((char *)f + (intptr_t)_JIT_SLOT0);
-        PyObject *l = PyList_New(n);
-        ERROR_IF(l == NULL);
-        for (int64_t k = 0; k < n; k++) {
-            PyObject *o = O(items[k]);
-            Py_INCREF(o);
-            PyList_SET_ITEM(l, k, o);
-        }
-        OUT = WORD(l);""",
-    "_BUILD_TUPLE": """
-        int64_t n = OPERAND, *items = (int64_t *)((char *)f + (intptr_t)_JIT_SLOT0);
-        PyObject *t = PyTuple_New(n);
-        ERROR_IF(t == NULL);
-        for (int64_t k = 0; k < n; k++) {
-            PyObject *o = O(items[k]);
-            Py_INCREF(o);
-            PyTuple_SET_ITEM(t, k, o);
-        }
-        OUT = WORD(t);""",
     # a boxed frame local (frame word _JIT_SLOT2) takes A's reference; the old one goes
     "_STORE_LOCAL": "PyObject *old = O(W(_JIT_SLOT2)); W(_JIT_SLOT2) = A; Py_XDECREF(old);",
 }
+# [a, b, ...] and (a, b, ...): OPERAND boxed items in the frame words from _JIT_SLOT0
+_BUILD = """
+        int64_t n = OPERAND, *items = (int64_t *)((char *)f + (intptr_t)_JIT_SLOT0);
+        PyObject *s = {kind}_New(n);
+        ERROR_IF(s == NULL);
+        for (int64_t k = 0; k < n; k++) {{
+            PyObject *o = O(items[k]);
+            Py_INCREF(o);
+            {kind}_SET_ITEM(s, k, o);
+        }}
+        OUT = WORD(s);"""
+VARIANT_BODIES["_BUILD_LIST"] = _BUILD.format(kind="PyList")
+VARIANT_BODIES["_BUILD_TUPLE"] = _BUILD.format(kind="PyTuple")
 for _n, _b in BODIES.items():
     VARIANT_BODIES.setdefault(_n, _b)
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import mmap
-import struct
 from collections import Counter
 from collections.abc import Callable
 

@@ -44,7 +44,6 @@ from collections.abc import Callable
 
 import unicorn
 
-from backends.copy_and_patch import uop_stencils as S
 from backends.copy_and_patch.emitter import CodeBlob
 from backends.native import runner as native
 from backends.native.runner import Refused
