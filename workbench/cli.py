@@ -647,14 +647,18 @@ def build_parser() -> argparse.ArgumentParser:
             return value
         return convert
 
+    # fuzzing also runs the JIT with every value boxed (`native+boxed`: --boxed)
+    fuzz_backends = backends + ["native+boxed", "unicorn+boxed"]
+    fuzz_default = backends + ["native+boxed"]
+
     def backend_list(text: str) -> list[str]:
         items = [b.strip() for b in text.split(",") if b.strip()]
         if not items:
             raise argparse.ArgumentTypeError("no backend given")
         for b in items:
-            if b not in backends:
+            if b not in fuzz_backends:
                 raise argparse.ArgumentTypeError(
-                    f"unknown backend '{b}' (choose from {', '.join(backends)})")
+                    f"unknown backend '{b}' (choose from {', '.join(fuzz_backends)})")
         return list(dict.fromkeys(items))
 
     def feature_list(text: str) -> list[str]:
@@ -682,8 +686,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "registered pass alone)")
     fz.add_argument("--load", metavar="FILE", action="append",
                     help="load passes from a Python file (repeatable)")
-    fz.add_argument("--backends", type=backend_list, default=list(backends), metavar="B,...",
-                    help=f"backends to test (default: {','.join(backends)})")
+    fz.add_argument("--backends", type=backend_list, default=list(fuzz_default),
+                    metavar="B,...",
+                    help=f"backends to test, of {','.join(fuzz_backends)} (B+boxed: with "
+                         f"--boxed; default: {','.join(fuzz_default)})")
     fz.add_argument("--json", action="store_true",
                     help='print {"programs", "runs", "mismatches", "reproducers", ...}')
     fz.add_argument("--out", metavar="DIR", default="fuzz-reproducers",

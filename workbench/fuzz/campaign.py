@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .generator import generate
-from .oracle import (CPython, Outcome, agree, first_difference, run_workbench,
+from .oracle import (CPython, Outcome, agree, backend_args, first_difference, run_workbench,
                      run_workbench_forked, signal_name, signature)
 
 
@@ -185,7 +185,8 @@ def save_reproducer(m: Mismatch, text: str, ref: Outcome, got: Outcome, tests: i
     how = f"reduced with {tests} tests" if note is None else f"NOT reduced: {note}"
     header = [
         f"# workbench fuzz reproducer (program seed {m.seed}, {how})",
-        f"# replay: workbench run --backend {m.backend} --passes '{m.passes}'{loads} {name}",
+        f"# replay: workbench run {' '.join(backend_args(m.backend))} --passes "
+        f"'{m.passes}'{loads} {name}",
         f"#         python3 {name}",
         f"# CPython:   {_one_line(ref.describe())}",
         f"# workbench: {_one_line(got.describe())}",

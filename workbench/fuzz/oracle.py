@@ -233,10 +233,20 @@ def time_limit(seconds: float):
         signal.signal(signal.SIGALRM, old)
 
 
+BOXED_SUFFIX = "+boxed"   # a fuzz backend `native+boxed`: `--backend native --boxed`
+
+
+def backend_args(backend: str) -> list[str]:
+    """``--backend B`` (and ``--boxed`` for a ``B+boxed`` fuzz backend)."""
+    if backend.endswith(BOXED_SUFFIX):
+        return ["--backend", backend[:-len(BOXED_SUFFIX)], "--boxed"]
+    return ["--backend", backend]
+
+
 def run_args(path: str, backend: str, passes: str, loads: tuple[str, ...] = (),
              verify: bool = False) -> list[str]:
     """The ``workbench run`` arguments for one configuration."""
-    args = ["run", "--backend", backend, "--passes", passes]
+    args = ["run", *backend_args(backend), "--passes", passes]
     for f in loads:
         args += ["--load", f]
     if verify:
