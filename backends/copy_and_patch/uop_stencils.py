@@ -164,7 +164,8 @@ CELL_ENTRY, CELL_WORDS, CELL_TEMPLATE, CELL_RET, CELL_CODE, CELL_STACK, CELL_NPA
 MAX_DIRECT_ARGS = 8
 CELL_RUNS = CELL_PARAMS + MAX_DIRECT_ARGS  # direct calls of the installed code, and those
 CELL_RETURNS = CELL_RUNS + 1               # that returned on the fast path
-CELL_SIZE = CELL_RETURNS + 1
+CELL_INIT = CELL_RETURNS + 1   # frame words the template sets: the header and the locals
+CELL_SIZE = CELL_INIT + 1
 STK_TOP, STK_LIMIT, STK_DEPTH, STK_MAXDEPTH, STK_CALLS = range(5)
 STK_SIZE = 8
 DIRECT_HEADER = 2  # words below a callee frame: its code id, the status it returned
@@ -204,8 +205,10 @@ def direct_call_body(nargs: int, exit: bool) -> str:
         goto slow_;
     {{
         const int64_t *tpl_ = (const int64_t *)cell_[{CELL_TEMPLATE}];
-        int64_t nw_ = cell_[{CELL_WORDS}];
-        for (int64_t k = 0; k < nw_; k++) {{
+        int64_t nw_ = cell_[{CELL_WORDS}], ni_ = cell_[{CELL_INIT}];
+        /* only the header and the locals need their initial words: every other word
+           (values, temporaries) is written before anything reads it */
+        for (int64_t k = 0; k < ni_; k++) {{
             __asm__("" : "+r"(k));   /* a plain loop: no memcpy call */
             nf_[k] = tpl_[k];
         }}

@@ -3,11 +3,13 @@
 A `_CALL_DIRECT_{n}` site (uop_stencils.direct_call_body) of module function `name` reads
 `name`'s *cell* (CELL_SIZE words at a fixed address, patched into the caller as an
 operand): the callee's native entry (0 = none: the site takes its ordinary helper), its
-frame size and frame template, the representation of its returned word, its code id (for
-the finishing helper), the stack header, its parameter count and each parameter's frame
-word. The callee frame is pushed on one native *stack* (`header`: top, limit, depth,
-depth limit, direct calls made), under DIRECT_HEADER
-words (code id, returned status), and the callee's code is entered with a real `call`:
+frame size, how many of its words the frame template sets (the header and the locals;
+every other word is written before it is read) and the template, the representation of
+its returned word, its code id (for the finishing helper), the stack header, its
+parameter count and each parameter's frame word. The callee frame is pushed on one
+native *stack* (`header`: top, limit, depth, depth limit, direct calls made), under
+DIRECT_HEADER words (code id, returned status), and the callee's code is entered with a
+real `call`:
 its `_RETURN` stencil returns the status to the caller's stencil as it would to the SysV
 shim.
 
@@ -105,6 +107,8 @@ class DirectCalls:
         c = self.cells[name]
         c[S.CELL_ENTRY] = 0   # filled last
         c[S.CELL_WORDS] = layout.words
+        c[S.CELL_INIT] = max([S.HEADER_WORDS + layout.nregs]
+                             + [w + 1 for w in layout.local_word.values()])
         c[S.CELL_TEMPLATE] = ctypes.addressof(self.templates[cid])
         c[S.CELL_RET] = S.RET_REPS[code._return_reps[0]]
         c[S.CELL_CODE] = cid
