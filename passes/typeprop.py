@@ -419,15 +419,16 @@ class _Analyzer:
     def guard(self, label: str, i: int, u: Uop, s: State, facts: TypeFacts | None) -> None:
         gt = u.defn.guard_type
         inputs = []
+        alias = {v: self.aliases(v, s) for v in u.inputs}   # once per input
         for v in u.inputs:
             before = self.type_of(v, s)
             if facts is not None:
-                held = tuple(self.aliases(v, s)[1])
+                held = tuple(alias[v][1])
                 inputs.append(GuardInput(v, before, before == gt, held,
                                          self.reason(v, s) if self.explain else None, facts))
         site = (label, i)
-        for v in dict.fromkeys(u.inputs):
-            same, held = self.aliases(v, s)
+        for v in alias:
+            same, held = alias[v]
             for local in held:
                 info = s.locals[local]
                 lt = meet(info.type, gt)
