@@ -313,7 +313,7 @@ VARIANT_BODIES: dict[str, str] = {
     "_GUARD_LIST": "EXIT_IF(!Py_IS_TYPE(O(A), &PyList_Type));",
     "_GUARD_FLOAT": "EXIT_IF(!Py_IS_TYPE(O(A), &PyFloat_Type));",
     "_GUARD_NEVER": "JUMP(_JIT_EXIT);",
-    # reference counts of boxed words (the emitter's ownership, see emitter.Ownership)
+    # reference counts of boxed words (where: ownership.Ownership)
     "_INCREF": "Py_INCREF(O(A));",
     "_DECREF": "Py_DECREF(O(A));",
     "_XINCREF": "Py_XINCREF(O(A));",

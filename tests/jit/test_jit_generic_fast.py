@@ -1,9 +1,9 @@
 """Inline fast paths of the generic uops (_BINARY_OP, _COMPARE_OP, _TO_BOOL, _UNARY_OP)
-on boxed words: every result must be CPython's, on the edge values where the fast path
-and the helper split (0, -1, the 48-bit boxed range 2**47, negative floor division and
+on objects: every result must be CPython's, on the edge values where the inline path and
+the C-API slow path split (0, -1, one-digit ints at 2**30, negative floor division and
 modulo, bools mixed with ints, shifts, floats mixed with ints, NaN, -0.0), natively and
 in Unicorn, with no optimization (values in frame words) and with register allocation
-(register inputs reach the helper through their save words)."""
+(register inputs reach the cold part in their registers)."""
 
 import json
 import subprocess

@@ -37,8 +37,8 @@ bb0:
 }
 """
 
-# A call (a side effect) whose boxed result is then unboxed to a raw int (the int slow
-# path when it is past 48 bits), boxed again and returned.
+# A call (a side effect) whose boxed result is then unboxed to a raw int (through
+# PyLong_AsLongLong when it has more than one digit), boxed again and returned.
 CALL_UNBOX = """
 func @f(s) locals() line 1 {
 bb0:

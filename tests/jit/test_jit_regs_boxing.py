@@ -326,7 +326,7 @@ def test_helpers_propagate_python_exceptions(passes):
     assert store.run({"xs": xs, "i": 1, "v": "z"}) == ("return", 2) and xs == [0, "z"]
     with pytest.raises(IndexError):
         store.run({"xs": xs, "i": 5, "v": 1})
-    # the code still works after an exception (handles reset, no state left behind)
+    # the code still works after an exception (its references released, no state left)
     assert div.run({"a": 9, "b": 3}) == ("return", 3)
 
 

@@ -296,8 +296,8 @@ def test_cell_follows_invalidation_and_reoptimization(passes):
 @pytest.mark.parametrize("passes", PASSES)
 def test_callee_exits_and_reoptimization_under_direct_calls(passes):
     """Floats, ints past 64 bits and strings reach a callee specialized for ints: its
-    exits resume in tier 1 under the finishing helper (or the call is refused: handles),
-    it is re-optimized while the caller stays compiled."""
+    exits resume in tier 1 under the finishing helper, it is re-optimized while the
+    caller stays compiled."""
     rt, out, error = _runtime(TYPES, passes)
     assert error is None and out == expected(TYPES)
     assert rt.direct.calls > 0 or not passes
