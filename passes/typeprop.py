@@ -404,14 +404,14 @@ class _Analyzer:
     @staticmethod
     def aliases(v: int, s: State) -> tuple[set[int], list[str]]:
         """Values known to be the same object as ``v``, and the locals holding it."""
-        same, held = {v}, []
-        rest = list(s.holders.items())     # the closure does not depend on their order
+        same, held = {v}, set()
+        items = s.holders.items()          # the closure does not depend on their order
         grew = True
         while grew:
             grew = False
-            for local, vs in rest:
-                if local not in held and vs & same:
-                    held.append(local)
+            for local, vs in items:
+                if local not in held and not vs.isdisjoint(same):
+                    held.add(local)
                     same |= vs
                     grew = True
         return same, sorted(held)
