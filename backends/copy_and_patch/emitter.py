@@ -241,7 +241,6 @@ class _Emitter:
         self.fn = fn
         self.direct_calls = direct_calls
         self.boxed = boxed
-        self._reps: dict[int, str] = {}
         self.items: list[tuple[Variant | str, dict, Site | None]] = [("shim", {}, None)]
         self.labels: dict[str, int] = {}
         self.exits: list[Exit] = []
@@ -308,10 +307,7 @@ class _Emitter:
     # -- helpers ----------------------------------------------------------------
 
     def rep(self, v: int) -> str:
-        r = self._reps.get(v)
-        if r is None:
-            r = self._reps[v] = rep_of(self.fn, v, self.boxed)
-        return r
+        return rep_of(self.fn, v, self.boxed)
 
     def operand(self, v: int) -> Operand:
         if self.regalloc:
@@ -452,38 +448,50 @@ class _Emitter:
         return f"exit:{len(self.exits) - 1}"
 
     def edge_moves(self, t: Target, held: tuple[int, ...], site: Site) -> None:
-        """An edge into `t.block`: reference counts, then the block parameters' moves
-        (boxing first: it can fail while every reference is still where it was)."""
+        """An edge into `t.block`: the block parameters' conversions, the reference
+        counts, then the moves. Raw arguments are boxed first (boxing can fail, and every
+        reference is still where it was) and boxed arguments unboxed next (while their
+        objects are certainly alive: the counts may free them)."""
         params = self.block_params[t.block]
         if len(params) != len(t.args):
             raise Unsupported(f"edge to {t.block}: {len(t.args)} args, {len(params)} params")
         pairs = [(p, a) for p, a in zip(params, t.args)
                  if self.own.param_live(t.block, p) or self.rep(p) != BOX]
         deltas = self.own.edge_refs(held, t.block, t.args, lambda p: self.rep(p) == BOX)
-        boxed_now = []
+        unboxed = [(p, a) for p, a in pairs if self.rep(a) == BOX and self.rep(p) != BOX]
         self.held = held
         if self.regalloc:
             for p, a in pairs:
                 if self.operand(p) != self.operand(a):
                     raise Unsupported(f"edge to {t.block}: %{a} not in %{p}'s location")
+            boxed_now = []
             for p, a in pairs:   # same place: convert in place (boxing first)
                 if self.rep(p) == BOX and self.rep(a) != BOX:
                     self.move(self.operand(a), self.rep(a), self.operand(p), BOX, site)
                     boxed_now.append(p)
                     self.held = held + tuple(boxed_now)
-            self.edge_refcounts(deltas, site)
-            for p, a in pairs:
-                if self.rep(a) == BOX and self.rep(p) != BOX:
-                    self.move(self.operand(a), BOX, self.operand(p), self.rep(p), site)
+            kept = {}   # an unboxed argument's object word, for its decref
+            for k, (p, a) in enumerate(unboxed):
+                if deltas.get(a, 0) < 0:
+                    word = self.temp_base + k
+                    self.put_op("_MOVE", [(self.operand(a), "")], (None, 8 * word), {}, site)
+                    kept[a] = word
+                self.move(self.operand(a), BOX, self.operand(p), self.rep(p), site)
+            self.edge_refcounts(deltas, site, kept)
             self.held = ()
             return
-        # frame words: box raw arguments into temporaries, count, then move in parallel
+        # frame words: box raw arguments into temporaries, unbox boxed ones into raw
+        # temporaries, count, then move in parallel
         src_word = {}
         for p, a in pairs:
             if self.rep(p) == BOX and self.rep(a) != BOX:
                 src_word[p] = (self.box_input(a, site), BOX)
-            else:
-                src_word[p] = ((None, 8 * self.value_word[a]), self.rep(a))
+        for k, (p, a) in enumerate(unboxed):
+            word = self.temp_base + len(self.temps) + k   # a raw word: no reference
+            self.move((None, 8 * self.value_word[a]), BOX, (None, 8 * word), self.rep(p), site)
+            src_word[p] = ((None, 8 * word), self.rep(p))
+        for p, a in pairs:
+            src_word.setdefault(p, ((None, 8 * self.value_word[a]), self.rep(a)))
         self.edge_refcounts(deltas, site)
         self.temps = []   # their references pass to the parameters
         moves = [(self.value_word[p], src_word[p][0][1] // 8) for p, _ in pairs]
@@ -501,13 +509,17 @@ class _Emitter:
                 self.move((None, 8 * s), src_rep, (None, 8 * d), dst_rep, site)
         self.held = ()
 
-    def edge_refcounts(self, deltas: dict[int, int], site) -> None:
+    def edge_refcounts(self, deltas: dict[int, int], site, kept=None) -> None:
+        """Increfs, then decrefs (`kept`: values whose object word was copied to a frame
+        word, their own location now holding something else)."""
+        kept = kept or {}
         for v, d in sorted(deltas.items()):
             for _ in range(max(d, 0)):
                 self.refcount("_INCREF", self.operand(v), site)
         for v, d in sorted(deltas.items()):
             if d < 0:
-                self.refcount("_DECREF", self.operand(v), site)
+                at = (None, 8 * kept[v]) if v in kept else self.operand(v)
+                self.refcount("_DECREF", at, site)
 
     def edge_needs_code(self, b, t: Target, held) -> bool:
         """Whether the edge to `t` needs any stencil (moves, conversions, counts)."""
