@@ -33,6 +33,9 @@ KIND_INT, KIND_INT32, KIND_VOID, KIND_DOUBLE_ARG = range(4)
 
 SOURCE = r"""
 #include <stdint.h>
+#define KIND_INT32 %d
+#define KIND_VOID %d
+#define KIND_DOUBLE_ARG %d
 typedef int (*reg_read_t)(void *uc, int regid, void *value);
 typedef int (*reg_write_t)(void *uc, int regid, const void *value);
 typedef int (*mem_rw_t)(void *uc, uint64_t address, void *bytes, uint64_t size);
@@ -84,13 +87,13 @@ void call_native(void *uc, uint64_t address, uint32_t size, struct natives *c) {
         }
     }
     uint64_t r = 0;
-    if (s->kind == 3) {
+    if (s->kind == KIND_DOUBLE_ARG) {
         uint64_t x[2] = {0, 0};
         c->reg_read(uc, c->xmm0, x);
         r = ((double_fn_t)(uintptr_t)s->fn)(__builtin_bit_cast(double, x[0]));
     } else {
         r = ((int_fn_t)(uintptr_t)s->fn)(a[0], a[1], a[2], a[3], a[4], a[5]);
-        if (s->kind == 1) r = (uint64_t)(int64_t)(int32_t)r;
+        if (s->kind == KIND_INT32) r = (uint64_t)(int64_t)(int32_t)r;
     }
     for (int j = 0; j < s->nargs && j < 6; j++) {
         if ((s->pointers >> j) & 1 && a[j] == (uint64_t)(uintptr_t)&host[j]) {
@@ -99,9 +102,9 @@ void call_native(void *uc, uint64_t address, uint32_t size, struct natives *c) {
             c->mem_write(uc, orig, &host[j], 8);
         }
     }
-    if (s->kind != 2) c->reg_write(uc, c->rax, &r);
+    if (s->kind != KIND_VOID) c->reg_write(uc, c->rax, &r);
 }
-"""
+""" % (KIND_INT32, KIND_VOID, KIND_DOUBLE_ARG)
 
 
 class Slot(ctypes.Structure):
