@@ -81,10 +81,7 @@ def test_program_error_is_cpython_shaped():
 
 def test_unicorn_trace_and_compile(small_py):
     prog = wb.load(small_py)
-    try:
-        t = prog.trace(backend="unicorn", passes="default,regalloc")
-    except WorkbenchError as e:
-        pytest.skip(f"no stencil library: {e}")
+    t = prog.trace(backend="unicorn", passes="default,regalloc")  # the library must build
     assert t.totals["instructions"] > 0
     assert any("instructions" in r for r in t.site_rows())
     c = prog.compile("sum_loop", passes="default,regalloc")
