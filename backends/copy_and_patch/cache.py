@@ -17,7 +17,6 @@ import tempfile
 from pathlib import Path
 
 from . import compiler
-from .elf_reader import read_stencils
 from .stencil import StencilLibrary
 
 FORMAT = 3  # bump when Stencil/Hole change shape or elf_reader changes its output
@@ -50,6 +49,8 @@ def build_library(source: str, extra_flags: tuple[str, ...] = ()) -> StencilLibr
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
         library = None
     if not isinstance(library, StencilLibrary) or library.key != key:
+        # lazy: pyelftools takes ~50 ms to import and only a cache miss reads ELF
+        from .elf_reader import read_stencils
         obj = compiler.compile_c(source, extra_flags)
         library = StencilLibrary(read_stencils(obj), compiler.version(), key)
         _store(path, pickle.dumps(library))
