@@ -182,7 +182,7 @@ def _python_metadata(executable: str) -> dict:
             "python_executable": exe}
 
 
-def config_metadata(argv: list[str], boxed_default: bool = False) -> dict:
+def config_metadata(argv: list[str]) -> dict:
     """``backend``, ``pipeline`` (the ``--passes`` string; ``none`` for no passes, ``-``
     when no workbench runs) and ``boxed`` of one configuration's command line."""
     if "--backend" in argv:
@@ -224,9 +224,10 @@ def to_pyperf_suite(report: dict, boxed: bool = False):
     for r in report["results"]:
         argv = argvs[r["config"]]
         meta = dict(common)
-        if argv[0] != sys.executable:
+        if argv[0] != sys.executable:  # pypy3: its own python_* metadata, not ours
             if argv[0] not in others:
                 others[argv[0]] = _python_metadata(argv[0])
+            meta = {k: v for k, v in meta.items() if not k.startswith("python_")}
             meta.update(others[argv[0]])
         meta.update(config_metadata(argv))
         meta.update(name=names[r["file"], r["config"]], loops=1, unit="second",

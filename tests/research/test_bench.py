@@ -149,6 +149,20 @@ def test_pyperf_suite_boxed_and_same_stems():
     assert b.get_metadata()["boxed"] == "true" and not b.get_runs()[0].warmups
 
 
+def test_pyperf_suite_pypy_has_its_own_python_metadata(monkeypatch):
+    pytest.importorskip("pyperf")
+    monkeypatch.setattr(bench, "configs", lambda boxed=False: [
+        ("cpython", [sys.executable]), ("pypy3", ["/opt/pypy/bin/pypy3"])])
+    monkeypatch.setattr(bench, "_python_metadata", lambda exe: {
+        "python_implementation": "pypy", "python_version": "3.10.14 (64-bit)",
+        "python_executable": exe})
+    suite = bench.to_pyperf_suite(_report([("k.py", "cpython"), ("k.py", "pypy3")]))
+    cp, pp = (b.get_metadata() for b in suite.get_benchmarks())
+    assert pp["python_implementation"] == "pypy" and pp["backend"] == "pypy3"
+    assert pp["python_executable"] == "/opt/pypy/bin/pypy3" and "python_compiler" not in pp
+    assert cp["python_executable"] == sys.executable and "python_compiler" in cp
+
+
 def test_commit_is_head_or_unknown():
     commit = bench.workbench_commit()
     assert commit == "unknown" or (len(commit) == 40 and int(commit, 16) >= 0)
