@@ -6,6 +6,13 @@ to CPython's median (the baseline, measured in the same run).  A configuration w
 backend is not available here (``workbench run --backend native`` rejected with status
 2) is skipped with a note, as is a run that fails, times out or prints something other
 than CPython's output.
+
+Each configuration first runs ``--warmups`` times (not timed in the table; default 1:
+caches, stencils and the page cache warm up), then ``--repeat`` times.  ``-o FILE``
+writes the same runs as a pyperf benchmark suite (``to_pyperf_suite``): one benchmark
+per (program, configuration), named ``fib_mod[native+default]``, whose values are the
+whole-process wall seconds (one loop each) and whose warmups are the warmup runs, so
+``python -m pyperf show FILE`` and ``python -m pyperf compare_to A.json B.json`` read it.
 """
 
 from __future__ import annotations
@@ -78,8 +85,12 @@ def time_once(argv: list[str], timeout: float) -> tuple[float, int, str, str]:
 
 
 def run_bench(files: list[str], repeat: int = 3, timeout: float = 600.0,
-              only: list[str] | None = None, progress=None, boxed: bool = False) -> dict:
-    """``{"results": [{file, config, median_s, ratio_vs_cpython}], "notes": [...]}``.
+              only: list[str] | None = None, progress=None, boxed: bool = False,
+              warmups: int = 0) -> dict:
+    """``{"results": [{file, config, median_s, ratio_vs_cpython, values_s, warmups_s}],
+    "notes": [...]}``: per script and configuration, ``warmups`` untimed runs then
+    ``repeat`` timed ones (``values_s``, whole-process wall seconds; ``median_s`` is their
+    median).  Every run's output must be CPython's (its first run is the reference).
 
     ``progress(description)`` is called before each run (for a progress bar)."""
     notes: list[str] = []
@@ -97,6 +108,7 @@ def run_bench(files: list[str], repeat: int = 3, timeout: float = 600.0,
                     notes.append(f"--backend {backend} is not available here, skipped: {why}")
     cfgs = [(n, a) for n, a in cfgs
             if "--backend" not in a or not unavailable[a[a.index("--backend") + 1]]]
+    runs = warmups + repeat
     results = []
     for f in files:
         base = None
@@ -104,7 +116,7 @@ def run_bench(files: list[str], repeat: int = 3, timeout: float = 600.0,
         for name, argv in cfgs:
             times = []
             failed = None
-            for _ in range(repeat):
+            for _ in range(runs):
                 if progress:
                     progress(f"{Path(f).name}: {name}")
                 try:
@@ -123,15 +135,140 @@ def run_bench(files: list[str], repeat: int = 3, timeout: float = 600.0,
                 times.append(dt)
             if failed:
                 notes.append(f"{f}: {name}: {failed}")
-                if progress and len(times) < repeat:
-                    progress(None, skip=repeat - len(times) - 1)
+                if progress and len(times) < runs:
+                    progress(None, skip=runs - len(times) - 1)
                 continue
-            med = statistics.median(times)
+            values = times[warmups:]
+            med = statistics.median(values)
             if name == "cpython":
                 base = med
             results.append({"file": f, "config": name, "median_s": round(med, 4),
-                            "ratio_vs_cpython": round(med / base, 3) if base else None})
+                            "ratio_vs_cpython": round(med / base, 3) if base else None,
+                            "values_s": [round(t, 6) for t in values],
+                            "warmups_s": [round(t, 6) for t in times[:warmups]]})
     return {"results": results, "notes": notes}
+
+
+# -- pyperf ------------------------------------------------------------------------------
+def workbench_commit() -> str:
+    """``git rev-parse HEAD`` of the checkout this workbench runs from (the folder that
+    holds the ``workbench`` package, when it is a git work tree's top level), else
+    ``"unknown"`` (an installed copy, no git)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        r = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel", "HEAD"],
+                           capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    lines = r.stdout.split()
+    if r.returncode != 0 or len(lines) != 2 or Path(lines[0]).resolve() != root:
+        return "unknown"
+    return lines[1]
+
+
+def _python_metadata(executable: str) -> dict:
+    """pyperf's ``python_implementation``/``python_version``/``python_executable`` of
+    another interpreter (pypy3)."""
+    code = ("import platform,struct,sys;print(platform.python_implementation().lower());"
+            "print('%s (%s-bit)' % (platform.python_version(), struct.calcsize('P') * 8));"
+            "print(sys.executable)")
+    try:
+        r = subprocess.run([executable, "-c", code], capture_output=True, text=True,
+                           timeout=60)
+        impl, version, exe = r.stdout.split("\n")[:3]
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return {"python_executable": executable}
+    return {"python_implementation": impl, "python_version": version,
+            "python_executable": exe}
+
+
+def config_metadata(argv: list[str]) -> dict:
+    """``backend``, ``pipeline`` (the ``--passes`` string; ``none`` for no passes, ``-``
+    when no workbench runs) and ``boxed`` of one configuration's command line."""
+    if "--backend" in argv:
+        backend = argv[argv.index("--backend") + 1]
+        passes = argv[argv.index("--passes") + 1] if "--passes" in argv else "default"
+        return {"backend": backend, "pipeline": passes or "none",
+                "boxed": "true" if "--boxed" in argv else "false"}
+    return {"backend": Path(argv[0]).name if argv[0] != sys.executable else "cpython",
+            "pipeline": "-", "boxed": "false"}
+
+
+def benchmark_names(report: dict) -> dict[tuple[str, str], str]:
+    """(file, config) -> the pyperf benchmark name, ``STEM[CONFIG]`` (the path instead of
+    the stem when two files share a stem)."""
+    files = list(dict.fromkeys(r["file"] for r in report["results"]))
+    stems = [Path(f).stem for f in files]
+    label = {f: (s if stems.count(s) == 1 else f) for f, s in zip(files, stems)}
+    return {(r["file"], r["config"]): f"{label[r['file']]}[{r['config']}]"
+            for r in report["results"]}
+
+
+def to_pyperf_suite(report: dict, boxed: bool = False):
+    """``run_bench``'s report as a ``pyperf.BenchmarkSuite``: per (file, configuration) one
+    benchmark with one run, whose values are the timed runs and whose warmups the warmup
+    runs (seconds, one loop each), and metadata: pyperf's own (python, cpu, system,
+    date) plus ``backend``, ``pipeline``, ``commit``, ``boxed``, ``command``."""
+    import shlex
+
+    import pyperf
+
+    argvs = dict(configs(boxed))
+    common = dict(pyperf.Run([1.0]).get_metadata())  # pyperf's system/cpu/python metadata
+    for k in ("mem_max_rss", "duration", "name", "loops"):
+        common.pop(k, None)
+    common["commit"] = workbench_commit()
+    others: dict[str, dict] = {}
+    names = benchmark_names(report)
+    benchmarks = []
+    for r in report["results"]:
+        argv = argvs[r["config"]]
+        meta = dict(common)
+        if argv[0] != sys.executable:  # pypy3: its own python_* metadata, not ours
+            if argv[0] not in others:
+                others[argv[0]] = _python_metadata(argv[0])
+            meta = {k: v for k, v in meta.items() if not k.startswith("python_")}
+            meta.update(others[argv[0]])
+        meta.update(config_metadata(argv))
+        meta.update(name=names[r["file"], r["config"]], loops=1, unit="second",
+                    command=shlex.join(argv + [r["file"]]))
+        run = pyperf.Run([float(v) for v in r["values_s"]],
+                         warmups=[(1, float(w)) for w in r["warmups_s"]] or None,
+                         metadata=meta, collect_metadata=False)
+        benchmarks.append(pyperf.Benchmark([run]))
+    return pyperf.BenchmarkSuite(benchmarks)
+
+
+def check_writable(path: str) -> None:
+    """Raise ``WorkbenchError`` (``PATH: cannot write: WHY``) now, before minutes of
+    timing, when ``path`` cannot be created or replaced."""
+    import errno
+
+    from ir.errors import WorkbenchError
+
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    why = None
+    if p.is_dir():
+        why = errno.EISDIR
+    elif not parent.is_dir():
+        why = errno.ENOENT if not parent.exists() else errno.ENOTDIR
+    elif not os.access(parent, os.W_OK | os.X_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        why = errno.EACCES
+    if why is not None:
+        raise WorkbenchError(f"{path}: cannot write: {os.strerror(why)}")
+
+
+def write_pyperf(report: dict, path: str, boxed: bool = False) -> None:
+    from ir.errors import WorkbenchError
+
+    if not report["results"]:
+        raise WorkbenchError(f"{path}: not written: no configuration ran (see the notes)")
+    suite = to_pyperf_suite(report, boxed)
+    try:
+        suite.dump(path, replace=True)
+    except OSError as e:
+        raise WorkbenchError(f"{path}: cannot write: {e.strerror}") from None
 
 
 def format_table(report: dict) -> list[list[str]]:
@@ -191,6 +328,12 @@ def main(args) -> int:
             raise WorkbenchError(f"{f}: no such file")
     if args.repeat < 1:
         raise WorkbenchError("--repeat must be >= 1")
+    warmups = getattr(args, "warmups", 0)
+    if warmups < 0:
+        raise WorkbenchError("--warmups must be >= 0")
+    output = getattr(args, "output", None)
+    if output:
+        check_writable(output)
     only = [c.strip() for c in args.configs.split(",")] if args.configs else None
     if only:
         known = [n for n, _ in configs(args.boxed)]
@@ -198,7 +341,7 @@ def main(args) -> int:
         if bad:
             raise WorkbenchError(f"--configs: unknown {', '.join(bad)}; known: {', '.join(known)}")
     ncfg = len([c for c in configs(args.boxed) if not only or c[0] == "cpython" or c[0] in only])
-    total = len(files) * ncfg * args.repeat
+    total = len(files) * ncfg * (args.repeat + warmups)
     if use_color(sys.stderr) and not os.environ.get("CI"):
         from rich.progress import Progress
 
@@ -215,13 +358,18 @@ def main(args) -> int:
                 state["first"] = False
                 bar.update(task, description=desc)
 
-            report = run_bench(files, args.repeat, args.timeout, only, progress, args.boxed)
+            report = run_bench(files, args.repeat, args.timeout, only, progress, args.boxed,
+                               warmups)
     else:
-        report = run_bench(files, args.repeat, args.timeout, only, boxed=args.boxed)
+        report = run_bench(files, args.repeat, args.timeout, only, boxed=args.boxed,
+                           warmups=warmups)
     if args.json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     else:
         print_report(report, args.repeat, use_color())
+    if output:  # after the table: a failure to write still shows the timings
+        sys.stdout.flush()
+        write_pyperf(report, output, args.boxed)
     return 0
 
 

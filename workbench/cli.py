@@ -600,7 +600,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "baseline), the interp backend (no passes, default), "
                                     "native (no passes, default, default + each regalloc "
                                     "algorithm) and pypy3 when on PATH; print the median wall "
-                                    "time of N runs and the ratio to CPython. Unavailable "
+                                    "time of N runs (after untimed warmups) and the ratio to "
+                                    "CPython; -o FILE also writes them for pyperf. Unavailable "
                                     "backends, failures, timeouts and outputs that differ "
                                     "from CPython's are skipped with a note. A progress bar "
                                     "shows on a terminal; piped output is plain.")
@@ -609,13 +610,22 @@ def build_parser() -> argparse.ArgumentParser:
                          "package: workbench/benchmarks/programs/kernels/*.py and "
                          "workbench/benchmarks/programs/*.py)")
     bn.add_argument("--repeat", type=int, default=3, metavar="N",
-                    help="runs per configuration; the median is reported (default: 3)")
+                    help="timed runs per configuration; the median is reported (default: 3)")
+    bn.add_argument("--warmups", type=int, default=1, metavar="N",
+                    help="untimed runs per configuration before the timed ones "
+                         "(default: 1)")
+    bn.add_argument("-o", "--output", metavar="FILE",
+                    help="also write the runs as a pyperf benchmark suite (JSON; .json.gz "
+                         "compressed): one benchmark per (program, configuration), e.g. "
+                         "fib_mod[native+default], with metadata backend, pipeline, "
+                         "commit, boxed; read it with python -m pyperf show FILE or "
+                         "compare_to A.json B.json")
     bn.add_argument("--boxed", action="store_true",
                     help="run every native configuration with --boxed (every value a "
                          "PyObject *; the rows are named ...+boxed)")
     bn.add_argument("--json", action="store_true",
                     help='machine-readable: {"results": [{"file", "config", "median_s", '
-                         '"ratio_vs_cpython"}], "notes": [...]}')
+                         '"ratio_vs_cpython", "values_s", "warmups_s"}], "notes": [...]}')
     bn.add_argument("--timeout", type=float, default=600.0, metavar="S",
                     help="give up on one run after S seconds (default: 600)")
     bn.add_argument("--configs", metavar="LIST",
