@@ -10,6 +10,7 @@ than CPython's output.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -78,10 +79,13 @@ def time_once(argv: list[str], timeout: float) -> tuple[float, int, str, str]:
 
 
 def run_bench(files: list[str], repeat: int = 3, timeout: float = 600.0,
-              only: list[str] | None = None, progress=None, boxed: bool = False) -> dict:
+              only: list[str] | None = None, progress=None, boxed: bool = False,
+              pool=None) -> dict:
     """``{"results": [{file, config, median_s, ratio_vs_cpython}], "notes": [...]}``.
 
-    ``progress(description)`` is called before each run (for a progress bar)."""
+    ``progress(description)`` is called before each run (for a progress bar).  ``pool``
+    (a ``workbench.cluster.Pool``): each script is one task there, its configurations
+    timed one after another on one worker; the rows and notes come in the same order."""
     notes: list[str] = []
     cfgs = configs(boxed)
     if only:
@@ -98,40 +102,79 @@ def run_bench(files: list[str], repeat: int = 3, timeout: float = 600.0,
     cfgs = [(n, a) for n, a in cfgs
             if "--backend" not in a or not unavailable[a[a.index("--backend") + 1]]]
     results = []
-    for f in files:
-        base = None
-        expected = None
-        for name, argv in cfgs:
-            times = []
-            failed = None
-            for _ in range(repeat):
-                if progress:
-                    progress(f"{Path(f).name}: {name}")
-                try:
-                    dt, rc, out, err = time_once(argv + [f], timeout)
-                except subprocess.TimeoutExpired:
-                    failed = f"timed out after {timeout:g} s"
-                    break
-                if rc != 0:
-                    failed = f"exit status {rc}: {(err.strip().splitlines() or [''])[-1]}"
-                    break
-                if expected is not None and out != expected:
-                    failed = "output differs from CPython's"
-                    break
-                if name == "cpython":
-                    expected = out
-                times.append(dt)
-            if failed:
-                notes.append(f"{f}: {name}: {failed}")
-                if progress and len(times) < repeat:
-                    progress(None, skip=repeat - len(times) - 1)
-                continue
-            med = statistics.median(times)
-            if name == "cpython":
-                base = med
-            results.append({"file": f, "config": name, "median_s": round(med, 4),
-                            "ratio_vs_cpython": round(med / base, 3) if base else None})
+    if pool is None:
+        for f in files:
+            rows, more = bench_file(f, cfgs, repeat, timeout, progress)
+            results += rows
+            notes += more
+        return {"results": results, "notes": notes}
+    names = [n for n, _ in cfgs]
+    work = [(f, Path(f).read_text(encoding="utf-8")) for f in files]
+    for rows, more in pool.map(bench_task, work, names, repeat, timeout, boxed):
+        if progress:
+            progress(None, skip=len(names) * repeat)
+        results += rows
+        notes += more
     return {"results": results, "notes": notes}
+
+
+def bench_file(f: str, cfgs: list[tuple[str, list[str]]], repeat: int, timeout: float,
+               progress=None, run_as: str | None = None) -> tuple[list[dict], list[str]]:
+    """The rows and notes of script ``f`` (``run_as``: the copy of it to run)."""
+    results: list[dict] = []
+    notes: list[str] = []
+    base = None
+    expected = None
+    for name, argv in cfgs:
+        times = []
+        failed = None
+        for _ in range(repeat):
+            if progress:
+                progress(f"{Path(f).name}: {name}")
+            try:
+                dt, rc, out, err = time_once(argv + [run_as or f], timeout)
+            except subprocess.TimeoutExpired:
+                failed = f"timed out after {timeout:g} s"
+                break
+            if rc != 0:
+                failed = f"exit status {rc}: {(err.strip().splitlines() or [''])[-1]}"
+                break
+            if expected is not None and out != expected:
+                failed = "output differs from CPython's"
+                break
+            if name == "cpython":
+                expected = out
+            times.append(dt)
+        if failed:
+            notes.append(f"{f}: {name}: {failed}")
+            if progress and len(times) < repeat:
+                progress(None, skip=repeat - len(times) - 1)
+            continue
+        med = statistics.median(times)
+        if name == "cpython":
+            base = med
+        results.append({"file": f, "config": name, "median_s": round(med, 4),
+                        "ratio_vs_cpython": round(med / base, 3) if base else None})
+    return results, notes
+
+
+def bench_task(work: tuple[str, str], names: list[str], repeat: int, timeout: float,
+               boxed: bool) -> tuple[list[dict], list[str]]:
+    """``bench_file`` as a --cluster task, on a worker that may be another machine: the
+    configurations ``names`` of this worker's Python, and the script at its path if
+    it is there with the same text, else a copy (same name) in a temporary folder."""
+    f, source = work
+    cfgs = [c for c in configs(boxed) if c[0] in names]
+    try:
+        same = Path(f).read_text(encoding="utf-8") == source
+    except OSError:
+        same = False
+    if same:
+        return bench_file(f, cfgs, repeat, timeout)
+    with tempfile.TemporaryDirectory(prefix="wb-bench-") as d:
+        copy = Path(d) / Path(f).name
+        copy.write_text(source, encoding="utf-8")
+        return bench_file(f, cfgs, repeat, timeout, run_as=str(copy))
 
 
 def format_table(report: dict) -> list[list[str]]:
@@ -199,6 +242,24 @@ def main(args) -> int:
             raise WorkbenchError(f"--configs: unknown {', '.join(bad)}; known: {', '.join(known)}")
     ncfg = len([c for c in configs(args.boxed) if not only or c[0] == "cpython" or c[0] in only])
     total = len(files) * ncfg * args.repeat
+    cluster = None
+    if args.cluster is not None:
+        from .cluster import connect, parse_spec
+
+        cluster = parse_spec(args.cluster)
+    with contextlib.ExitStack() as stack:
+        pool = stack.enter_context(connect(cluster)) if cluster else None
+        report = _run(args, files, only, total, pool)
+    if args.json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    else:
+        print_report(report, args.repeat, use_color())
+    return 0
+
+
+def _run(args, files: list[str], only: list[str] | None, total: int, pool) -> dict:
+    from .render import use_color
+
     if use_color(sys.stderr) and not os.environ.get("CI"):
         from rich.progress import Progress
 
@@ -215,14 +276,9 @@ def main(args) -> int:
                 state["first"] = False
                 bar.update(task, description=desc)
 
-            report = run_bench(files, args.repeat, args.timeout, only, progress, args.boxed)
-    else:
-        report = run_bench(files, args.repeat, args.timeout, only, boxed=args.boxed)
-    if args.json:
-        sys.stdout.write(json.dumps(report, indent=2) + "\n")
-    else:
-        print_report(report, args.repeat, use_color())
-    return 0
+            return run_bench(files, args.repeat, args.timeout, only, progress, args.boxed,
+                             pool)
+    return run_bench(files, args.repeat, args.timeout, only, boxed=args.boxed, pool=pool)
 
 
 def _stderr_console():
