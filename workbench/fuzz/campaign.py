@@ -561,9 +561,8 @@ def cluster_task(task: tuple, settings: Settings) -> tuple:
     """One task of a --cluster campaign, on a Dask worker: ``("program", seed)`` gives
     ``("done", seed, runs, mismatches, skipped)``, ``("reduce", mismatch)`` gives
     ``("reduced", seed, file name, reproducer text)``."""
-    hard = settings.timeout + 30
-    limit = settings.reduce_seconds + 4 * settings.timeout + 60 if task[0] == "reduce" \
-        else hard
+    hard, reduce_hard, _ = _limits(settings, 0.0, 0.0)
+    limit = reduce_hard if task[0] == "reduce" else hard
     w = _take_worker(settings)
     at, started, since, stuck = None, 0, time.monotonic(), False
     try:
@@ -647,6 +646,11 @@ def run_cluster_campaign(settings: Settings, seed: int, seconds: float, pool, ou
                                      f"failed: {type(e).__name__}: {e}\n")
                     if task[0] == "program":
                         tally.program(0, [], False)
+                    else:  # never lose the program itself
+                        m = task[1]
+                        report.reproducers.append(write_reproducer(out_dir, *reproducer(
+                            m, m.program, m.ref, m.got, 0, settings,
+                            note=f"the reduction failed ({type(e).__name__})")))
                     continue
                 if result[0] == "done":
                     _, s, runs, found, skipped = result
