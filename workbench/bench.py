@@ -17,6 +17,7 @@ whole-process wall seconds (one loop each) and whose warmups are the warmup runs
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -86,13 +87,15 @@ def time_once(argv: list[str], timeout: float) -> tuple[float, int, str, str]:
 
 def run_bench(files: list[str], repeat: int = 3, timeout: float = 600.0,
               only: list[str] | None = None, progress=None, boxed: bool = False,
-              warmups: int = 0) -> dict:
+              warmups: int = 0, pool=None) -> dict:
     """``{"results": [{file, config, median_s, ratio_vs_cpython, values_s, warmups_s}],
     "notes": [...]}``: per script and configuration, ``warmups`` untimed runs then
     ``repeat`` timed ones (``values_s``, whole-process wall seconds; ``median_s`` is their
     median).  Every run's output must be CPython's (its first run is the reference).
 
-    ``progress(description)`` is called before each run (for a progress bar)."""
+    ``progress(description)`` is called before each run (for a progress bar).  ``pool``
+    (a ``workbench.cluster.Pool``): each script is one task there, its configurations
+    timed one after another on one worker; the rows and notes come in the same order."""
     notes: list[str] = []
     cfgs = configs(boxed)
     if only:
@@ -108,45 +111,85 @@ def run_bench(files: list[str], repeat: int = 3, timeout: float = 600.0,
                     notes.append(f"--backend {backend} is not available here, skipped: {why}")
     cfgs = [(n, a) for n, a in cfgs
             if "--backend" not in a or not unavailable[a[a.index("--backend") + 1]]]
-    runs = warmups + repeat
     results = []
-    for f in files:
-        base = None
-        expected = None
-        for name, argv in cfgs:
-            times = []
-            failed = None
-            for _ in range(runs):
-                if progress:
-                    progress(f"{Path(f).name}: {name}")
-                try:
-                    dt, rc, out, err = time_once(argv + [f], timeout)
-                except subprocess.TimeoutExpired:
-                    failed = f"timed out after {timeout:g} s"
-                    break
-                if rc != 0:
-                    failed = f"exit status {rc}: {(err.strip().splitlines() or [''])[-1]}"
-                    break
-                if expected is not None and out != expected:
-                    failed = "output differs from CPython's"
-                    break
-                if name == "cpython":
-                    expected = out
-                times.append(dt)
-            if failed:
-                notes.append(f"{f}: {name}: {failed}")
-                if progress and len(times) < runs:
-                    progress(None, skip=runs - len(times) - 1)
-                continue
-            values = times[warmups:]
-            med = statistics.median(values)
-            if name == "cpython":
-                base = med
-            results.append({"file": f, "config": name, "median_s": round(med, 4),
-                            "ratio_vs_cpython": round(med / base, 3) if base else None,
-                            "values_s": [round(t, 6) for t in values],
-                            "warmups_s": [round(t, 6) for t in times[:warmups]]})
+    if pool is None:
+        for f in files:
+            rows, more = bench_file(f, cfgs, repeat, timeout, progress, warmups=warmups)
+            results += rows
+            notes += more
+        return {"results": results, "notes": notes}
+    names = [n for n, _ in cfgs]
+    work = [(f, Path(f).read_text(encoding="utf-8")) for f in files]
+    for rows, more in pool.map(bench_task, work, names, repeat, timeout, boxed, warmups):
+        if progress:
+            progress(None, skip=len(names) * (repeat + warmups))
+        results += rows
+        notes += more
     return {"results": results, "notes": notes}
+
+
+def bench_file(f: str, cfgs: list[tuple[str, list[str]]], repeat: int, timeout: float,
+               progress=None, run_as: str | None = None,
+               warmups: int = 0) -> tuple[list[dict], list[str]]:
+    """The rows and notes of script ``f`` (``run_as``: the copy of it to run)."""
+    runs = warmups + repeat
+    results: list[dict] = []
+    notes: list[str] = []
+    base = None
+    expected = None
+    for name, argv in cfgs:
+        times = []
+        failed = None
+        for _ in range(runs):
+            if progress:
+                progress(f"{Path(f).name}: {name}")
+            try:
+                dt, rc, out, err = time_once(argv + [run_as or f], timeout)
+            except subprocess.TimeoutExpired:
+                failed = f"timed out after {timeout:g} s"
+                break
+            if rc != 0:
+                failed = f"exit status {rc}: {(err.strip().splitlines() or [''])[-1]}"
+                break
+            if expected is not None and out != expected:
+                failed = "output differs from CPython's"
+                break
+            if name == "cpython":
+                expected = out
+            times.append(dt)
+        if failed:
+            notes.append(f"{f}: {name}: {failed}")
+            if progress and len(times) < runs:
+                progress(None, skip=runs - len(times) - 1)
+            continue
+        values = times[warmups:]
+        med = statistics.median(values)
+        if name == "cpython":
+            base = med
+        results.append({"file": f, "config": name, "median_s": round(med, 4),
+                        "ratio_vs_cpython": round(med / base, 3) if base else None,
+                        "values_s": [round(t, 6) for t in values],
+                        "warmups_s": [round(t, 6) for t in times[:warmups]]})
+    return results, notes
+
+
+def bench_task(work: tuple[str, str], names: list[str], repeat: int, timeout: float,
+               boxed: bool, warmups: int = 0) -> tuple[list[dict], list[str]]:
+    """``bench_file`` as a --cluster task, on a worker that may be another machine: the
+    configurations ``names`` of this worker's Python, and the script at its path if
+    it is there with the same text, else a copy (same name) in a temporary folder."""
+    f, source = work
+    cfgs = [c for c in configs(boxed) if c[0] in names]
+    try:
+        same = Path(f).read_text(encoding="utf-8") == source
+    except OSError:
+        same = False
+    if same:
+        return bench_file(f, cfgs, repeat, timeout, warmups=warmups)
+    with tempfile.TemporaryDirectory(prefix="wb-bench-") as d:
+        copy = Path(d) / Path(f).name
+        copy.write_text(source, encoding="utf-8")
+        return bench_file(f, cfgs, repeat, timeout, run_as=str(copy), warmups=warmups)
 
 
 # -- pyperf ------------------------------------------------------------------------------
@@ -342,6 +385,28 @@ def main(args) -> int:
             raise WorkbenchError(f"--configs: unknown {', '.join(bad)}; known: {', '.join(known)}")
     ncfg = len([c for c in configs(args.boxed) if not only or c[0] == "cpython" or c[0] in only])
     total = len(files) * ncfg * (args.repeat + warmups)
+    cluster = None
+    if args.cluster is not None:
+        from .cluster import connect, parse_spec
+
+        cluster = parse_spec(args.cluster)
+    with contextlib.ExitStack() as stack:
+        pool = stack.enter_context(connect(cluster)) if cluster else None
+        report = _run(args, files, only, total, warmups, pool)
+    if args.json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    else:
+        print_report(report, args.repeat, use_color())
+    if output:  # after the table: a failure to write still shows the timings
+        sys.stdout.flush()
+        write_pyperf(report, output, args.boxed)
+    return 0
+
+
+def _run(args, files: list[str], only: list[str] | None, total: int, warmups: int,
+         pool) -> dict:
+    from .render import use_color
+
     if use_color(sys.stderr) and not os.environ.get("CI"):
         from rich.progress import Progress
 
@@ -358,19 +423,10 @@ def main(args) -> int:
                 state["first"] = False
                 bar.update(task, description=desc)
 
-            report = run_bench(files, args.repeat, args.timeout, only, progress, args.boxed,
-                               warmups)
-    else:
-        report = run_bench(files, args.repeat, args.timeout, only, boxed=args.boxed,
-                           warmups=warmups)
-    if args.json:
-        sys.stdout.write(json.dumps(report, indent=2) + "\n")
-    else:
-        print_report(report, args.repeat, use_color())
-    if output:  # after the table: a failure to write still shows the timings
-        sys.stdout.flush()
-        write_pyperf(report, output, args.boxed)
-    return 0
+            return run_bench(files, args.repeat, args.timeout, only, progress, args.boxed,
+                             warmups, pool)
+    return run_bench(files, args.repeat, args.timeout, only, boxed=args.boxed,
+                     warmups=warmups, pool=pool)
 
 
 def _stderr_console():

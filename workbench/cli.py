@@ -382,6 +382,21 @@ def _save_cfg(args, module) -> None:
     _save_picture(args.dot, lambda: cfg_picture(fns[0], fmt))
 
 
+def _cluster_spec(args):
+    """The parsed ``--cluster`` value, or None (workbench.cluster is only imported then)."""
+    if args.cluster is None:
+        return None
+    from .cluster import parse_spec
+
+    return parse_spec(args.cluster)
+
+
+CLUSTER_HELP = ("run the programs as tasks on a Dask cluster: local (one worker process "
+                "per CPU), local:N (N worker processes, one thread each) or "
+                "tcp://HOST:PORT (a running Dask scheduler; its workers need the "
+                "workbench installed); needs pip install 'uop-workbench[cluster]'")
+
+
 def cmd_bench(args) -> int:
     from .bench import main as bench_main
 
@@ -409,6 +424,10 @@ def cmd_fuzz(args) -> int:
                              f"(features: {', '.join(FEATURES)})")
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise WorkbenchError(f"{args.out}: not a directory (--out)")
+    cluster = _cluster_spec(args)
+    if cluster is not None and args.jobs is not None:
+        raise WorkbenchError("fuzz: --jobs and --cluster: give one (--cluster local:N "
+                             "for N local worker processes)")
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(3), "big")
     settings = Settings(backends=tuple(args.backends), pipelines=tuple(pipelines),
                         loads=tuple(os.path.abspath(f) for f in args.load or []),
@@ -427,9 +446,19 @@ def cmd_fuzz(args) -> int:
                              f"{time.monotonic() - start:.0f}/{args.seconds:g} s")
             sys.stderr.flush()
 
-    report = run_campaign(settings, seed, args.seconds, args.jobs, args.out,
-                          programs=args.programs, max_reductions=args.max_reductions,
-                          progress=progress)
+    if cluster is None:
+        report = run_campaign(settings, seed, args.seconds, args.jobs or os.cpu_count() or 1,
+                              args.out, programs=args.programs,
+                              max_reductions=args.max_reductions, progress=progress)
+    else:
+        from .cluster import connect
+        from .fuzz.campaign import run_cluster_campaign
+
+        with connect(cluster) as pool:
+            report = run_cluster_campaign(settings, seed, args.seconds, pool, args.out,
+                                          programs=args.programs,
+                                          max_reductions=args.max_reductions,
+                                          progress=progress)
     if tty:
         sys.stderr.write("\r\x1b[K")
     if args.json:
@@ -632,6 +661,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="only these configurations (comma-separated; cpython always runs): "
                          "interp, interp+default, native, native+default, "
                          "native+regalloc(tos|linear-scan|graph-coloring), pypy3")
+    bn.add_argument("--cluster", metavar="SPEC",
+                    help=CLUSTER_HELP + "; one task per script (its configurations run "
+                         "one after another on one worker); the same rows and notes as "
+                         "without it, but scripts timed at the same time share the "
+                         "machine")
     bn.set_defaults(func=cmd_bench)
 
     # -- reliability: --isolate/--verify-each for run and trace, fuzz, bisect --------
@@ -686,8 +720,13 @@ def build_parser() -> argparse.ArgumentParser:
                          "reductions under way finish")
     fz.add_argument("--programs", type=positive(int), metavar="N",
                     help="stop after N programs")
-    fz.add_argument("--jobs", type=positive(int), default=os.cpu_count() or 1, metavar="N",
-                    help="worker processes (default: one per CPU)")
+    fz.add_argument("--jobs", type=positive(int), metavar="N",
+                    help="worker processes (default: one per CPU; not with --cluster)")
+    fz.add_argument("--cluster", metavar="SPEC",
+                    help=CLUSTER_HELP + "; one task per program, a mismatch reduced on the "
+                         "worker that found it, reproducers written here in --out; the "
+                         "same programs and results as --jobs for the same seed; "
+                         "--jobs with --cluster is an error")
     fz.add_argument("--seed", type=int, metavar="S",
                     help="program k of the campaign is generated from seed S+k "
                          "(default: random, printed)")

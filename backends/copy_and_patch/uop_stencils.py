@@ -161,7 +161,7 @@ static inline __attribute__((always_inline)) int fits_int64(PyObject *o) {
 # of words, and the runtime's native frame *stack* header, both by address.
 CELL_ENTRY, CELL_WORDS, CELL_TEMPLATE, CELL_RET, CELL_CODE, CELL_STACK, CELL_NPARAMS, \
     CELL_PARAMS = range(8)
-MAX_DIRECT_ARGS = 8
+MAX_DIRECT_ARGS = 12   # n-body style kernels pass 9-10 lists and scalars
 CELL_RUNS = CELL_PARAMS + MAX_DIRECT_ARGS  # direct calls of the installed code, and those
 CELL_RETURNS = CELL_RUNS + 1               # that returned on the fast path
 CELL_INIT = CELL_RETURNS + 1   # frame words the template sets: the header and the locals

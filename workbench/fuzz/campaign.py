@@ -14,6 +14,14 @@ folder as a reproducer whose header says how to replay it.  ``--seconds`` bounds
 time spent starting new programs; programs and reductions under way finish (each
 reduction within ``reduce_seconds``).  A worker whose memory grows past
 ``RETIRE_MB`` (the emulator is hungry) is replaced between programs.
+
+With ``--cluster`` (``run_cluster_campaign``) each program and each reduction is a
+task on a Dask cluster (``workbench.cluster``), run by the same worker loop forked in
+the Dask worker (``cluster_task``); a reduction goes to the Dask worker that found the
+mismatch and returns the reproducer's text, which the campaign writes into the output
+folder.  Program k is seed S+k either way, so a campaign of ``--programs N`` finds the
+same mismatches; the report lists them by program.  Which program of a kind of
+mismatch gets reduced is the first to finish, with ``--jobs`` as with ``--cluster``.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import multiprocessing.connection
 import os
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,8 +168,8 @@ def make_test(m: Mismatch, settings: Settings, cpython: CPython, workdir: str):
     return interesting
 
 
-def reduce_mismatch(m: Mismatch, settings: Settings, cpython: CPython, workdir: str,
-                    out_dir: str) -> str:
+def reduce_mismatch(m: Mismatch, settings: Settings, cpython: CPython,
+                    workdir: str) -> tuple[str, str]:
     from .reducer import reduce
 
     test = make_test(m, settings, cpython, workdir)
@@ -173,12 +182,14 @@ def reduce_mismatch(m: Mismatch, settings: Settings, cpython: CPython, workdir: 
     runner = run_workbench_forked if signature(m.ref, m.got)[:1] in (("signal",), ("timeout",)) \
         else run_workbench
     got = runner(path, m.backend, m.passes, settings.loads, settings.timeout, settings.verify)
-    return save_reproducer(m, small, ref, got, tests, out_dir, settings)
+    return reproducer(m, small, ref, got, tests, settings)
 
 
-def save_reproducer(m: Mismatch, text: str, ref: Outcome, got: Outcome, tests: int,
-                    out_dir: str, settings: Settings, note: str | None = None) -> str:
-    os.makedirs(out_dir, exist_ok=True)
+def reproducer(m: Mismatch, text: str, ref: Outcome, got: Outcome, tests: int,
+               settings: Settings, note: str | None = None) -> tuple[str, str]:
+    """(file name, contents) of the reproducer of ``m``: made where the reduction ran,
+    written into the output folder by the campaign's parent (``write_reproducer``), so
+    that a worker on another machine (``--cluster``) writes nothing."""
     safe = "".join(c if c.isalnum() else "-" for c in (m.passes or "none"))[:40]
     name = f"mismatch-{m.seed}-{m.backend}-{safe}.py"
     loads = "".join(f" --load {f}" for f in settings.loads)
@@ -192,8 +203,13 @@ def save_reproducer(m: Mismatch, text: str, ref: Outcome, got: Outcome, tests: i
         f"# workbench: {_one_line(got.describe())}",
         f"# {_one_line(first_difference(ref, got))}",
     ]
+    return name, "\n".join(header) + "\n" + text
+
+
+def write_reproducer(out_dir: str, name: str, text: str) -> str:
+    os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, name)
-    Path(path).write_text("\n".join(header) + "\n" + text, encoding="utf-8")
+    Path(path).write_text(text, encoding="utf-8")
     return path
 
 
@@ -243,13 +259,13 @@ def _worker(conn, settings: Settings) -> None:
                 if retire:
                     break
             elif task[0] == "reduce":
-                m, out_dir = task[1], task[2]
+                m = task[1]
                 try:
-                    path = reduce_mismatch(m, settings, cpython, workdir, out_dir)
+                    name, text = reduce_mismatch(m, settings, cpython, workdir)
                 except Exception as e:  # never lose the program itself
-                    path = save_reproducer(m, m.program, m.ref, m.got, 0, out_dir, settings,
-                                           note=f"{type(e).__name__}: {e}")
-                conn.send(("reduced", m.seed, path))
+                    name, text = reproducer(m, m.program, m.ref, m.got, 0, settings,
+                                            note=f"{type(e).__name__}: {e}")
+                conn.send(("reduced", m.seed, name, text))
     finally:
         cpython.close()
 
@@ -279,44 +295,81 @@ class _Worker:
         self.proc.join(5)
 
 
+class _Tally:
+    """The campaign's bookkeeping, the same whichever way programs run (``--jobs``
+    or ``--cluster``): counts, mismatches, and which mismatches to reduce."""
+
+    def __init__(self, report: Report, max_reductions: int, progress, start: float,
+                 deadline: float):
+        self.report = report
+        self.max_reductions = max_reductions
+        self.progress = progress
+        self.start, self.deadline = start, deadline
+        self.reductions_started: set[tuple] = set()
+        self.pending: list[Mismatch] = []
+
+    def program(self, runs: int, found: list[Mismatch], skipped: bool) -> None:
+        self.report.programs += 1
+        self.report.runs += runs
+        self.report.skipped += skipped
+        self.record(found)
+
+    def record(self, found: list[Mismatch]) -> None:
+        for m in found:
+            self.report.mismatches.append(m)
+            if self.progress:
+                self.progress(self.report, self.start, self.deadline, m.summary())
+        # Reduce one mismatch per program, the simplest configuration (a bug usually
+        # shows in several pipelines), and one per kind (backend, pipeline, signature).
+        if found:
+            m = min(found, key=lambda m: (m.backend != "interp", _size(m.passes), m.passes))
+            if (m.key not in self.reductions_started
+                    and len(self.reductions_started) < self.max_reductions):
+                self.reductions_started.add(m.key)
+                self.pending.append(m)
+
+    def tick(self) -> None:
+        if self.progress:
+            self.progress(self.report, self.start, self.deadline, None)
+
+    def finish(self) -> Report:
+        # Workers finish programs in any order: report them by program.
+        self.report.mismatches.sort(key=lambda m: m.seed)
+        self.report.reproducers.sort()
+        self.report.seconds = time.monotonic() - self.start
+        return self.report
+
+
+def _limits(settings: Settings, seconds: float, deadline: float) -> tuple[float, float, float]:
+    """(hard limit of one run, of one reduction; when programs still running are abandoned)."""
+    hard = settings.timeout + 30  # a run that outlives this killed its worker's timer
+    reduce_hard = settings.reduce_seconds + 4 * settings.timeout + 60
+    # Programs still running this long after the deadline are abandoned (not counted).
+    grace = deadline + max(15.0, 0.1 * seconds)
+    return hard, reduce_hard, grace
+
+
 def run_campaign(settings: Settings, seed: int, seconds: float, jobs: int,
                  out_dir: str, programs: int | None = None, max_reductions: int = 10,
                  progress=None) -> Report:
     report = Report(seed)
     start = time.monotonic()
     deadline = start + seconds
+    tally = _Tally(report, max_reductions, progress, start, deadline)
     ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     workers = [_Worker(ctx, settings) for _ in range(max(1, jobs))]
     next_seed = seed
-    reductions_started: set[tuple] = set()
-    pending_reductions: list[Mismatch] = []
-    hard = settings.timeout + 30  # a run that outlives this killed its worker's timer
-    # Programs still running this long after the deadline are abandoned (not counted).
-    grace = deadline + max(15.0, 0.1 * seconds)
-    reduce_hard = settings.reduce_seconds + 4 * settings.timeout + 60
+    hard, reduce_hard, grace = _limits(settings, seconds, deadline)
 
     def more_programs() -> bool:
         return time.monotonic() < deadline and (programs is None or next_seed - seed < programs)
-
-    def record(found: list[Mismatch]) -> None:
-        for m in found:
-            report.mismatches.append(m)
-            if progress:
-                progress(report, start, deadline, m.summary())
-        # Reduce one mismatch per program, the simplest configuration (a bug usually
-        # shows in several pipelines), and one per kind (backend, pipeline, signature).
-        if found:
-            m = min(found, key=lambda m: (m.backend != "interp", _size(m.passes), m.passes))
-            if m.key not in reductions_started and len(reductions_started) < max_reductions:
-                reductions_started.add(m.key)
-                pending_reductions.append(m)
 
     try:
         while True:
             for i, w in enumerate(workers):
                 if w.task is None:
-                    if pending_reductions:
-                        w.send(("reduce", pending_reductions.pop(0), out_dir))
+                    if tally.pending:
+                        w.send(("reduce", tally.pending.pop(0), out_dir))
                     elif more_programs():
                         w.send(("program", next_seed))
                         next_seed += 1
@@ -337,14 +390,11 @@ def run_campaign(settings: Settings, seed: int, seconds: float, jobs: int,
                             w.started += 1
                         elif msg[0] == "done":
                             _, s, runs, found, skipped, retire = msg
-                            report.programs += 1
-                            report.runs += runs
-                            report.skipped += skipped
                             w.task = None
                             w.retiring = retire
-                            record(found)
+                            tally.program(runs, found, skipped)
                         elif msg[0] == "reduced":
-                            report.reproducers.append(msg[2])
+                            report.reproducers.append(write_reproducer(out_dir, *msg[2:]))
                             w.task = None
                     if w.task is None and w.retiring:
                         w.proc.join(10)
@@ -357,13 +407,12 @@ def run_campaign(settings: Settings, seed: int, seconds: float, jobs: int,
                 limit = reduce_hard if w.task[0] == "reduce" else hard
                 stuck = time.monotonic() - w.since > limit
                 if died or stuck or not w.proc.is_alive():
-                    workers[i] = _replace(ctx, settings, w, report, record, stuck)
+                    workers[i] = _replace(ctx, settings, w, tally, out_dir, stuck)
                 elif w.task[0] == "program" and time.monotonic() > grace:
                     w.kill()
                     report.abandoned += 1
                     workers[i] = _Worker(ctx, settings)
-            if progress:
-                progress(report, start, deadline, None)
+            tally.tick()
     except KeyboardInterrupt:  # ^C: stop, and report what was done
         report.interrupted = True
     finally:
@@ -375,8 +424,7 @@ def run_campaign(settings: Settings, seed: int, seconds: float, jobs: int,
         for w in workers:
             w.proc.join(2)
             w.kill()
-    report.seconds = time.monotonic() - start
-    return report
+    return tally.finish()
 
 
 def _size(passes: str) -> int:
@@ -402,26 +450,227 @@ def _cpython_once(program: str, settings: Settings) -> Outcome:
                    last_line(r.stderr.decode("utf-8", "backslashreplace")))
 
 
-def _replace(ctx, settings, w: _Worker, report: Report, record, stuck: bool) -> _Worker:
+def _crashed_program(settings: Settings, at: tuple, started: int, code: int | None,
+                     stuck: bool) -> tuple[int, list[Mismatch]]:
+    """(runs, [the mismatch]) of a program whose worker died or hung in run ``at``."""
+    seed, backend, passes = at
+    got = Outcome("", 0, "", timeout=True) if stuck else \
+        Outcome("", code if code and code < 0 else -9, "")
+    program = generate(seed, settings.exclude)
+    # ``started`` counts the last run, the one that crashed or hung.
+    return started, [Mismatch(seed, backend, passes, _cpython_once(program, settings), got,
+                              program)]
+
+
+def _failed_reduction(m: Mismatch, settings: Settings, code: int | None,
+                      stuck: bool) -> tuple[str, str]:
+    why = "the reduction timed out" if stuck else \
+        f"the reduction died ({signal_name(-code) if code and code < 0 else code})"
+    return reproducer(m, m.program, m.ref, m.got, 0, settings, note=why)
+
+
+def _replace(ctx, settings, w: _Worker, tally: _Tally, out_dir: str, stuck: bool) -> _Worker:
     """A worker died (a crash in native code) or hung: record it, start another."""
     w.kill()
     code = w.proc.exitcode
     task = w.task
     if task[0] == "program" and w.at is not None:
-        seed, backend, passes = w.at
-        got = Outcome("", 0, "", timeout=True) if stuck else \
-            Outcome("", code if code and code < 0 else -9, "")
-        program = generate(seed, settings.exclude)
-        report.programs += 1
-        report.runs += w.started         # the last one crashed or hung
-        record([Mismatch(seed, backend, passes, _cpython_once(program, settings), got,
-                         program)])
+        tally.program(*_crashed_program(settings, w.at, w.started, code, stuck), False)
     elif task[0] == "program":
-        report.programs += 1  # died before its first run (CPython, or generating)
+        tally.program(0, [], False)  # died before its first run (CPython, or generating)
     elif task[0] == "reduce":
-        m = task[1]
-        why = "the reduction timed out" if stuck else \
-            f"the reduction died ({signal_name(-code) if code and code < 0 else code})"
-        report.reproducers.append(save_reproducer(m, m.program, m.ref, m.got, 0, task[2],
-                                                  settings, note=why))
+        tally.report.reproducers.append(
+            write_reproducer(out_dir, *_failed_reduction(task[1], settings, code, stuck)))
     return _Worker(ctx, settings)
+
+
+# --------------------------------------------------------------------------- --cluster
+
+# On a Dask cluster a task is one program (or one reduction).  The Dask worker runs it
+# in a ``_worker`` loop forked from itself and kept for the next tasks (the same loop
+# as --jobs: one CPython server per loop, memory retirement), watching it the way the
+# --jobs parent does, so a crash or a hang in native code is a mismatch, not a dead
+# Dask worker.  (os.fork, not multiprocessing: a daemonic Dask worker may not start
+# multiprocessing children; the fork also gives the run a main thread for its timer.)
+
+class _ForkedWorker:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.conn, child = multiprocessing.Pipe()
+        siblings = [w.conn for w in _IDLE]
+        pid = os.fork()
+        if pid == 0:  # the child: serve tasks until the Dask worker goes away
+            code = 0
+            try:
+                self.conn.close()
+                for c in siblings:  # so that each loop sees its own parent's end close
+                    c.close()
+                import gc
+
+                gc.callbacks.clear()  # the Dask worker's GC diagnostics: not ours
+                _worker(child, settings)
+            except (EOFError, OSError):  # the Dask worker went away (shut down)
+                code = 1
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+                code = 1
+            finally:
+                os._exit(code)
+        child.close()
+        self.pid = pid
+        self.exitcode: int | None = None
+
+    def alive(self) -> bool:
+        if self.exitcode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.exitcode = os.waitstatus_to_exitcode(status)
+        return self.exitcode is None
+
+    def kill(self, wait: float = 0.0) -> None:
+        end = time.monotonic() + wait
+        while self.alive() and time.monotonic() < end:
+            time.sleep(0.05)
+        if self.alive():
+            try:
+                os.kill(self.pid, 9)
+            except ProcessLookupError:
+                pass
+            _, status = os.waitpid(self.pid, 0)
+            self.exitcode = os.waitstatus_to_exitcode(status)
+        self.conn.close()
+
+
+_IDLE: list[_ForkedWorker] = []   # this Dask worker's loops between tasks
+_LOCK = threading.Lock()          # (a Dask worker may run several tasks at once)
+
+
+def _take_worker(settings: Settings) -> _ForkedWorker:
+    with _LOCK:
+        while _IDLE:
+            w = _IDLE.pop()
+            if w.settings == settings and w.alive():
+                return w
+            w.kill()
+        return _ForkedWorker(settings)
+
+
+def cluster_task(task: tuple, settings: Settings) -> tuple:
+    """One task of a --cluster campaign, on a Dask worker: ``("program", seed)`` gives
+    ``("done", seed, runs, mismatches, skipped)``, ``("reduce", mismatch)`` gives
+    ``("reduced", seed, file name, reproducer text)``."""
+    hard, reduce_hard, _ = _limits(settings, 0.0, 0.0)
+    limit = reduce_hard if task[0] == "reduce" else hard
+    w = _take_worker(settings)
+    at, started, since, stuck = None, 0, time.monotonic(), False
+    try:
+        w.conn.send(task)
+        while True:
+            if w.conn.poll(0.5):
+                msg = w.conn.recv()
+                if msg[0] == "at":
+                    at, since = msg[1:], time.monotonic()
+                    started += 1
+                    continue
+                if msg[0] == "done":
+                    if msg[5]:             # retiring: it exits by itself
+                        w.kill(wait=10)
+                    else:
+                        with _LOCK:
+                            _IDLE.append(w)
+                    return msg[:5]
+                with _LOCK:
+                    _IDLE.append(w)
+                return msg              # ("reduced", seed, name, text)
+            if not w.alive():
+                break
+            if time.monotonic() - since > limit:
+                stuck = True
+                break
+    except (EOFError, OSError):
+        pass
+    w.kill()
+    code = w.exitcode
+    if task[0] == "reduce":
+        return ("reduced", task[1].seed, *_failed_reduction(task[1], settings, code, stuck))
+    if at is None:  # died before its first run (CPython, or generating)
+        return ("done", task[1], 0, [], False)
+    runs, found = _crashed_program(settings, at, started, code, stuck)
+    return ("done", task[1], runs, found, False)
+
+
+def run_cluster_campaign(settings: Settings, seed: int, seconds: float, pool, out_dir: str,
+                         programs: int | None = None, max_reductions: int = 10,
+                         progress=None) -> Report:
+    """``run_campaign`` with the programs and reductions as tasks on ``pool`` (a
+    ``workbench.cluster.Pool``): the same programs for the same seed, the same counting;
+    reductions run on the Dask worker that found the mismatch, reproducers are written
+    here."""
+    report = Report(seed)
+    start = time.monotonic()
+    deadline = start + seconds
+    tally = _Tally(report, max_reductions, progress, start, deadline)
+    _, _, grace = _limits(settings, seconds, deadline)
+    next_seed = seed
+    running: dict = {}             # future -> task
+    where: dict[int, list] = {}    # program seed -> the Dask worker that ran it
+
+    def more_programs() -> bool:
+        return time.monotonic() < deadline and (programs is None or next_seed - seed < programs)
+
+    try:
+        slots, asked = pool.slots(), time.monotonic()
+        while True:
+            if time.monotonic() - asked > 5:  # workers may come and go
+                slots, asked = pool.slots(), time.monotonic()
+            while len(running) < slots and (tally.pending or more_programs()):
+                if tally.pending:
+                    m = tally.pending.pop(0)
+                    task = ("reduce", m)
+                    future = pool.submit(cluster_task, task, settings, near=where.get(m.seed))
+                else:
+                    task = ("program", next_seed)
+                    next_seed += 1
+                    future = pool.submit(cluster_task, task, settings)
+                running[future] = task
+            if not running:
+                break
+            for future in pool.wait(list(running), timeout=0.5):
+                task = running.pop(future)
+                try:
+                    result = future.result()
+                except Exception as e:  # the Dask worker itself died, repeatedly
+                    sys.stderr.write(f"fuzz: --cluster: {task[0]} {_task_seed(task)} "
+                                     f"failed: {type(e).__name__}: {e}\n")
+                    if task[0] == "program":
+                        tally.program(0, [], False)
+                    else:  # never lose the program itself
+                        m = task[1]
+                        report.reproducers.append(write_reproducer(out_dir, *reproducer(
+                            m, m.program, m.ref, m.got, 0, settings,
+                            note=f"the reduction failed ({type(e).__name__})")))
+                    continue
+                if result[0] == "done":
+                    _, s, runs, found, skipped = result
+                    if found:
+                        where[s] = pool.where(future)
+                    tally.program(runs, found, skipped)
+                else:
+                    report.reproducers.append(write_reproducer(out_dir, *result[2:]))
+            if time.monotonic() > grace:
+                late = [f for f, t in running.items() if t[0] == "program"]
+                pool.cancel(late)
+                report.abandoned += len(late)
+                for f in late:
+                    del running[f]
+            tally.tick()
+    except KeyboardInterrupt:
+        report.interrupted = True
+        pool.cancel(list(running))
+    return tally.finish()
+
+
+def _task_seed(task: tuple) -> str:
+    return f"seed {task[1] if task[0] == 'program' else task[1].seed}"
