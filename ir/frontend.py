@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from .core import MODULE_FUNCTION, Block, Function, Module, Target, Uop
 from .errors import WorkbenchError
+from .limits import deep_recursion
 from .uops import UOPS
 
 BUILTINS = frozenset("""
@@ -836,13 +837,5 @@ def _mark_method_callees(tree: ast.AST) -> None:
 
 def compile_source(source: str, filename: str = "<string>") -> Module:
     """Compile a Python script to a module of generic uop IR."""
-    import sys
-
-    # Expressions compile recursively: a sum of a few hundred terms, which CPython
-    # accepts, needs more than the default 1000 frames.
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 20000))
-    try:
+    with deep_recursion():   # expressions compile recursively
         return ModuleCompiler(source, filename).compile()
-    finally:
-        sys.setrecursionlimit(limit)

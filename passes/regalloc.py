@@ -58,13 +58,17 @@ from __future__ import annotations
 
 import heapq
 import re
-from dataclasses import dataclass, field
 
 from ir.core import Block, Function, Target, Uop
 from ir.errors import WorkbenchError
 
 from .base import Option, Pass, PassContext, PassError
-from .liveness import paused_gc
+from .liveness import compute, paused_gc
+from .regalloc_coloring import coloring_once
+from .regalloc_linear_scan import linear_scan_once
+from .regalloc_state import AllocState, is_reg, overlaps, param_arg_pairs  # noqa: F401
+from .regalloc_tos import allocate_tos
+from .regalloc_unspill import reuse_reloads, unspill
 
 ALGORITHMS = ("tos", "linear-scan", "graph-coloring")
 _REPAIRED = {"graph-coloring"}     # algorithms followed by regalloc_unspill's repairs
@@ -74,34 +78,6 @@ _LOC = re.compile(r"([rs])(\d+)\Z")
 
 class AllocationError(WorkbenchError):
     pass
-
-
-def is_reg(loc: str | None) -> bool:
-    return loc is not None and loc.startswith("r")
-
-
-# --------------------------------------------------------------------------- shared state
-
-@dataclass
-class AllocState:
-    """What the allocators share while rewriting a function."""
-
-    fn: Function
-    regs: int
-    reg: dict[int, int] = field(default_factory=dict)     # value -> register index
-    in_slot: set[int] = field(default_factory=set)        # values living in a frame slot
-    temps: dict[int, tuple[str, int]] = field(default_factory=dict)  # temp -> (kind, value)
-    rounds: int = 0
-    memory_operands: int = 0
-    info: object = None          # liveness of the IR as it is now (None: recompute)
-
-    def new_like(self, v: int) -> int:
-        """A fresh value with ``v``'s type fact."""
-        n = self.fn.new_value()
-        t = self.fn.types.get(v)
-        if t is not None:
-            self.fn.types[n] = t
-        return n
 
 
 def spill_values(state: AllocState, spilled: set[int]) -> None:
@@ -202,8 +178,6 @@ def iterate(state: AllocState, allocate_once, note=None) -> None:
     each value not in a slot, or the original values to spill and the
     unspillable temps that found no register.
     """
-    from .liveness import compute
-
     while True:
         state.rounds += 1
         if state.rounds > 200:
@@ -235,8 +209,6 @@ def assign_slots(state: AllocState) -> int:
     move): that slot is taken, holes included, if no value in it is live at the
     same time as the new one.
     """
-    from .liveness import compute
-
     fn = state.fn
     slot_values = state.in_slot
     if not slot_values:
@@ -245,7 +217,7 @@ def assign_slots(state: AllocState) -> int:
         state.info = compute(fn)
     info = state.info
     rbeg, rlim, rto = info.rbeg, info.rlim, info.rto
-    hints = _param_arg_pairs(fn)
+    hints = param_arg_pairs(fn)
     order = sorted((info.start(v), v) for v in slot_values if info.has_range(v))
     busy_until: list[int] = []              # slot -> end of its last value
     members: list[list[int]] = []           # slot -> values still to end
@@ -289,41 +261,10 @@ def assign_slots(state: AllocState) -> int:
     return len(busy_until)
 
 
-def overlaps(info, i: int, ni: int, j: int, nj: int) -> bool:
-    """Do the ranges ``i..ni`` and ``j..nj`` of the liveness tables overlap?
-    (Indices into ``info.rfrom``/``info.rto``; both runs sorted, half-open.)"""
-    rfrom, rto = info.rfrom, info.rto
-    while i < ni and j < nj:
-        if rto[i] <= rfrom[j]:
-            i += 1
-        elif rto[j] <= rfrom[i]:
-            j += 1
-        else:
-            return True
-    return False
-
-
-def _param_arg_pairs(fn: Function) -> dict[int, list[int]]:
-    """param <-> argument affinities, both directions."""
-    blocks = fn.block_map()
-    pairs: dict[int, list[int]] = {}
-    for b in fn.blocks:
-        if not b.uops:
-            continue
-        for t in b.uops[-1].targets:
-            for a, p in zip(t.args, blocks[t.block].params):
-                if a != p:
-                    pairs.setdefault(p, []).append(a)
-                    pairs.setdefault(a, []).append(p)
-    return pairs
-
-
 # --------------------------------------------------------------------------- edge moves
 
 def resolve_edges(state: AllocState) -> dict[str, int]:
     """Copy successor arguments into their parameters' locations (parallel moves)."""
-    from .liveness import compute
-
     fn = state.fn
     locs = fn.locs
     blocks = fn.block_map()
@@ -414,8 +355,6 @@ def check_allocation(fn: Function) -> dict[str, int]:
     value has a well-formed location.  Returns counts (memory operands: non-copy
     uop inputs left in slots).
     """
-    from .liveness import compute
-
     def fail(msg: str) -> None:
         raise AllocationError(f"regalloc check: @{fn.name}: {msg}")
 
@@ -517,18 +456,14 @@ def _allocate(fn: Function, algo: str, regs: int, note) -> dict:
     fn.locs.clear()
     state = AllocState(fn, regs)
     if algo == "tos":
-        from .regalloc_tos import allocate_tos
         allocate_tos(state, note)
     elif algo == "linear-scan":
-        from .regalloc_linear_scan import linear_scan_once
         iterate(state, linear_scan_once, note)
     else:
-        from .regalloc_coloring import coloring_once
         iterate(state, coloring_once, note)
     for v in state.in_slot:
         state.reg.pop(v, None)     # a slot value has no register, whatever a round said
     if algo in _REPAIRED:
-        from .regalloc_unspill import reuse_reloads, unspill
         n, m = unspill(state), reuse_reloads(state)
         if note is not None and (n or m):
             note(f"unspilled {n} values, reused {m} reloads")

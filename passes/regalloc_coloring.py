@@ -26,20 +26,20 @@ from __future__ import annotations
 
 import heapq
 
-import networkx as nx
-
 from ir.cfg import natural_loops
 
 from .liveness import LivenessInfo
-from .regalloc import AllocState, _param_arg_pairs
+from .regalloc_state import AllocState, param_arg_pairs
 
 
 MERGE_LIMIT = 8      # no coalescing into a node with more than 8*K neighbours
 
 
-def interference_graph(state: AllocState, info: LivenessInfo) -> nx.Graph:
+def interference_graph(state: AllocState, info: LivenessInfo) -> "nx.Graph":
     fn = state.fn
     skip = state.in_slot
+    import networkx as nx  # lazy: ~110 ms to import; only graph coloring needs it
+
     g = nx.Graph()
     edges: list[tuple[int, int]] = []
     for b in fn.blocks:
@@ -122,7 +122,7 @@ def coloring_once(state: AllocState, info: LivenessInfo):
         return v
 
     members: dict[int, list[int]] = {v: [v] for v in adj}
-    pairs = _param_arg_pairs(state.fn)
+    pairs = param_arg_pairs(state.fn)
     for p in sorted(pairs):
         for a in pairs[p]:
             x, y = find(p), find(a)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from array import array
 
 from .liveness import LivenessInfo
-from .regalloc import AllocState, _param_arg_pairs, overlaps
+from .regalloc_state import AllocState, overlaps, param_arg_pairs
 
 
 def linear_scan_once(state: AllocState, info: LivenessInfo):
@@ -32,7 +32,7 @@ def linear_scan_once(state: AllocState, info: LivenessInfo):
     # Intervals are read straight from the analysis tables: the ranges of ``v``
     # are ``[rfrom[i], rto[i])`` for ``i`` in ``rbeg[v] .. rlim[v]``.
     rbeg, rlim, rfrom, rto = info.rbeg, info.rlim, info.rfrom, info.rto
-    hints = _param_arg_pairs(state.fn)
+    hints = param_arg_pairs(state.fn)
     in_slot = state.in_slot
     order = info.by_start([v for v in info.values() if v not in in_slot])
 

@@ -29,12 +29,11 @@ from __future__ import annotations
 
 from ir.core import Uop
 
-from .regalloc import AllocState
+from .liveness import compute
+from .regalloc_state import AllocState
 
 
 def allocate_tos(state: AllocState, note=None) -> None:
-    from .liveness import compute
-
     fn = state.fn
     regs = state.regs
     info = compute(fn)

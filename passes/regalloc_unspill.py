@@ -28,7 +28,8 @@ from bisect import bisect_right, insort
 
 from ir.cfg import natural_loops
 
-from .regalloc import AllocState
+from .liveness import compute
+from .regalloc_state import AllocState
 
 
 class _Occupancy:
@@ -70,8 +71,6 @@ def _weights(fn) -> dict[str, float]:
 
 
 def _info(state: AllocState):
-    from .liveness import compute
-
     if state.info is None:
         state.info = compute(state.fn)
     return state.info

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from workbench.check import collect, filecheck, parse_directives, run_test
+from workbench.cli import main
 
 CHECKS = Path(__file__).parent / "checks"
 FILES = collect([str(CHECKS)]) if CHECKS.is_dir() else []
@@ -12,7 +13,7 @@ FILES = collect([str(CHECKS)]) if CHECKS.is_dir() else []
 
 @pytest.mark.parametrize("path", FILES, ids=[str(Path(f).relative_to(CHECKS)) for f in FILES])
 def test_check_file(path):
-    failure = run_test(path)
+    failure = run_test(path, workbench=main)
     assert failure is None, failure.render()
 
 
@@ -66,7 +67,7 @@ def test_changed_expectation_fails_with_diff(tmp_path):
     lines[idx] = lines[idx] + "_THIS_IS_NOT_THERE"
     broken = tmp_path / Path(src).name
     broken.write_text("\n".join(lines) + "\n")
-    failure = run_test(str(broken))
+    failure = run_test(str(broken), workbench=main)
     assert failure is not None
     assert "expected string not found" in failure.render()
 
@@ -79,7 +80,7 @@ def test_check_prefix_selects_directives(tmp_path):
     path = tmp_path / "t.uop"
     module = 'module "t"\n' + SAMPLE
     path.write_text(text + module)
-    assert run_test(str(path)) is None
+    assert run_test(str(path), workbench=main) is None
     path.write_text(text.replace("OTHER-NEXT: _BINARY_OP +", "OTHER-NEXT: _RETURN") + module)
-    failure = run_test(str(path))
+    failure = run_test(str(path), workbench=main)
     assert failure is not None and "OTHER-NEXT: expected string not found" in failure.message

@@ -18,11 +18,32 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import re
+import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from backends.copy_and_patch.emitter import compile as emit
+from backends.tracing import asm_listing
+from ir.core import MODULE_FUNCTION
+from ir.errors import WorkbenchError
+from ir.frontend import compile_source
+from ir.limits import deep_recursion
+from ir.parser import parse_module
+from ir.printer import print_function
+from ir.stats import function_stats
+from ir.verifier import verify_module
+from passes.base import PassContext
+from passes.manager import Instrumentation, PassManager
+from passes.pipeline import parse_pipeline
+
 from . import views
+from .pictures import cfg_picture, heatmap, pass_stats_chart, trace_chart
+from .runtime import (JIT_BACKENDS, Runtime, constant_globals, format_program_error,
+                      optimize, read_text, require_stencils, trace_report, warm_up)
+from .views import HTMLView
 
 
 class ProgramError(Exception):
@@ -37,8 +58,6 @@ class ProgramError(Exception):
 
 def load(path: str | Path) -> "Program":
     """A program from a Python script (``.py``) or IR text (``.uop``)."""
-    from .loader import read_text
-
     path = str(path)
     return Program(path, read_text(path))
 
@@ -46,12 +65,6 @@ def load(path: str | Path) -> "Program":
 def from_source(source: str, filename: str = "<notebook>.py") -> "Program":
     """A program from Python source text (e.g. written in a notebook cell)."""
     return Program(filename, source)
-
-
-def _stencils(backend: str) -> None:
-    from .cli import _stencils_or_error
-
-    _stencils_or_error(backend)
 
 
 @dataclass
@@ -72,13 +85,9 @@ class IR:
         return views.ir_html(self.text, self.title)
 
     def stats(self) -> dict:
-        from ir.stats import function_stats
-
         return dict(function_stats(self.fn))
 
     def cfg(self, fmt: str = "svg"):
-        from .pictures import cfg_picture
-
         return cfg_picture(self.fn, fmt)
 
 
@@ -97,15 +106,9 @@ class Program:
                 + views.details_html("source", views.ir_html(self.source)))
 
     def _fresh(self):
-        from ir.verifier import verify_module
-
         if self.path.endswith(".uop"):
-            from ir.parser import parse_module
-
             module = parse_module(self.source, self.path)
         else:
-            from ir.frontend import compile_source
-
             module = compile_source(self.source, self.path)
         verify_module(module)
         return module
@@ -122,17 +125,11 @@ class Program:
 
     def function(self, name: str) -> IR:
         """The tier-1 (generic) IR of one function."""
-        from ir.printer import print_function
-
         fn = self._pick(self._fresh(), name)
         return IR(print_function(fn), f"@{name} (tier 1)", fn)
 
     def profile(self):
         """(type profile, globals) from a brief tier-1 run, as ``workbench pipeline`` does."""
-        from ir.core import MODULE_FUNCTION
-
-        from .tiering import warm_up
-
         module = self._fresh()
         if MODULE_FUNCTION not in [f.name for f in module.functions]:
             return None, {}
@@ -144,15 +141,6 @@ class Program:
                  bisect_limit: int | None = None) -> "PipelineResult":
         """Run ``passes`` over one function (default: the first one that is not
         ``<module>``) as ``workbench pipeline`` does, keeping the IR after each pass."""
-        from ir.core import MODULE_FUNCTION
-        from ir.printer import print_function
-        from ir.stats import function_stats
-        from passes.base import PassContext
-        from passes.manager import Instrumentation, PassManager
-        from passes.pipeline import parse_pipeline
-
-        from .tiering import constant_globals, warm_up
-
         plist = parse_pipeline(passes or "")
         module = self._fresh()
         if function is None:
@@ -178,30 +166,20 @@ class Program:
 
     # -- running ----------------------------------------------------------------------
     def _runtime(self, backend: str, passes: str | None, **kw):
-        from .runtime import Runtime
-
-        if backend in ("native", "unicorn"):
-            _stencils(backend)
+        if backend in JIT_BACKENDS:
+            require_stencils(backend)
         return Runtime(self._fresh(), backend=backend, passes=passes, **kw)
 
     def _execute(self, rt) -> str:
-        from .program import format_program_error
-
         out = io.StringIO()
-        limit = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(limit, 20000))
         try:
-            with contextlib.redirect_stdout(out):
+            with deep_recursion(), contextlib.redirect_stdout(out):
                 rt.run()
+        except WorkbenchError:
+            raise
         except Exception as e:
-            from ir.errors import WorkbenchError
-
-            if isinstance(e, WorkbenchError):
-                raise
             tb = format_program_error(e, self.path)
             raise ProgramError(tb.rstrip().splitlines()[-1], tb, out.getvalue()) from e
-        finally:
-            sys.setrecursionlimit(limit)
         return out.getvalue()
 
     def run(self, backend: str = "interp", passes: str | None = "default",
@@ -213,9 +191,6 @@ class Program:
 
     def run_cpython(self) -> str:
         """The same program under this CPython (the reference for differential runs)."""
-        import subprocess
-        import tempfile
-
         with tempfile.TemporaryDirectory() as d:
             p = Path(d) / Path(self.path).name
             p.write_text(self.source, encoding="utf-8")
@@ -226,8 +201,6 @@ class Program:
               boxed: bool = False) -> "Trace":
         """Run and count what optimized code executed (``workbench trace``); ``boxed`` as
         for ``run``."""
-        from .cli import trace_report
-
         rt = self._runtime(backend, passes, boxed=boxed)
         stdout = self._execute(rt)
         return Trace(trace_report(rt, stdout), _site_costs(rt), _listings(rt))
@@ -238,14 +211,7 @@ class Program:
         """Optimize ``function`` as the runtime would and emit its machine code (``boxed``:
         every value a ``PyObject *``). Raises ``backends.copy_and_patch.emitter.Unsupported``
         if the JIT refuses it."""
-        from ir.core import MODULE_FUNCTION
-        from passes.pipeline import parse_pipeline
-
-        from .tiering import optimize, warm_up
-
-        _stencils("native")
-        from backends.copy_and_patch.emitter import compile as emit
-
+        require_stencils("native")
         plist = parse_pipeline(passes or "")
         module = self._fresh()
         fn = self._pick(module, function)
@@ -298,15 +264,15 @@ class PipelineResult:
         return IR(s.text, f"@{self.function} after {s.pass_name}", self.fn if i in (-1, len(
             self.steps) - 1) else None)
 
-    def diff(self, i: int | str | None = None) -> "_HTML":
+    def diff(self, i: int | str | None = None) -> "HTMLView":
         """Before/after of step ``i`` (an index or a pass name), or of the whole pipeline."""
         if i is None:
-            return _HTML(views.diff_html(self.before, self.after,
+            return HTMLView(views.diff_html(self.before, self.after,
                                          f"@{self.function}: {self.passes}"))
         if isinstance(i, str):
             i = [s.pass_name for s in self.steps].index(i)
         prev = self.steps[i - 1].text if i > 0 else self.before
-        return _HTML(views.diff_html(prev, self.steps[i].text,
+        return HTMLView(views.diff_html(prev, self.steps[i].text,
                                      f"@{self.function}: {self.steps[i].pass_name}"))
 
     def stats_rows(self) -> list[dict]:
@@ -320,13 +286,9 @@ class PipelineResult:
         return _pandas().DataFrame(self.stats_rows())
 
     def cfg(self, fmt: str = "svg"):
-        from .pictures import cfg_picture
-
         return cfg_picture(self.fn, fmt)
 
     def plot_stats(self, keys=("guards", "local_loads", "local_stores", "uops")):
-        from .pictures import pass_stats_chart
-
         return pass_stats_chart(self.stats_rows(), keys, f"@{self.function}")
 
     def _repr_html_(self) -> str:
@@ -370,8 +332,6 @@ class Trace:
         return _pandas().DataFrame(self.per_uop)
 
     def plot(self, key: str | None = None, limit: int = 15):
-        from .pictures import trace_chart
-
         return trace_chart(self.report, key, limit)
 
     def site_rows(self, key: str | None = None) -> list[dict]:
@@ -385,10 +345,8 @@ class Trace:
         rows.sort(key=lambda r: (-r.get(key, 0), r["function"], r["block"], r["index"]))
         return rows
 
-    def heatmap(self, function: str | None = None, key: str | None = None) -> "_HTML":
+    def heatmap(self, function: str | None = None, key: str | None = None) -> "HTMLView":
         """The optimized IR of ``function``, each uop shaded by how hot it ran."""
-        from .pictures import heatmap
-
         return heatmap(self, function, key)
 
     def _repr_html_(self) -> str:
@@ -406,14 +364,10 @@ class Compiled:
     source: list[str]
 
     def listing(self, base: int = 0) -> dict:
-        from backends.tracing import asm_listing
-
         return asm_listing(self.fn, self.blob, self.source, base=base)
 
     def code_of(self, uop: str, limit: int = 1) -> str:
         """The machine code of the first ``limit`` occurrences of uop ``uop`` (by name)."""
-        import re
-
         out, cur, found = [], None, 0
         for row in self.listing()["rows"]:
             if row["kind"] == "uop":
@@ -438,8 +392,6 @@ class Compiled:
         return self.blob.size
 
     def text(self) -> str:
-        import re
-
         return re.sub(r"<[^>]+>", "", views.asm_html(self.listing())).replace(
             "&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("&#x27;", "'")
 
@@ -447,23 +399,9 @@ class Compiled:
         return views.asm_html(self.listing())
 
 
-class _HTML:
-    def __init__(self, html: str):
-        self.html = html
-
-    def _repr_html_(self) -> str:
-        return self.html
-
-    def __str__(self) -> str:
-        return self.html
-
-    def __repr__(self) -> str:
-        return "<HTML view: display it in a notebook>"
-
-
 def _pandas():
     try:
-        import pandas
+        import pandas  # optional: only to_pandas() needs it
     except ImportError:
         raise ImportError("to_pandas() needs pandas: python -m pip install pandas") from None
     return pandas
@@ -494,8 +432,6 @@ def _site_costs(rt) -> dict:
 
 
 def _listings(rt) -> dict:
-    from ir.printer import print_function
-
     out = {}
     for name, t2 in rt.all_tier2():
         out.setdefault(name, print_function(t2.opt.fn))

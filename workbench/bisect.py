@@ -23,6 +23,7 @@ input.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import io
 import subprocess
@@ -30,8 +31,12 @@ import sys
 from dataclasses import dataclass, field
 
 from ir.errors import WorkbenchError
+from ir.printer import print_function
+from passes.base import Pass
+from passes.pipeline import parse_pipeline
 
 from .fuzz.oracle import Outcome, agree, first_difference, last_line, run_forked
+from .runtime import Runtime, exit_status, load_module, run_guarded
 
 UNLIMITED = 1 << 62
 
@@ -56,9 +61,6 @@ class Trial:
 
 def _observed(passes: list, snaps: list[Snapshot]):
     """The pipeline with each pass wrapped to record the IR after it."""
-    from ir.printer import print_function
-    from passes.base import Pass
-
     state = {"compile": 0}
 
     class Observed(Pass):
@@ -87,30 +89,21 @@ def trial(path: str, backend: str, passes: str, limit: int | None, record: bool 
           verify: bool = False) -> Trial:
     """One run of ``path`` (in this process; callers fork): what it printed, the
     transformations it allowed, and with ``record`` the IR after every pass."""
-    import contextlib
-
-    from .loader import load_module
-    from .program import run_guarded
-    from .runtime import Runtime
-
     out, err = io.StringIO(), io.StringIO()
     snaps: list[Snapshot] = []
     rt = None
+
+    def run() -> int:
+        nonlocal rt
+        module = load_module(path)
+        rt = Runtime(module, backend=backend, passes=passes, bisect_limit=limit,
+                     verify=verify)
+        if record:
+            rt.pipeline = _observed(rt.pipeline, snaps)
+        return run_guarded(rt.run, path)
+
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            module = load_module(path)
-            rt = Runtime(module, backend=backend, passes=passes, bisect_limit=limit,
-                         verify=verify)
-            if record:
-                rt.pipeline = _observed(rt.pipeline, snaps)
-            status = run_guarded(rt.run, path)
-        except WorkbenchError as e:
-            sys.stdout.flush()
-            err.write(f"{e}\n")
-            status = 2
-        except Exception as e:  # noqa: BLE001 - a bug of the workbench: one outcome
-            err.write(f"workbench: internal error: {type(e).__name__}: {e}\n")
-            status = 70
+        status = exit_status(run)
     log = list(rt.bisect_log) if rt is not None else []
     return Trial(Outcome(out.getvalue(), status, last_line(err.getvalue())), log, snaps)
 
@@ -140,10 +133,6 @@ class Bisector:
 
 def bisect(path: str, pipeline: str, backend: str = "interp", timeout: float = 60.0,
            verify: bool = False, out=sys.stdout) -> int:
-    from passes.pipeline import parse_pipeline
-
-    from .loader import load_module
-
     if path.endswith(".uop"):
         raise WorkbenchError(f"{path}: bisect needs a Python script (CPython runs it too)")
     load_module(path)  # bad input is a one-line error before anything runs

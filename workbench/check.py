@@ -14,7 +14,9 @@ CHECK-LABEL (splits the input into regions), CHECK-EMPTY; ``{{regex}}`` and
 ``[[VAR:regex]]`` / ``[[VAR]]`` in patterns; horizontal whitespace is fuzzy.
 ``filecheck --check-prefix=P`` (or ``--check-prefixes=P,Q``) checks the ``P:``,
 ``P-NEXT:``, ... lines instead, so one file can hold several RUN lines' expectations.
-``workbench`` commands run in-process; ``not`` before a command expects failure.
+``workbench`` commands run through the ``workbench`` callable ``run_test`` is given (the
+CLI passes its own ``main``: in-process), else as ``python -m workbench`` in a child;
+``not`` before a command expects failure.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,18 +177,18 @@ def filecheck(output: str, checks: list[Directive], path: str) -> CheckFailure |
     return check_nots(len(lines))
 
 
-def _run_command(cmd: str, path: str) -> tuple[int, str, str]:
+def _run_command(cmd: str, path: str, workbench=None) -> tuple[int, str, str]:
     argv = shlex.split(cmd)
-    if argv and argv[0] == "workbench":
-        from .cli import main
-
+    if argv and argv[0] == "workbench" and workbench is not None:
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
-                code = main(argv[1:])
+                code = workbench(argv[1:])
             except SystemExit as e:  # argparse
                 code = e.code if isinstance(e.code, int) else 2
         return code, out.getvalue(), err.getvalue()
+    if argv and argv[0] == "workbench":
+        cmd = shlex.join([sys.executable, "-m", "workbench", *argv[1:]])
     p = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=600,
                        cwd=os.path.dirname(path) or ".")
     return p.returncode, p.stdout, p.stderr
@@ -203,7 +206,9 @@ def _check_prefixes(args: list[str]) -> set[str]:
     return out or {DEFAULT_PREFIX}
 
 
-def run_test(path: str) -> CheckFailure | None:
+def run_test(path: str, workbench=None) -> CheckFailure | None:
+    """Run one test file's RUN lines and check their output; ``workbench``: a callable
+    ``argv -> status`` that runs a ``workbench`` command in this process."""
     text = Path(path).read_text(encoding="utf-8")
     runs, checks = parse_directives(text)
     if not runs:
@@ -218,7 +223,7 @@ def run_test(path: str) -> CheckFailure | None:
         merge_stderr = first.endswith("2>&1")
         if merge_stderr:
             first = first[:-4].strip()
-        code, out, err = _run_command(first, path)
+        code, out, err = _run_command(first, path, workbench)
         if merge_stderr:
             out = out + err
         if expect_fail and code == 0:

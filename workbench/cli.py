@@ -8,11 +8,37 @@ as CPython would end it (traceback on stderr, status 1).
 from __future__ import annotations
 
 import argparse
-import functools
+import contextlib
+import io
+import json
 import os
 import sys
+import time
+from dataclasses import dataclass
+from typing import Any
 
+from backends.tracing import FullTrace, asm_listing
+from ir.core import MODULE_FUNCTION
 from ir.errors import WorkbenchError
+from ir.printer import print_function
+from passes.base import PassContext
+from passes.manager import Instrumentation, PassManager
+from passes.pipeline import parse_pipeline
+from passes.registry import all_passes, pass_names
+
+from . import stencils as st
+from .bench import main as bench_main
+from .bisect import bisect
+from .check import collect, run_test
+from .cluster import connect, parse_spec
+from .fuzz.campaign import Settings, run_campaign, run_cluster_campaign
+from .fuzz.generator import FEATURES
+from .isolate import child_setup, run_isolated
+from .pictures import cfg_picture, trace_chart
+from .render import print_asm, print_full_trace, print_ir, print_trace
+from .runtime import (BACKENDS, DEFAULT_BACKEND, Runtime, compiled_functions,
+                      constant_globals, exit_status, load_module, load_plugins, read_text,
+                      require_stencils, run_file, run_guarded, trace_report, warm_up)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -21,51 +47,19 @@ class _Parser(argparse.ArgumentParser):
 
 
 def cmd_run(args) -> int:
-    from .loader import load_module
-    from .program import run_guarded
-    from .runtime import Runtime
-
-    _load_plugins(args)
-    module = load_module(args.file)
-    _stencils_or_error(args.backend)
-    # `run` reports nothing about the machine code, so Unicorn runs without count hooks.
-    rt = Runtime(module, backend=args.backend, passes=args.passes,
-                 verify=getattr(args, "verify_each", False), unicorn_mode="none",
-                 boxed=args.boxed)
-    return run_guarded(rt.run, args.file)
-
-
-def _stencils_or_error(backend: str, hint: bool = True) -> None:
-    """Build (or load) the stencil library before running, so a missing compiler is
-    one line of error instead of a silent fall back to the interpreter."""
-    if backend in ("native", "unicorn"):
-        try:
-            from backends.copy_and_patch.uop_stencils import library
-
-            library()
-        except Exception as e:
-            raise WorkbenchError(f"--backend {backend}: cannot build the stencil library: "
-                                 f"{type(e).__name__}: {e}"
-                                 + (" (--backend interp runs without it)" if hint else "")
-                                 ) from None
+    return run_file(args.file, args.backend, args.passes, boxed=args.boxed,
+                    verify=getattr(args, "verify_each", False),
+                    direct_calls=not args.no_direct_calls, debug=args.debug,
+                    plugins=getattr(args, "load", None))
 
 
 def _load_plugins(args) -> None:
-    from passes.registry import load_plugin_file
-
-    for path in getattr(args, "load", None) or []:
-        load_plugin_file(path)
+    load_plugins(getattr(args, "load", None))
 
 
 def _prepare(args, profile: bool, before_profile=None):
     """Plugins, pipeline, module, ``--function`` check, and the warm-up profile that
     'specialize' reads: what `pipeline` and `asm` both start with."""
-    from ir.core import MODULE_FUNCTION
-    from passes.pipeline import parse_pipeline
-
-    from .loader import load_module
-    from .tiering import warm_up
-
     _load_plugins(args)
     passes = parse_pipeline(args.passes or "")
     module = load_module(args.file)
@@ -81,12 +75,6 @@ def _prepare(args, profile: bool, before_profile=None):
 
 
 def cmd_pipeline(args) -> int:
-    from ir.printer import print_function
-    from passes.manager import Instrumentation, PassManager
-
-    from .render import print_ir
-    from .tiering import constant_globals
-
     passes, module, profile, values = _prepare(args, profile=not args.no_profile)
     inst = Instrumentation(print_after_all=args.print_after_all,
                            print_after=set(args.print_after or []),
@@ -97,7 +85,7 @@ def cmd_pipeline(args) -> int:
     # IR to stdout (so `--print-after P f.py > out.uop` still writes the result).
     pm = PassManager(passes, inst, out=lambda text: print_ir(text, err))
     explain: list[str] | None = [] if args.explain else None
-    ctx = _bisect_context()(module=module, profile=profile, explain=explain,
+    ctx = BisectContext(module=module, profile=profile, explain=explain,
                             bisect_limit=args.opt_bisect_limit, stream=err)
     for fn in module.functions:
         if args.function is None or fn.name == args.function:
@@ -120,42 +108,32 @@ def cmd_pipeline(args) -> int:
     return 0
 
 
-@functools.cache
-def _bisect_context():
+@dataclass
+class BisectContext(PassContext):
     """A ``PassContext`` that lists, with ``--opt-bisect-limit N``, each transformation a
     pass asks for on ``stream`` as it is decided, in LLVM's words: ``BISECT: running
     pass (n) P on function (f): what`` for the first N and ``BISECT: NOT running pass
     (n) ...`` for the ones after, numbered on (``PassContext.allow`` decides and counts,
     unchanged)."""
-    from dataclasses import dataclass
-    from typing import Any
 
-    from passes.base import PassContext
+    stream: Any = None
+    function: str = ""
+    refused: int = 0
 
-    @dataclass
-    class BisectContext(PassContext):
-        stream: Any = None
-        function: str = ""
-        refused: int = 0
-
-        def allow(self, what: str) -> bool:
-            ok = super().allow(what)
-            if self.bisect_limit is not None and self.stream is not None:
-                if ok:
-                    n, verdict = self.transformations, "running"
-                else:
-                    self.refused += 1
-                    n, verdict = self.transformations + self.refused, "NOT running"
-                self.stream.write(f"BISECT: {verdict} pass ({n}) {self.current_pass} on "
-                                  f"function ({self.function}): {what}\n")
-            return ok
-
-    return BisectContext
+    def allow(self, what: str) -> bool:
+        ok = super().allow(what)
+        if self.bisect_limit is not None and self.stream is not None:
+            if ok:
+                n, verdict = self.transformations, "running"
+            else:
+                self.refused += 1
+                n, verdict = self.transformations + self.refused, "NOT running"
+            self.stream.write(f"BISECT: {verdict} pass ({n}) {self.current_pass} on "
+                              f"function ({self.function}): {what}\n")
+        return ok
 
 
 def cmd_passes(args) -> int:
-    from passes.registry import all_passes
-
     _load_plugins(args)
     for cls in all_passes():
         opts = ", ".join(f"{k}={o.default}" for k, o in cls.options.items())
@@ -165,12 +143,10 @@ def cmd_passes(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .check import collect, run_test
-
     files = collect(args.paths)
     failures = 0
     for path in files:
-        failure = run_test(path)
+        failure = run_test(path, workbench=main)
         if failure is None:
             if args.verbose:
                 sys.stdout.write(f"PASS: {path}\n")
@@ -182,26 +158,16 @@ def cmd_check(args) -> int:
 
 
 def cmd_trace(args) -> int:
-    import contextlib
-    import io
-    import json
-
-    from .loader import load_module
-    from .program import run_guarded
-    from .runtime import Runtime
-
     _load_plugins(args)
     if (args.full or args.full_out) and args.backend != "unicorn":
         raise WorkbenchError("--full and --full-out need --backend unicorn")
     if args.full_limit < 0:
         raise WorkbenchError("--full-limit must be >= 0")
     module = load_module(args.file)
-    _stencils_or_error(args.backend)
+    require_stencils(args.backend)
     full = None
     sink = None
     if args.full or args.full_out:
-        from backends.tracing import FullTrace
-
         if args.full_out:
             try:
                 sink = open(args.full_out, "w", encoding="utf-8")
@@ -211,7 +177,7 @@ def cmd_trace(args) -> int:
     rt = Runtime(module, backend=args.backend, passes=args.passes,
                  verify=getattr(args, "verify_each", False),
                  unicorn_mode="full" if full is not None else "blocks", full_trace=full,
-                 boxed=args.boxed)
+                 boxed=args.boxed, direct_calls=not args.no_direct_calls, debug=args.debug)
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out):
@@ -234,74 +200,18 @@ def cmd_trace(args) -> int:
         else:
             report["full_trace"] = full.records
     if args.plot:
-        from .pictures import trace_chart
-
         _save_picture(args.plot, lambda: trace_chart(report))
     if args.json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     else:
         sys.stdout.write(out.getvalue())
-        from .render import print_full_trace, print_trace
-
         if full is not None and sink is None:
             print_full_trace(report)
         print_trace(report)
     return status
 
 
-def trace_report(rt, stdout: str) -> dict:
-    """The trace JSON: totals and per-uop counts of what optimized code executed.
-
-    Every backend: ``functions`` says where each tier-2 version ran (native, unicorn or
-    the tier-2 interpreter, with the emitter's reason). Unicorn adds machine-level totals
-    (``instructions``, ``loads``, ``stores``, ``calls``: calls out of the code, to the C API
-    or a Python helper; ``code_bytes``) and the same four per uop.
-    Code that ran natively is not counted per uop (nothing watches it): ``not_counted``
-    names the functions that did (their uops are missing from ``totals`` and ``per_uop``).
-    """
-    from ir.uops import UOPS, Flag
-
-    executed = rt.executed()
-    totals = {"uops": 0, "guards": 0, "side_exits": rt.trace.side_exits,
-              "local_loads": 0, "local_stores": 0}
-    machine = rt.backend == "unicorn"
-    costs = rt.machine_costs() if machine else {}
-    if machine:
-        totals.update(instructions=0, loads=0, stores=0, calls=0,
-                      code_bytes=sum(v.get("code_bytes", 0) for v in rt.versions()))
-    per_uop = []
-    for key in sorted(set(executed) | set(costs)):
-        fn, uop = key
-        n = executed.get(key, 0)
-        totals["uops"] += n
-        if uop in UOPS and UOPS[uop].has(Flag.GUARD):
-            totals["guards"] += n
-        if uop in ("_LOAD_FAST", "_LOAD_FAST_CHECK"):
-            totals["local_loads"] += n
-        elif uop == "_STORE_FAST":
-            totals["local_stores"] += n
-        row = {"function": fn, "uop": uop, "count": n}
-        if machine:
-            c = costs.get(key)
-            row.update(instructions=c.instructions if c else 0, loads=c.loads if c else 0,
-                       stores=c.stores if c else 0, calls=c.calls if c else 0)
-            for k in ("instructions", "loads", "stores", "calls"):
-                totals[k] += row[k]
-        per_uop.append(row)
-    hot = "instructions" if machine else "count"
-    per_uop.sort(key=lambda r: (-r[hot], -r["count"], r["function"], r["uop"]))
-    versions = rt.versions()
-    native = sorted({v["function"] for v in versions if v["tier2"] == "native" and v["runs"]})
-    return {"stdout": stdout, "backend": rt.backend, "totals": totals, "per_uop": per_uop,
-            "functions": versions, "not_counted": native}
-
-
 def cmd_asm(args) -> int:
-    from backends.tracing import asm_listing
-
-    from .loader import read_text
-    from .render import print_asm
-
     source = read_text(args.file).splitlines() if args.file.endswith(".py") else []
     for fn, blob in _compiled(args):
         if isinstance(blob, str):
@@ -315,30 +225,13 @@ def _compiled(args):
     """(optimized function, code blob or the emitter's refusal) for each function of
     ``args.file`` (``--function``: only that one; else every function but the module
     body), compiled as the runtime compiles hot code: profile, pipeline, copy-and-patch."""
-    from ir.core import MODULE_FUNCTION
-
-    from .tiering import optimize
-
-    def stencils():
-        _stencils_or_error("native", hint=False)
-
-    passes, module, profile, values = _prepare(args, profile=True, before_profile=stencils)
-    from backends.copy_and_patch.emitter import Unsupported, compile as emit
-
-    for fn in module.functions:
-        if (args.function is None and fn.name == MODULE_FUNCTION) or \
-                (args.function is not None and fn.name != args.function):
-            continue
-        opt = optimize(module, fn, passes, profile, values)
-        try:
-            yield opt.fn, emit(opt.fn, boxed=getattr(args, "boxed", False))
-        except Unsupported as e:
-            yield opt.fn, str(e)
+    passes, module, profile, values = _prepare(
+        args, profile=True, before_profile=lambda: require_stencils("native", hint=False))
+    yield from compiled_functions(module, passes, profile, values, args.function,
+                                  boxed=getattr(args, "boxed", False))
 
 
 def cmd_stencils(args) -> int:
-    from . import stencils as st
-
     if args.action == "build":
         r = st.build(force=args.force)
         how = "loaded from the cache" if r.cached else f"built in {r.seconds:.1f} s"
@@ -372,10 +265,6 @@ def _save_picture(path: str, make) -> None:
 
 
 def _save_cfg(args, module) -> None:
-    from ir.core import MODULE_FUNCTION
-
-    from .pictures import cfg_picture
-
     fns = [f for f in module.functions if f.name == args.function or (
         args.function is None and f.name != MODULE_FUNCTION)] or module.functions[:1]
     fmt = "dot" if args.dot.endswith(".dot") else "svg"
@@ -383,11 +272,9 @@ def _save_cfg(args, module) -> None:
 
 
 def _cluster_spec(args):
-    """The parsed ``--cluster`` value, or None (workbench.cluster is only imported then)."""
+    """The parsed ``--cluster`` value, or None (Dask is imported only when one is given)."""
     if args.cluster is None:
         return None
-    from .cluster import parse_spec
-
     return parse_spec(args.cluster)
 
 
@@ -398,22 +285,12 @@ CLUSTER_HELP = ("run the programs as tasks on a Dask cluster: local (one worker 
 
 
 def cmd_bench(args) -> int:
-    from .bench import main as bench_main
-
     return bench_main(args)
 
 # --------------------------------------------------------------------------- fuzz, bisect
 
 def cmd_fuzz(args) -> int:
     """Differential fuzzing against CPython (workbench.fuzz)."""
-    import json
-
-    from passes.pipeline import parse_pipeline
-    from passes.registry import pass_names
-
-    from .fuzz.campaign import Settings, run_campaign
-    from .fuzz.generator import FEATURES
-
     _load_plugins(args)
     pipelines = args.passes if args.passes is not None else ["", "default"] + pass_names()
     for text in pipelines:
@@ -436,8 +313,6 @@ def cmd_fuzz(args) -> int:
     tty = sys.stderr.isatty()
 
     def progress(report, start, deadline, message):
-        import time
-
         if message:
             sys.stderr.write(("\r\x1b[K" if tty else "") + f"mismatch: {message}\n")
         if tty:
@@ -451,9 +326,6 @@ def cmd_fuzz(args) -> int:
                               args.out, programs=args.programs,
                               max_reductions=args.max_reductions, progress=progress)
     else:
-        from .cluster import connect
-        from .fuzz.campaign import run_cluster_campaign
-
         with connect(cluster) as pool:
             report = run_cluster_campaign(settings, seed, args.seconds, pool, args.out,
                                           programs=args.programs,
@@ -477,8 +349,6 @@ def cmd_fuzz(args) -> int:
 
 def cmd_bisect(args) -> int:
     """Which pass and which transformation make a script differ from CPython."""
-    from .bisect import bisect
-
     _load_plugins(args)
     return bisect(args.file, args.passes, args.backend, args.timeout, args.verify_each)
 
@@ -510,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "CPython would (traceback on stderr, exit status 1). Hot "
                                    "functions and loops are optimized with the pipeline.")
     r.add_argument("file", help="a Python script (.py) or IR text (.uop)")
-    r.add_argument("--backend", choices=["interp", "native", "unicorn"], default="native",
+    r.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
                    help="where optimized code runs: native (the JIT: copy-and-patch x86-64 "
                         "machine code), interp (the reference interpreter), unicorn (the "
                         "JIT's code emulated); functions the JIT cannot compile run in the "
@@ -574,7 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "optimized code executed: uops, guards, side exits, "
                                     "local loads and stores, per uop.")
     tr.add_argument("file", help="a Python script (.py) or IR text (.uop)")
-    tr.add_argument("--backend", choices=["interp", "native", "unicorn"], default="interp",
+    tr.add_argument("--backend", choices=BACKENDS, default="interp",
                     help="where optimized code runs; unicorn adds instructions, loads and "
                          "stores per uop (default: interp)")
     add_passes_option(tr, "default")
@@ -669,7 +539,7 @@ def build_parser() -> argparse.ArgumentParser:
     bn.set_defaults(func=cmd_bench)
 
     # -- reliability: --isolate/--verify-each for run and trace, fuzz, bisect --------
-    backends = list(next(a.choices for a in r._actions if "--backend" in a.option_strings))
+    backends = list(BACKENDS)
     for cmd in (r, tr):
         if "--isolate" not in cmd._option_string_actions:
             cmd.add_argument("--isolate", action="store_true",
@@ -679,6 +549,12 @@ def build_parser() -> argparse.ArgumentParser:
             cmd.add_argument("--verify-each", action="store_true",
                              help="run the IR verifier after every pass of every "
                                   "optimization (names the pass that broke the IR)")
+        # the environment is read here, at the CLI's edge, and nowhere below it
+        cmd.add_argument("--no-direct-calls", action="store_true",
+                         default=os.environ.get("WORKBENCH_DIRECT_CALLS", "1") == "0",
+                         help="compiled code calls compiled callees through the Python "
+                              "helper, not directly in machine code (also "
+                              "WORKBENCH_DIRECT_CALLS=0)")
 
     def positive(kind):
         def convert(text: str):
@@ -774,6 +650,12 @@ def build_parser() -> argparse.ArgumentParser:
     bs.add_argument("--verify-each", action="store_true",
                     help="verify the IR after every pass in every run")
     bs.set_defaults(func=cmd_bisect)
+    for cmd in sub.choices.values():
+        cmd.add_argument("--debug", action="store_true",
+                         default=bool(os.environ.get("WORKBENCH_DEBUG")),
+                         help="a bug of ours shows its traceback, and an emitter failure "
+                              "stops the run instead of falling back to the interpreter "
+                              "(also WORKBENCH_DEBUG=1)")
     return p
 
 
@@ -782,28 +664,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     if os.environ.get("WORKBENCH_CRASH_REPORT"):  # a child of --isolate (workbench.isolate)
-        from .isolate import child_setup
-
         child_setup(argv)
+    run = (lambda: run_isolated(argv)) if getattr(args, "isolate", False) else \
+        (lambda: args.func(args))
     try:
-        if getattr(args, "isolate", False):
-            from .isolate import run_isolated
-
-            return run_isolated(argv)
-        return args.func(args)
-    except WorkbenchError as e:
-        sys.stdout.flush()
-        sys.stderr.write(f"{e}\n")
-        return 2
-    except BrokenPipeError:
-        return 0
-    except Exception as e:  # a bug of ours: one line, unless asked for the traceback
-        if os.environ.get("WORKBENCH_DEBUG"):
-            raise
-        sys.stdout.flush()
-        sys.stderr.write(f"workbench: internal error: {type(e).__name__}: {e} "
-                         f"(set WORKBENCH_DEBUG=1 for the traceback)\n")
-        return 70
+        return exit_status(run, debug=args.debug)
     except KeyboardInterrupt:
         sys.stderr.write("workbench: interrupted\n")
         return 130

@@ -8,10 +8,19 @@ PATH.  Every picture is an ``SVG`` object: it shows itself in a notebook
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
+from ir.cfg import natural_loops
+from ir.uops import Flag
+from passes.liveness import compute
+from passes.regalloc import AllocState, allocate
+from passes.regalloc_coloring import interference_graph
+
+from . import views
 from .svg import Canvas, fmt_tick, log_ticks, nice_ticks, text_width
+from .views import HTMLView
 
 GUARD_FILL = "#f8c9a0"    # a block with guards / side exits
 HEADER_PEN = "#268bd2"    # a loop header
@@ -43,8 +52,6 @@ def have_dot() -> bool:
 
 def cfg_facts(fn) -> dict:
     """Blocks, edges, back edges, loop headers and blocks with guards/exits of ``fn``."""
-    from ir.cfg import natural_loops
-    from ir.uops import Flag
 
     loops = natural_loops(fn)
     back = {(latch, lp.header) for lp in loops for latch in lp.latches}
@@ -188,9 +195,6 @@ def cfg_picture(fn, fmt: str = "svg") -> SVG:
 def _interference_data(fn, algo: str, regs: int):
     import copy
 
-    from passes.liveness import compute
-    from passes.regalloc import AllocState, allocate
-    from passes.regalloc_coloring import interference_graph
 
     work = copy.deepcopy(fn)
     work.locs.clear()
@@ -459,17 +463,12 @@ def totals_chart(totals: dict[str, dict], keys=("uops", "guards", "local_loads",
 def heatmap(trace, function: str | None = None, key: str | None = None):
     """The optimized IR of ``function`` (default: the hottest), each uop line shaded by
     its executions (``count``) or, with Unicorn, its ``instructions``."""
-    import re
-
-    from . import views
-    from .api import _HTML
-
     sites = trace.sites
     if function is None:
         hot = trace.per_uop[0]["function"] if trace.per_uop else None
         function = hot if hot in trace.listings else next(iter(trace.listings), None)
     if function is None:
-        return _HTML("<i>no optimized code ran</i>")
+        return HTMLView("<i>no optimized code ran</i>")
     if key is None:
         key = "instructions" if any("instructions" in c for c in sites.values()) else "count"
     text = trace.listings[function]
@@ -492,5 +491,5 @@ def heatmap(trace, function: str | None = None, key: str | None = None):
             extra = (f"  L{c['loads']:,} S{c['stores']:,}" if "loads" in c and key != "count"
                      else "")
             labels[i] = f"{c[key]:,}{extra}"
-    return _HTML(views.heatmap_html(text, weights, labels,
+    return HTMLView(views.heatmap_html(text, weights, labels,
                                     f"@{function}: {key} per uop ({trace.backend})"))

@@ -209,3 +209,19 @@ def asm_html(listing: dict) -> str:
                      else "color:#333")
             out.append(f'<span style="{style}">{html.escape(text.rstrip())}</span>')
     return f'<pre style="{_PRE}">' + "\n".join(out) + "</pre>"
+
+
+class HTMLView:
+    """HTML a notebook displays (``_repr_html_``); in a terminal it says what it is."""
+
+    def __init__(self, html: str):
+        self.html = html
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __str__(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return "<HTML view: display it in a notebook>"

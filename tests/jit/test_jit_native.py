@@ -14,7 +14,7 @@ from helpers import KERNELS_DIR
 from jit_programs import FIB_MOD_PROMOTED, SUM_LOOP_FRAME, SUM_LOOP_PROMOTED
 from ir.parser import parse_function
 from ir.verifier import verify_function
-from workbench.loader import load_module
+from workbench.runtime import load_module
 
 KERNELS = str(KERNELS_DIR)  # the in-repo kernels (workbench/benchmarks/programs)
 INT64_MAX = (1 << 63) - 1

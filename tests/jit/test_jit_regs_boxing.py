@@ -1,6 +1,6 @@
 """Register variants, boxed values, guards and runtime helpers on real kernels.
 
-Kernels are compiled as the runtime makes tier-2 code (workbench.tiering.optimize: entry
+Kernels are compiled as the runtime makes tier-2 code (workbench.runtime.optimize: entry
 dispatcher, profile-guided pipeline), run natively, and a side exit is finished in the
 tier-1 interpreter exactly as workbench.runtime does; results must equal CPython's.
 """
@@ -16,8 +16,8 @@ from backends.interp.interpreter import UNBOUND, Interpreter
 from backends.native.runner import NativeCode
 from helpers import KERNELS_DIR
 from passes.pipeline import parse_pipeline
-from workbench.loader import load_module
-from workbench.tiering import optimize, warm_up
+from workbench.runtime import load_module
+from workbench.runtime import optimize, warm_up
 
 KERNELS = str(KERNELS_DIR)  # the in-repo kernels (workbench/benchmarks/programs)
 PIPE = "specialize,typeprop,guardelim,dse,promote"

@@ -281,7 +281,7 @@ def test_second_run_adds_no_more_entry_guards():
 
 
 def test_osr_entry_guarded_with_dispatcher():
-    from workbench.tiering import add_entry_dispatcher
+    from workbench.runtime.tiering import add_entry_dispatcher
 
     src = reduced_source(KERNELS_DIR / "sum_loop.py")
     module, prof = profiled(src)

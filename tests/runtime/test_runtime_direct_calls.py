@@ -337,16 +337,21 @@ def test_wrong_number_of_arguments(tmp_path):
 
 
 def test_switch_off_and_other_backends(tmp_path, monkeypatch):
-    """WORKBENCH_DIRECT_CALLS=0 keeps the helper path; Unicorn never has cells."""
+    """Runtime(direct_calls=False) keeps the helper path, as do the CLI's
+    --no-direct-calls and WORKBENCH_DIRECT_CALLS=0 (read at the CLI's edge only);
+    Unicorn never has cells."""
     from ir.frontend import compile_source
     from workbench.runtime import Runtime
 
-    monkeypatch.setenv("WORKBENCH_DIRECT_CALLS", "0")
-    rt = Runtime(compile_source(LEAVES, "prog.py"), backend="native")
+    rt = Runtime(compile_source(LEAVES, "prog.py"), backend="native", direct_calls=False)
     assert rt.direct is None and rt.interp.direct is None
+    monkeypatch.setenv("WORKBENCH_DIRECT_CALLS", "0")
+    assert Runtime(compile_source(LEAVES, "prog.py"), backend="native").direct is not None
     path = write(tmp_path, "prog", GLOBALS)
     assert cli("run", "--backend", "native", path)[:2] == (0, expected(GLOBALS))
     monkeypatch.delenv("WORKBENCH_DIRECT_CALLS")
+    assert cli("run", "--backend", "native", "--no-direct-calls", path)[:2] == \
+        (0, expected(GLOBALS))
     assert cli("run", "--backend", "unicorn", path)[:2] == (0, expected(GLOBALS))
     rt = Runtime(compile_source(LEAVES, "prog.py"), backend="unicorn")
     assert rt.direct is None

@@ -120,8 +120,8 @@ def emission_speed(files: list[str], repeat: int) -> dict:
     from backends.copy_and_patch.emitter import Unsupported, compile as emit
     from passes.pipeline import parse_pipeline
 
-    from ..loader import load_module
-    from ..tiering import optimize, warm_up
+    from ..runtime import load_module
+    from ..runtime import optimize, warm_up
 
     fns = []
     for path in files:

@@ -69,6 +69,8 @@ import subprocess
 import sys
 import time
 
+from ir.limits import HOST_RECURSION_LIMIT
+
 LIMIT = 12.0                  # allowed growth per 10x size for the near-linear passes
 NEAR_LINEAR = ("liveness", "regalloc{algo=linear-scan}")
 REGALLOC = ("tos", "linear-scan", "graph-coloring")
@@ -322,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     global WARM
     WARM = args.warm
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), HOST_RECURSION_LIMIT))
     ops = not args.no_ops
     algos = tuple(a.strip() for a in args.regalloc.split(",") if a.strip())
     if args.one is not None:

@@ -7,8 +7,8 @@ differ legitimately).  Two outcomes agree when all three are equal.
 CPython runs in a subprocess of ``sys.executable``: a small server started once per
 worker that forks a fresh child for every program (a clean interpreter, with a hard
 timeout), because starting Python costs far more than running a fuzz program.
-The workbench runs in-process (``workbench.cli.main(["run", ...])`` with stdout and
-stderr captured and a timer), or in a forked child when the run might crash
+The workbench runs in-process (``workbench.runtime.run_file``, what ``workbench run``
+does, with stdout and stderr captured and a timer), or in a forked child when the run might crash
 (``run_forked``): a native-code crash then kills the child, not the caller.
 """
 
@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
+
+from ..runtime import exit_status, run_file
 
 CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE,
                  signal.SIGABRT, signal.SIGTRAP, signal.SIGSYS}
@@ -256,18 +258,17 @@ def run_args(path: str, backend: str, passes: str, loads: tuple[str, ...] = (),
 
 def run_workbench(path: str, backend: str, passes: str, loads: tuple[str, ...] = (),
                   timeout: float = 30.0, verify: bool = False) -> Outcome:
-    """``workbench run`` in this process, output captured, with a timer."""
-    from workbench.cli import main
-
+    """What ``workbench run`` (with ``run_args``) does, in this process, output captured,
+    with a timer."""
+    boxed = backend.endswith(BOXED_SUFFIX)
+    where = backend[:-len(BOXED_SUFFIX)] if boxed else backend
     out, err = io.StringIO(), io.StringIO()
     status = 0
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             with time_limit(timeout):
-                try:
-                    status = main(run_args(path, backend, passes, loads, verify))
-                except SystemExit as e:  # argparse
-                    status = e.code if isinstance(e.code, int) else 2
+                status = exit_status(lambda: run_file(path, where, passes, boxed=boxed,
+                                                      verify=verify, plugins=loads))
     except Timeout:
         return Outcome(out.getvalue(), 0, "", timeout=True)
     except RecursionError:

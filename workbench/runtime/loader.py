@@ -6,6 +6,9 @@ from pathlib import Path
 
 from ir.core import Module
 from ir.errors import WorkbenchError
+from ir.frontend import compile_source
+from ir.parser import parse_module
+from ir.verifier import verify_module
 
 
 def read_text(path: str) -> str:
@@ -23,16 +26,10 @@ def read_text(path: str) -> str:
 
 def load_module(path: str) -> Module:
     """A module from ``f.py`` (frontend) or ``f.uop`` (IR text), verified."""
-    from ir.verifier import verify_module
-
     text = read_text(path)
     if path.endswith(".uop"):
-        from ir.parser import parse_module
-
         module = parse_module(text, path)
     else:
-        from ir.frontend import compile_source
-
         module = compile_source(text, path)
     verify_module(module)
     return module

@@ -10,6 +10,9 @@ import sys
 import traceback
 from pathlib import Path
 
+from ir.errors import WorkbenchError
+from ir.limits import deep_recursion
+
 
 def format_program_error(exc: BaseException, filename: str) -> str:
     """A CPython-style traceback built from the frames the interpreter recorded."""
@@ -44,19 +47,14 @@ def _repeated(lines: list[str], repeats: int) -> None:
 
 def run_guarded(body, filename: str) -> int:
     """Run ``body()``; a program exception is printed CPython-style and gives 1."""
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 20000))
     try:
-        body()
+        with deep_recursion():
+            body()
+    except WorkbenchError:
+        raise
     except Exception as e:  # the program's own exception
-        from ir.errors import WorkbenchError
-
-        if isinstance(e, WorkbenchError):
-            raise
         sys.stdout.flush()
         sys.stderr.write(format_program_error(e, filename))
         return 1
-    finally:
-        sys.setrecursionlimit(limit)
     sys.stdout.flush()
     return 0

@@ -30,7 +30,7 @@ refusals, exceptions and the recursion limit are handled as on the generic path.
 Natively, machine code goes further (``backends.native.direct``): the same install point
 fills the callee's *cell*, which compiled call sites read to call a qualifying callee's
 code on a native frame stack without Python; ``invalidate`` / ``on_global_write`` empty
-it. Switch: ``Runtime(direct_calls=False)`` or ``WORKBENCH_DIRECT_CALLS=0``.
+it. Switch: ``Runtime(direct_calls=False)`` (the CLI's ``--no-direct-calls``).
 
 Exceptions.  A runtime helper called from machine code that raises (a generic
 ``//`` by zero, an IndexError...) propagates out of the runner as itself; the
@@ -40,15 +40,21 @@ as the interpreter records its frames, so the traceback is CPython's.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 
+from backends.copy_and_patch.emitter import Unsupported, compile as emit
+from backends.copy_and_patch.uop_stencils import STK_DEPTH
 from backends.interp.interpreter import (RECURSION_LIMIT, CompiledFunction, Interpreter,
                                          SideExit, UNBOUND, compile_function)
 from backends.interp.profile import Profile
+from backends.native.direct import DirectCalls
+from backends.native.runner import EXITED, NativeCode, Refused
+from backends.tracing import CodeMap, Cost
 from ir.core import MODULE_FUNCTION, Function, Module
+from passes.pipeline import parse_pipeline
 
+from .names import BACKENDS, JIT_BACKENDS
 from .tiering import Optimized, optimize
 
 HOT_CALLS = 20          # calls before a function is optimized
@@ -56,8 +62,6 @@ HOT_LOOP = 50           # loop-header arrivals before OSR
 MAX_EXITS = 8           # side exits through one site before re-optimizing
 MAX_REOPTIMIZE = 4      # then the function stays in tier 1
 
-BACKENDS = ("interp", "native", "unicorn")
-JIT_BACKENDS = ("native", "unicorn")
 WORD_TYPES = ("int", "float", "bool")
 
 
@@ -105,10 +109,8 @@ class Runtime:
 
     def __init__(self, module: Module, backend: str = "interp", passes: str | None = "default",
                  verify: bool = False, unicorn_mode: str = "blocks", full_trace=None,
-                 bisect_limit: int | None = None, direct_calls: bool | None = None,
-                 boxed: bool = False):
-        from passes.pipeline import parse_pipeline
-
+                 bisect_limit: int | None = None, direct_calls: bool = True,
+                 boxed: bool = False, debug: bool = False):
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}")
         self.module = module
@@ -119,6 +121,7 @@ class Runtime:
         self.full_trace = full_trace
         self.pipeline = parse_pipeline(passes or "")
         self.verify = verify
+        self.debug = debug   # an emitter failure raises instead of falling back
         # ``bisect_limit``: at most that many transformations in the whole run, counted by
         # one counter across every function optimized (``tiering.optimize``); the allowed
         # ones are logged in ``bisect_log`` as (n, pass, what).
@@ -145,14 +148,10 @@ class Runtime:
             self.interp.call_hook = self.on_call
             self.interp.loop_hook = self.on_loop_header
         # Native machine code calls native machine code directly (backends.native.direct);
-        # ``direct_calls=False`` or WORKBENCH_DIRECT_CALLS=0 keeps every call on the helper
-        # path. Unicorn always takes the helper path.
-        if direct_calls is None:
-            direct_calls = os.environ.get("WORKBENCH_DIRECT_CALLS", "1") != "0"
+        # ``direct_calls=False`` keeps every call on the helper path. Unicorn always takes
+        # the helper path.
         self.direct = None
         if direct_calls and backend == "native":
-            from backends.native.direct import DirectCalls
-
             self.direct = DirectCalls(self, RECURSION_LIMIT)
         self.interp.direct = self.direct
 
@@ -178,8 +177,6 @@ class Runtime:
 
     def compile_jit(self, t2: Tier2) -> None:
         """Machine code for ``t2`` (or the emitter's reason in ``t2.info``)."""
-        from backends.copy_and_patch.emitter import Unsupported, compile as emit
-
         fn = t2.opt.fn
         try:
             blob = emit(fn, direct_calls=self.direct is not None, boxed=self.boxed)
@@ -187,18 +184,16 @@ class Runtime:
             t2.info = JitInfo("interp", str(e))
             return
         except Exception as e:  # an emitter bug must not change the program's output
-            if os.environ.get("WORKBENCH_DEBUG"):
+            if self.debug:
                 raise
             t2.info = JitInfo("interp", f"emitter failed: {type(e).__name__}: {e}")
             return
         t2.jit_fn = fn
         t2.info = JitInfo(self.backend)
         if self.backend == "native":
-            from backends.native.runner import NativeCode
-
             t2.jit = NativeCode(blob, env=self.interp)
         else:
-            from backends.tracing import CodeMap
+            # lazy: unicorn takes ~35 ms to import and only this backend needs it
             from backends.unicorn_rt.runner import UnicornCode
 
             full = self.unicorn_mode == "full"
@@ -268,9 +263,6 @@ class Runtime:
         and the dict of locals (the caller checked the argument count). The interpreter
         and the helpers of compiled callers call it through ``Interpreter.fast_calls``,
         from which ``invalidate`` / ``on_global_write`` remove it with the code."""
-        from backends.copy_and_patch.uop_stencils import STK_DEPTH as DEPTH
-        from backends.native.runner import EXITED, Refused
-
         interp, calls, info, jit = self.interp, self.calls, t2.info, t2.jit
         params = interp.functions[name].params
         invoke = jit.invoker(params)
@@ -282,7 +274,7 @@ class Runtime:
                 raise RecursionError("maximum recursion depth exceeded")
             calls[name] += 1
             interp.depth += 1
-            header[DEPTH] = interp.depth
+            header[STK_DEPTH] = interp.depth
             try:
                 try:
                     r = invoke(*args)
@@ -320,8 +312,6 @@ class Runtime:
     def run_tier2(self, name: str, t2: Tier2, frame: list, entry: int) -> object:
         """Run optimized code; on a side exit, finish the call in tier 1."""
         if t2.jit is not None:
-            from backends.native.runner import Refused
-
             locals_ = self.interp.compile(name).fn.locals
             values = {local: v for local, v in zip(locals_, frame) if v is not UNBOUND}
             if self.direct is not None:
@@ -411,8 +401,6 @@ class Runtime:
 
     def machine_costs(self) -> dict:
         """(function, uop name) -> tracing.Cost of the Unicorn-run code."""
-        from backends.tracing import Cost
-
         out: dict = {}
         for _, t2 in self.all_tier2():
             if t2.codemap is not None and t2.jit.runs:
