@@ -36,15 +36,16 @@ import dataclasses
 import struct
 
 from ir.core import Exit, Function, Target, Uop
+from ir.uops import UOPS, Effect
 
 from .entry_shim import ENTRY_SHIM_NAME
-from .patcher import layout, link
+from .patcher import link
 from .stencil import HoleValue as V
 from .stencil import Stencil
 from . import capi
 from . import uop_stencils as S
 from .ownership import Ownership
-from .uop_stencils import BODIES, CMP_NAMES, MAX_REGS, Variant, variant_library
+from .uop_stencils import BODIES, CMP_NAMES, MAX_REGS, Variant, library_of
 
 WORD_TYPES = ("int", "float", "bool")
 BOX = "box"
@@ -135,8 +136,21 @@ class CodeBlob:
     boxed: bool = False                     # compiled with every value boxed
 
     def __post_init__(self):
-        placements, self.size = layout(self.stencils, 0)
-        self.offsets = [p.code_address for p in placements]
+        # patcher.layout at base 0, inline: this runs for every compiled function
+        offsets = []
+        address = 0
+        for st in self.stencils:
+            offsets.append(address)
+            address += len(st.code)
+        for st in self.stencils:
+            if st.data:
+                a = st.data_alignment
+                address = -(-address // a) * a + len(st.data)
+            elif address % st.data_alignment:
+                a = st.data_alignment
+                address = -(-address // a) * a
+        self.size = address
+        self.offsets = offsets
 
     def label_offset(self, label: str) -> int:
         return self.offsets[self.labels[label]]
@@ -234,6 +248,33 @@ def sequentialize(moves: list[tuple[int, int]], scratch: int) -> list[tuple[int,
 
 
 Operand = tuple  # (register index or None, byte offset or None)
+_new_site = object.__new__
+
+
+_SLOTS = (V.SLOT0, V.SLOT1, V.SLOT2)
+_SLOT2, _ERROR = V.SLOT2, V.ERROR
+_EXIT, _TARGET, _OPERAND = V.EXIT, V.TARGET, V.OPERAND
+# (base, inputs, output, has_output, nregs, saves, exit) -> (variant, hot part, cold part,
+# can fail): Variant objects interned, so their names and splits are computed once per
+# process, not per emitted stencil
+_PLANS: dict[tuple, tuple] = {}
+
+
+def _plan(key: tuple) -> tuple:
+    variant = Variant(*key)
+    variant.name  # noqa: B018 - computed now, cached on the interned variant
+    hot = cold = None
+    if variant.splittable:
+        hot, cold = variant.split()   # slow paths out of line, after the exit stubs
+        hot.name, cold.name  # noqa: B018
+    plan = _PLANS[key] = (variant, hot, cold, S.may_error(key[0]))
+    return plan
+
+
+def _variant(base: str, nregs: int, saves: tuple[int, ...] = ()) -> Variant:
+    """The interned Variant of a stencil with no operands (jumps, stubs)."""
+    key = (base, (), None, False, nregs, saves, False)
+    return (_PLANS.get(key) or _plan(key))[0]
 
 
 class _Emitter:
@@ -275,6 +316,15 @@ class _Emitter:
             top = fn.max_value() + 1
             self.value_word = {v: HEADER_WORDS + nlocals + v for v in range(top)}
             self.arg_base = HEADER_WORDS + nlocals + top
+        # per value, computed once: its representation when raw (absent: boxed) and its
+        # operand (register or frame word)
+        self.reps = {} if boxed else {v: t for v, t in fn.types.items() if t in WORD_TYPES}
+        if self.regalloc:
+            vw = self.value_word
+            self.operands = {v: ((int(loc[1:]), None) if loc[0] == "r" else (None, 8 * vw[v]))
+                             for v, loc in fn.locs.items()}
+        else:
+            self.operands = {v: (None, 8 * w) for v, w in self.value_word.items()}
         self.local_word = {name: local_base + i for i, name in enumerate(fn.locals)}
         self.local_rep = self._local_reps()
         max_args = max((len(u.inputs) for _, _, u in fn.uops()), default=0)
@@ -307,18 +357,14 @@ class _Emitter:
     # -- helpers ----------------------------------------------------------------
 
     def rep(self, v: int) -> str:
-        return rep_of(self.fn, v, self.boxed)
+        return self.reps.get(v, BOX)
 
     def operand(self, v: int) -> Operand:
-        if self.regalloc:
-            loc = self.fn.locs.get(v)
-            if loc is None:
-                raise Unsupported(f"%{v} has no location")
-            if loc[0] == "r":
-                return (int(loc[1:]), None)
-        if v not in self.value_word:
-            raise Unsupported(f"%{v} has no frame word")
-        return (None, 8 * self.value_word[v])
+        try:
+            return self.operands[v]
+        except KeyError:
+            raise Unsupported(f"%{v} has no location" if self.regalloc
+                              else f"%{v} has no frame word") from None
 
     def local_operand(self, name: str) -> Operand:
         if name not in self.local_word:
@@ -329,29 +375,37 @@ class _Emitter:
         self.items.append((variant, values, site))
 
     def put_op(self, base: str, ins: list[tuple[Operand, str]], out: Operand | None,
-               values: dict, site: Site | None, **kw) -> None:
+               values: dict, site: Site | None, exit: bool = False) -> None:
         """A stencil with inputs (operand, unbox conversion) and an optional output; one
-        that can fail gets the current site's error stub."""
-        values = dict(values)
-        inputs = []
-        for k, ((reg, off), conv) in enumerate(ins):
-            inputs.append((reg, conv))
-            if reg is None:
-                values[(V.SLOT0, V.SLOT1, V.SLOT2)[k]] = off
-        output = None
-        if out is not None:
+        that can fail gets the current site's error stub. `values` is the caller's fresh
+        dict: it is filled in and kept."""
+        if ins:
+            inputs = []
+            k = 0
+            for (reg, off), conv in ins:
+                inputs.append((reg, conv))
+                if reg is None:
+                    values[_SLOTS[k]] = off
+                k += 1
+            inputs = tuple(inputs)
+        else:
+            inputs = ()
+        if out is None:
+            output = None
+            key = (base, inputs, None, False, self.nregs, (), exit)
+        else:
             if len(ins) > 2:
                 raise Unsupported(f"{base}: three inputs and an output")
             output = out[0]
-            if out[0] is None:
-                values[V.SLOT2] = out[1]
-        if S.may_error(base) and V.ERROR not in values:
-            values[V.ERROR] = self.error_label()
-        variant = Variant(base, tuple(inputs), output, out is not None, self.nregs, **kw)
-        if not variant.splittable:
-            self.put(variant, values, site)
+            if output is None:
+                values[_SLOT2] = out[1]
+            key = (base, inputs, output, True, self.nregs, (), exit)
+        variant, hot, cold, can_fail = _PLANS.get(key) or _plan(key)
+        if can_fail and _ERROR not in values:
+            values[_ERROR] = self.error_label()
+        if hot is None:
+            self.items.append((variant, values, site))
             return
-        hot, cold = variant.split()   # slow paths out of line, after the exit stubs
         k = len(self.colds)
         self.put(hot, {**values, V.COLD: f"cold:{k}"}, site)
         self.mark(f"resume:{k}")
@@ -457,7 +511,7 @@ class _Emitter:
             raise Unsupported(f"edge to {t.block}: {len(t.args)} args, {len(params)} params")
         pairs = [(p, a) for p, a in zip(params, t.args)
                  if self.own.param_live(t.block, p) or self.rep(p) != BOX]
-        deltas = self.own.edge_refs(held, t.block, t.args, lambda p: self.rep(p) == BOX)
+        deltas = self.own.edge_refs(held, t.block, t.args)
         unboxed = [(p, a) for p, a in pairs if self.rep(a) == BOX and self.rep(p) != BOX]
         self.held = held
         if self.regalloc:
@@ -523,7 +577,7 @@ class _Emitter:
 
     def edge_needs_code(self, b, t: Target, held) -> bool:
         """Whether the edge to `t` needs any stencil (moves, conversions, counts)."""
-        if self.own.edge_refs(held, t.block, t.args, lambda p: self.rep(p) == BOX):
+        if self.own.edge_refs(held, t.block, t.args):
             return True
         for p, a in zip(self.block_params[t.block], t.args):
             if not self.own.param_live(t.block, p) and self.rep(p) == BOX:
@@ -551,7 +605,7 @@ class _Emitter:
         for b in blocks:
             if b.label in entries and b.params:
                 raise Unsupported(f"entry block {b.label} has params")
-        self.own = Ownership(fn, lambda v: self.rep(v) == BOX, blocks)
+        self.own = Ownership(fn, lambda v: self.rep(v) == BOX, blocks, raw=self.reps)
         self.boxed_locals = [name for name, r in self.local_rep.items() if r == BOX]
         # entries: the frame's boxed locals are borrowed from the caller; take references
         # (the `_ENTRY` dispatcher's code)
@@ -565,28 +619,37 @@ class _Emitter:
             for name in self.boxed_locals:
                 self.refcount("_XINCREF", self.local_operand(name), entry_site)
             if k != 0 or not order or entries[0] != order[0]:
-                self.put(Variant("_JUMP", nregs=self.nregs),
+                self.put(_variant("_JUMP", self.nregs),
                          {V.TARGET: f"block:{entries[k]}"}, entry_site)
         out_of_line: list[tuple[str, Target, Site, tuple]] = []
+        regalloc, uop = self.regalloc, self.uop
         for n, b in enumerate(blocks):
             following = order[n + 1] if n + 1 < len(order) else None
             self.mark(f"block:{b.label}")
+            label = b.label
+            before, dies = self.own.before[label], self.own.dies[label]
             for i, u in enumerate(b.uops):
-                site = Site(b.label, i, u.name, u.line)
+                site = _new_site(Site)   # Site(label, i, u.name, u.line), but faster
+                site.__dict__.update(block=label, index=i, name=u.name, line=u.line)
                 self.site = site
-                self.held = self.own.before.get((b.label, i), ())
+                self.held = before[i]
                 self.temps = []
-                self.shadow_dying(u, b, i, site)
-                self.uop(u, b, i, site, following, out_of_line)
-                self.drop_temps(site)
-                if not u.defn.is_terminator:
-                    for v in self.own.dies_after.get((b.label, i), ()):
+                dying = dies[i]   # () for a terminator
+                if dying and regalloc and u.output is not None:
+                    self.shadow_dying(u, b, i, site)
+                uop(u, b, i, site, following, out_of_line)
+                if self.temps:
+                    self.drop_temps(site)
+                if dying:
+                    for v in dying:
                         if v not in self.stolen:
                             w = self.shadow.get(v)
                             self.refcount("_DECREF", self.operand(v) if w is None
                                           else (None, 8 * w), site)
+                if self.stolen:
                     self.stolen = set()
-                self.shadow = {}
+                if self.shadow:
+                    self.shadow = {}
         if not self.boxed_locals:
             for k, label in enumerate(entries):
                 self.labels[f"entry:{k}"] = self.labels[f"block:{label}"]
@@ -594,30 +657,32 @@ class _Emitter:
             self.mark(label)
             self.site = site
             self.edge_moves(t, held, site)
-            self.put(Variant("_JUMP", nregs=self.nregs), {V.TARGET: f"block:{t.block}"},
+            self.put(_variant("_JUMP", self.nregs), {V.TARGET: f"block:{t.block}"},
                      site)
         for k in range(len(self.exits)):
             self.mark(f"exit:{k}")
-            self.put(Variant("_EXIT_STUB", nregs=self.nregs, saves=self.exit_saves[k]),
+            self.put(_variant("_EXIT_STUB", self.nregs, self.exit_saves[k]),
                      {V.OPERAND: k}, None)
         for k in range(len(self.errors)):
             self.mark(f"error:{k}")
-            self.put(Variant("_ERROR_STUB", nregs=self.nregs, saves=self.error_saves[k]),
+            self.put(_variant("_ERROR_STUB", self.nregs, self.error_saves[k]),
                      {V.OPERAND: k}, None)
         for k, item in enumerate(self.colds):
             self.mark(f"cold:{k}")
             self.put(*item)
-        variants = [it[0] for it in self.items if isinstance(it[0], Variant)]
-        lib = variant_library(variants)
-        stencils = [lib[ENTRY_SHIM_NAME] if v == "shim" else lib[v.name]
-                    for v, _, _ in self.items]
+        items = self.items
+        names = [it[0].name for it in items[1:]]   # items[0]: the shim
+        lib = library_of(frozenset(names), lambda: [it[0] for it in items[1:]])
+        by_name = lib.stencils
+        stencils = [by_name[ENTRY_SHIM_NAME]]
+        stencils += [by_name[n] for n in names]
         value_types = {v: self.rep(v) for v in sorted(self.value_word)}
         frame = FrameLayout(self.local_word, self.value_word, self.scratch,
                             self.temp_base + self.ntemps + SHADOW_WORDS, value_types,
                             dict(self.local_rep),
                             HEADER_WORDS, self.nregs, self.arg_base, self.temp_base)
-        return CodeBlob(fn.name, stencils, [it[1] for it in self.items],
-                        [it[2] for it in self.items], self.labels, entries, self.exits,
+        return CodeBlob(fn.name, stencils, [it[1] for it in items],
+                        [it[2] for it in items], self.labels, entries, self.exits,
                         self.returns, frame, self.helper_sites, self.constants,
                         self.exit_releases, self.errors, self.boxed)
 
@@ -630,7 +695,7 @@ class _Emitter:
         out = self.operand(u.output)
         if out[0] is None:
             return
-        for v in self.own.dies_after.get((b.label, i), ()):
+        for v in self.own.dies[b.label][i]:
             if v != u.output and v in self.held and self.operand(v) == out:
                 if len(self.shadow) >= SHADOW_WORDS:
                     raise Unsupported("too many dying inputs share the output's register")
@@ -751,70 +816,73 @@ class _Emitter:
         self.put_op("_STORE_LOCAL", [(src, "")], None, {V.SLOT2: dst[1]}, site)
 
     def uop(self, u: Uop, b, i: int, site: Site, following, out_of_line) -> None:
-        name = u.name
-        d = u.defn
-        if name in ("_NOP",) or d.effect.name == "SPILL":
+        kind, d, arg = _KINDS.get(u.name) or _kind(u.name)
+        reps = self.reps
+        if kind is _COPY or (kind is _RANGE_ARG and reps.get(u.inputs[0]) == "int"
+                             and reps.get(u.output, BOX) in ("int", BOX)):
+            v = u.inputs[0]
+            operands = self.operands
+            vrep, orep = reps.get(v, BOX), reps.get(u.output, BOX)
+            self.move(self.operand(v), vrep, self.operand(u.output), orep, site)
+            if vrep == BOX and orep == BOX:
+                if v in self.own.dies[b.label][i]:
+                    self.stolen.add(v)     # the copy takes the reference over
+                else:
+                    self.refcount("_INCREF", operands[u.output], site)
             return
-        if name == "_EXIT_COLD":   # never ran in tier 1: always leave (no helper needed)
-            self.put_op("_GUARD_NEVER", [], None, {V.EXIT: self.exit_label(u, b, i)}, site)
+        if kind is _LOAD_FAST:
+            lname = u.imms[0]
+            lrep, orep = self.local_rep[lname], reps.get(u.output, BOX)
+            self.move(self.local_operand(lname), lrep, self.operand(u.output), orep, site)
+            if lrep == BOX and orep == BOX:
+                self.refcount("_INCREF", self.operands[u.output], site)
             return
-        dies = self.own.dies_after.get((b.label, i), ())
-        if d.is_guard:
-            kind = name.rsplit("_", 1)[1]
-            need = GUARD_KINDS.get(kind)
-            if need is None:
-                return self.helper(u, b, i, site)
+        if kind is _LOAD_CONST:
+            r = reps.get(u.output, BOX)
+            c = u.imms[0]
+            if r == BOX:
+                self.put_op("_LOAD_CONST_OBJ", [], self.operand(u.output),
+                            {_OPERAND: box_constant(c, self.constants)}, site)
+            else:
+                self.put_op("_LOAD_CONST", [], self.operand(u.output),
+                            {_OPERAND: _const_bits(c, r)}, site)
+            return
+        if kind is _GUARD:
+            need, stencil = arg
             label = None
             for v in u.inputs:
-                r = self.rep(v)
+                r = reps.get(v, BOX)
                 if r == need:
                     continue      # a raw word of that type: statically true
                 label = label or self.exit_label(u, b, i)
                 if r == BOX:
-                    self.put_op(f"_GUARD_{kind}", [(self.operand(v), "")], None,
-                                {V.EXIT: label}, site)
+                    self.put_op(stencil, [(self.operand(v), "")], None, {_EXIT: label}, site)
                 else:
-                    self.put_op("_GUARD_NEVER", [], None, {V.EXIT: label}, site)
+                    self.put_op("_GUARD_NEVER", [], None, {_EXIT: label}, site)
             return
-        if name == "_LOAD_CONST":
-            r = self.rep(u.output)
-            c = u.imms[0]
-            if r == BOX:
-                self.put_op("_LOAD_CONST_OBJ", [], self.operand(u.output),
-                            {V.OPERAND: box_constant(c, self.constants)}, site)
-            else:
-                self.put_op("_LOAD_CONST", [], self.operand(u.output),
-                            {V.OPERAND: _const_bits(c, r)}, site)
+        if kind is _JUMP:
+            t = u.targets[0]
+            self.edge_moves(t, self.held, site)
+            if t.block != following:
+                self.items.append((_variant("_JUMP", self.nregs), {_TARGET: f"block:{t.block}"},
+                                   site))
             return
-        if name == "_LOAD_FAST":
-            lname = u.imms[0]
-            self.move(self.local_operand(lname), self.local_rep[lname],
-                      self.operand(u.output), self.rep(u.output), site)
-            if self.local_rep[lname] == BOX and self.rep(u.output) == BOX:
-                self.refcount("_INCREF", self.operand(u.output), site)
+        if kind is _EXIT_COLD:   # never ran in tier 1: always leave (no helper needed)
+            self.put_op("_GUARD_NEVER", [], None, {_EXIT: self.exit_label(u, b, i)}, site)
             return
-        if name == "_STORE_FAST":
+        if kind is _NOP:
+            return
+        if kind is _STORE_FAST:
             v = u.inputs[0]
-            self.store_local(v, u.imms[0], site, v in dies)
-            return
-        if name == "_COPY" or (name == "_RANGE_ARG" and self.rep(u.inputs[0]) == "int"
-                               and self.rep(u.output) in ("int", BOX)):
-            v = u.inputs[0]
-            self.move(self.operand(v), self.rep(v), self.operand(u.output),
-                      self.rep(u.output), site)
-            if self.rep(v) == BOX and self.rep(u.output) == BOX:
-                if v in dies:
-                    self.stolen.add(v)     # the copy takes the reference over
-                else:
-                    self.refcount("_INCREF", self.operand(u.output), site)
+            self.store_local(v, u.imms[0], site, v in self.own.dies[b.label][i])
             return
         stencil = None
-        if name in ("_COMPARE_OP_INT", "_COMPARE_OP_FLOAT") and u.imms[0] in CMP_NAMES:
-            stencil = f"{name}_{CMP_NAMES[u.imms[0]]}"
-        elif name in DIRECT:
-            stencil = name
+        if kind is _COMPARE:
+            stencil = arg.get(u.imms[0])
+        elif kind is _DIRECT or (kind is _RANGE_ARG and arg):
+            stencil = u.name
         if stencil is not None:
-            out_rep = self.rep(u.output) if u.output is not None else None
+            out_rep = reps.get(u.output, BOX) if u.output is not None else None
             result = d.result
             boxed_result = result not in WORD_TYPES   # the stencil makes an object
             if out_rep is not None and out_rep not in (result, BOX) or (
@@ -822,7 +890,7 @@ class _Emitter:
                 return self.helper(u, b, i, site)
             ins = []
             for v, req in zip(u.inputs, d.requires):
-                r = self.rep(v)
+                r = reps.get(v, BOX)
                 if r == req or (r == BOX and (req in CONV or req not in WORD_TYPES)):
                     ins.append((self.operand(v), self.conv(v, req)))
                 elif req not in WORD_TYPES:    # a raw value where an object is needed
@@ -832,20 +900,13 @@ class _Emitter:
                     return self.helper(u, b, i, site)
             values = {}
             if d.can_exit:
-                values[V.EXIT] = self.exit_label(u, b, i)
+                values[_EXIT] = self.exit_label(u, b, i)
             out = self.operand(u.output) if u.output is not None else None
             self.put_op(stencil, ins, out, values, site)
             if out_rep == BOX and not boxed_result:
                 self.move(out, result, out, BOX, site)
             return
-        if name == "_JUMP":
-            t = u.targets[0]
-            self.edge_moves(t, self.held, site)
-            if t.block != following:
-                self.put(Variant("_JUMP", nregs=self.nregs), {V.TARGET: f"block:{t.block}"},
-                         site)
-            return
-        if name == "_BRANCH":
+        if kind is _BRANCH:
             v = u.inputs[0]
             held = self.held
             cond = (self.operand(v), self.conv(v, "bool"))
@@ -856,19 +917,19 @@ class _Emitter:
                 if self.edge_needs_code(b, no, held):
                     target = f"edge:{b.label}:{i}:no"
                     out_of_line.append((target, no, site, held))
-                self.put_op("_BRANCH_IFNOT", [cond], None, {V.TARGET: target}, site)
+                self.put_op("_BRANCH_IFNOT", [cond], None, {_TARGET: target}, site)
                 return
             target = f"block:{yes.block}"
             if yes_code:
                 target = f"edge:{b.label}:{i}"
                 out_of_line.append((target, yes, site, held))
-            self.put_op("_BRANCH_IF", [cond], None, {V.TARGET: target}, site)
+            self.put_op("_BRANCH_IF", [cond], None, {_TARGET: target}, site)
             self.edge_moves(no, held, site)
             if no.block != following:
-                self.put(Variant("_JUMP", nregs=self.nregs), {V.TARGET: f"block:{no.block}"},
-                         site)
+                self.items.append((_variant("_JUMP", self.nregs), {_TARGET: f"block:{no.block}"},
+                                   site))
             return
-        if name == "_RETURN":
+        if kind is _RETURN:
             v = u.inputs[0]
             self.returns.append(v)
             for other in self.held:   # nothing else should be live; drop it if it is
@@ -877,11 +938,56 @@ class _Emitter:
             for lname in self.boxed_locals:
                 self.refcount("_XDECREF", self.local_operand(lname), site)
             status = (-len(self.returns)) & MASK64  # -1 - site
-            self.put_op("_RETURN", [(self.operand(v), "")], None, {V.OPERAND: status}, site)
+            self.put_op("_RETURN", [(self.operand(v), "")], None, {_OPERAND: status}, site)
             return
-        if name in ("_ENTRY",) or d.is_terminator:
-            raise Unsupported(f"no native stencil for {name} (at {b.label}:{i})")
+        if kind is _NO_STENCIL:
+            raise Unsupported(f"no native stencil for {u.name} (at {b.label}:{i})")
         self.helper(u, b, i, site)
+
+
+# How `_Emitter.uop` compiles each uop name: (kind, definition, argument), computed once
+# per name from the uop table in the order the kinds are tested (a guard's argument:
+# (type proven, stencil); a comparison's: its stencil per operator; `_RANGE_ARG`'s:
+# whether it has a stencil of its own when it is not a plain copy).
+(_NOP, _EXIT_COLD, _GUARD, _LOAD_CONST, _LOAD_FAST, _STORE_FAST, _COPY, _RANGE_ARG,
+ _COMPARE, _DIRECT, _JUMP, _BRANCH, _RETURN, _NO_STENCIL, _HELPER) = (
+    "nop", "exit_cold", "guard", "load_const", "load_fast", "store_fast", "copy",
+    "range_arg", "compare", "direct", "jump", "branch", "return", "no_stencil", "helper")
+_KINDS: dict[str, tuple] = {}
+
+
+def _kind(name: str) -> tuple:
+    d = UOPS[name]
+    arg = None
+    if name == "_NOP" or d.effect is Effect.SPILL:
+        kind = _NOP
+    elif name == "_EXIT_COLD":
+        kind = _EXIT_COLD
+    elif d.is_guard:
+        need = d.guard_type if d.guard_type in GUARD_KINDS.values() else None
+        kind, arg = (_HELPER, None) if need is None else (_GUARD,
+                                                          (need, f"_GUARD_{need.upper()}"))
+    elif name in ("_LOAD_CONST", "_LOAD_FAST", "_STORE_FAST", "_COPY"):
+        kind = {"_LOAD_CONST": _LOAD_CONST, "_LOAD_FAST": _LOAD_FAST,
+                "_STORE_FAST": _STORE_FAST, "_COPY": _COPY}[name]
+    elif name == "_RANGE_ARG":
+        kind, arg = _RANGE_ARG, name in DIRECT
+    elif name in ("_COMPARE_OP_INT", "_COMPARE_OP_FLOAT"):
+        kind, arg = _COMPARE, {op: f"{name}_{n}" for op, n in CMP_NAMES.items()}
+    elif name in DIRECT:
+        kind = _DIRECT
+    elif name == "_JUMP":
+        kind = _JUMP
+    elif name == "_BRANCH":
+        kind = _BRANCH
+    elif name == "_RETURN":
+        kind = _RETURN
+    elif name == "_ENTRY" or d.is_terminator:
+        kind = _NO_STENCIL
+    else:
+        kind = _HELPER
+    entry = _KINDS[name] = (kind, d, arg)
+    return entry
 
 
 def compile(fn: Function, direct_calls: bool = False, boxed: bool = False) -> CodeBlob:  # noqa: A001

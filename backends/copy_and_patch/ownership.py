@@ -25,21 +25,40 @@ from ir.core import Function
 
 
 class Ownership:
-    def __init__(self, fn: Function, boxed: Callable[[int], bool], blocks=None):
+    """`before[label][i]` / `dies[label][i]`: the boxed values live before uop i of the
+    block, and dying after it (sorted tuples; () for a terminator's `dies`).
+
+    `boxed(v)` says whether value v is boxed; with `raw` (the values that are not, a set
+    or dict) it is not called at all: the emitter computes this once per function, and
+    a set lookup is far cheaper than a call per use."""
+
+    def __init__(self, fn: Function, boxed: Callable[[int], bool], blocks=None, raw=None):
+        if raw is None:
+            raw = _RawView(boxed)
         self.boxed = boxed
+        self.raw = raw
         blocks = list(fn.blocks if blocks is None else blocks)
         self.params = {b.label: list(b.params) for b in blocks}
         succs = {b.label: [t.block for u in b.uops for t in u.targets
                            if t.block in self.params] for b in blocks}
+        # per uop: the boxed values it reads and its boxed output (None: none)
+        reads: dict[str, list] = {}
         gen, kill = {}, {}
         for b in blocks:
-            g, k = set(), {p for p in b.params if boxed(p)}
+            g, k = set(), {p for p in b.params if p not in raw}
+            rb = []
             for u in b.uops:
-                for v in u.uses():
-                    if v not in k and boxed(v):
+                used = [v for v in _uses(u) if v not in raw]
+                for v in used:
+                    if v not in k:
                         g.add(v)
-                if u.output is not None and boxed(u.output):
-                    k.add(u.output)
+                out = u.output
+                if out is not None and out in raw:
+                    out = None
+                if out is not None:
+                    k.add(out)
+                rb.append((used, out, u.defn.is_terminator))
+            reads[b.label] = rb
             gen[b.label], kill[b.label] = g, k
         live_in = {b.label: set(gen[b.label]) for b in blocks}
         live_out = {b.label: set() for b in blocks}
@@ -60,23 +79,34 @@ class Ownership:
         self.live_out = {k: frozenset(v) for k, v in live_out.items()}
         # per uop: boxed values live before it, and dying after it (not for terminators,
         # whose edges are `edge_refs`)
-        self.before: dict[tuple[str, int], tuple[int, ...]] = {}
-        self.dies_after: dict[tuple[str, int], tuple[int, ...]] = {}
+        self.before: dict[str, list[tuple[int, ...]]] = {}
+        self.dies: dict[str, list[tuple[int, ...]]] = {}
         self.entry_live: dict[str, frozenset[int]] = {}
         for b in blocks:
             live = set(live_out[b.label])
-            for i in range(len(b.uops) - 1, -1, -1):
-                u = b.uops[i]
-                after = set(live)
-                if u.output is not None and boxed(u.output):
-                    live.discard(u.output)
-                used = {v for v in u.uses() if boxed(v)}
-                live |= used
-                self.before[(b.label, i)] = tuple(sorted(live))
-                if not u.defn.is_terminator:
-                    dying = (used | ({u.output} if u.output is not None and boxed(u.output)
-                                     else set())) - after
-                    self.dies_after[(b.label, i)] = tuple(sorted(dying))
+            now = tuple(sorted(live))
+            rb = reads[b.label]
+            n = len(rb)
+            before, dies = [()] * n, [()] * n
+            for i in range(n - 1, -1, -1):
+                used, out, terminator = rb[i]
+                dying = [v for v in used if v not in live]
+                if out is not None and out not in live:
+                    dying.append(out)
+                changed = False
+                if out is not None and out in live:
+                    live.discard(out)
+                    changed = True
+                for v in used:
+                    if v not in live:
+                        live.add(v)
+                        changed = True
+                if changed:
+                    now = tuple(sorted(live))
+                before[i] = now
+                if not terminator and dying:
+                    dies[i] = tuple(sorted(set(dying)))
+            self.before[b.label], self.dies[b.label] = before, dies
             self.entry_live[b.label] = frozenset(live)
 
     def param_live(self, block: str, p: int) -> bool:
@@ -84,11 +114,39 @@ class Ownership:
         return p in self.entry_live.get(block, ())
 
     def edge_refs(self, held: tuple[int, ...], block: str, args: list[int],
-                  param_boxed: Callable[[int], bool]) -> dict[int, int]:
+                  param_boxed: Callable[[int], bool] | None = None) -> dict[int, int]:
         """Reference-count change per held boxed value on an edge into `block` with
-        `args`: +k increfs (the value feeds k more owners), -1 a decref (not needed)."""
-        need = {v: (1 if v in self.live_in.get(block, ()) else 0) for v in held}
+        `args`: +k increfs (the value feeds k more owners), -1 a decref (not needed).
+        `param_boxed` defaults to the boxed test the analysis was made with."""
+        live_in = self.live_in.get(block, ())
+        need = {v: (1 if v in live_in else 0) for v in held}
+        raw = self.raw if param_boxed is None else _RawView(param_boxed)
+        entry = self.entry_live.get(block, ())
         for p, a in zip(self.params.get(block, ()), args):
-            if a in need and param_boxed(p) and self.param_live(block, p):
+            if a in need and p not in raw and p in entry:
                 need[a] += 1
         return {v: n - 1 for v, n in need.items() if n != 1}
+
+
+def _uses(u) -> list[int]:
+    """`Uop.uses()` as a list (no generator: this runs for every uop)."""
+    if not u.targets and u.exit is None:
+        return u.inputs
+    out = list(u.inputs)
+    for t in u.targets:
+        out += t.args
+    e = u.exit
+    if e is not None:
+        out += [v for _, v in e.values]
+        out += [v for _, v in e.locals]
+    return out
+
+
+class _RawView:
+    """`v in raw` for a `boxed` predicate: v is not boxed."""
+
+    def __init__(self, boxed: Callable[[int], bool]):
+        self.boxed = boxed
+
+    def __contains__(self, v) -> bool:
+        return not self.boxed(v)
