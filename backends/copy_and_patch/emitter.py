@@ -295,6 +295,30 @@ class _Emitter:
         self.colds: list[tuple[Variant, dict, Site]] = []  # cold parts of split stencils
         self.regalloc = bool(fn.locs)
         nlocals = len(fn.locals)
+        # per value: its representation when raw (absent: boxed)
+        self.reps = reps = {} if boxed else {v: t for v, t in fn.types.items()
+                                             if t in WORD_TYPES}
+        # one pass over the uops: the most inputs of one, the highest value, and the
+        # representations each local is read or written in
+        max_args, top = 0, -1
+        seen: dict[str, set[str]] = {}
+        for b in fn.blocks:
+            for p in b.params:
+                if p > top:
+                    top = p
+            for u in b.uops:
+                n = len(u.inputs)
+                if n > max_args:
+                    max_args = n
+                out = u.output
+                if out is not None and out > top:
+                    top = out
+                name = u.name
+                if name == "_LOAD_FAST" or name == "_LOAD_FAST_CHECK":
+                    seen.setdefault(u.imms[0], set()).add(
+                        BOX if name == "_LOAD_FAST_CHECK" else reps.get(out, BOX))
+                elif name == "_STORE_FAST":
+                    seen.setdefault(u.imms[0], set()).add(reps.get(u.inputs[0], BOX))
         if self.regalloc:
             regs, slots = set(), set()
             for v, loc in fn.locs.items():
@@ -313,12 +337,10 @@ class _Emitter:
         else:
             self.nregs = 0
             local_base = HEADER_WORDS
-            top = fn.max_value() + 1
+            top += 1   # fn.max_value() + 1
             self.value_word = {v: HEADER_WORDS + nlocals + v for v in range(top)}
             self.arg_base = HEADER_WORDS + nlocals + top
-        # per value, computed once: its representation when raw (absent: boxed) and its
-        # operand (register or frame word)
-        self.reps = {} if boxed else {v: t for v, t in fn.types.items() if t in WORD_TYPES}
+        # per value, computed once: its operand (register or frame word)
         if self.regalloc:
             vw = self.value_word
             self.operands = {v: ((int(loc[1:]), None) if loc[0] == "r" else (None, 8 * vw[v]))
@@ -326,8 +348,8 @@ class _Emitter:
         else:
             self.operands = {v: (None, 8 * w) for v, w in self.value_word.items()}
         self.local_word = {name: local_base + i for i, name in enumerate(fn.locals)}
-        self.local_rep = self._local_reps()
-        max_args = max((len(u.inputs) for _, _, u in fn.uops()), default=0)
+        self.local_rep = {k: (next(iter(s)) if len(s) == 1 else BOX)
+                          for k, s in sorted(seen.items())}
         self.scratch = self.arg_base + max_args
         self.temp_base = self.scratch + 1
         # boxed temporaries: a uop's raw inputs boxed for the C API, or an edge's raw
@@ -343,16 +365,6 @@ class _Emitter:
         # dying boxed inputs whose register the uop's output reuses: copied to a frame
         # word first, where the decref after the uop (and any error release) finds them
         self.shadow: dict[int, int] = {}
-
-    def _local_reps(self) -> dict[str, str]:
-        seen: dict[str, set[str]] = {}
-        for _, _, u in self.fn.uops():
-            if u.name in ("_LOAD_FAST", "_LOAD_FAST_CHECK"):
-                seen.setdefault(u.imms[0], set()).add(
-                    BOX if u.name == "_LOAD_FAST_CHECK" else self.rep(u.output))
-            elif u.name == "_STORE_FAST":
-                seen.setdefault(u.imms[0], set()).add(self.rep(u.inputs[0]))
-        return {k: (next(iter(s)) if len(s) == 1 else BOX) for k, s in sorted(seen.items())}
 
     # -- helpers ----------------------------------------------------------------
 
@@ -427,20 +439,39 @@ class _Emitter:
         raise Unsupported(f"%{v} is {r}, {need} needed")
 
     def words_of(self, values) -> list[int]:
-        return [self.shadow.get(v) or self.value_word[v] for v in values]
+        shadow, vw = self.shadow, self.value_word
+        if not shadow:
+            return [vw[v] for v in values]
+        return [shadow.get(v) or vw[v] for v in values]
 
     def release_now(self) -> tuple[int, ...]:
         """The frame words of every reference the current uop holds."""
-        return tuple(self.words_of(self.held)) + tuple(self.temps)
+        if self.temps:
+            return tuple(self.words_of(self.held)) + tuple(self.temps)
+        return tuple(self.words_of(self.held))
 
     def saves_now(self, extra=()) -> tuple[int, ...]:
-        saves = set()
-        for v in list(self.held) + list(extra):
-            if v in self.shadow and v not in extra:
-                continue
-            reg, _ = self.operand(v)
-            if reg is not None:
-                saves.add(reg)
+        """The registers an exit or error stub here stores: those of the held values
+        (a shadowed one is in its frame word) and of `extra`."""
+        operands = self.operands
+        shadow = self.shadow
+        held = self.held
+        if shadow:
+            skip = set(shadow).difference(extra)
+            held = [v for v in held if v not in skip]
+        try:
+            if not self.regalloc:   # no registers; only a missing value can raise
+                for v in held:
+                    operands[v]
+                for v in extra:
+                    operands[v]
+                return ()
+            saves = {operands[v][0] for v in held}
+            saves.update([operands[v][0] for v in extra])
+        except KeyError as e:
+            raise Unsupported(f"%{e.args[0]} has no location" if self.regalloc
+                              else f"%{e.args[0]} has no frame word") from None
+        saves.discard(None)
         return tuple(sorted(saves))
 
     def error_label(self) -> str:
@@ -495,8 +526,11 @@ class _Emitter:
     def exit_label(self, u: Uop, b, i) -> str:
         if u.exit is None:
             raise Unsupported(f"{u.name} at {b.label}:{i} has no exit")
-        named = [v for _, v in list(u.exit.values) + list(u.exit.locals)]
-        self.exits.append(u.exit)
+        e = u.exit
+        named = [v for _, v in e.values]
+        if e.locals:
+            named += [v for _, v in e.locals]
+        self.exits.append(e)
         self.exit_saves.append(self.saves_now(named))
         self.exit_releases.append(self.release_now())
         return f"exit:{len(self.exits) - 1}"

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ir.core import Function
+from ir.uops import UOPS
 
 
 class Ownership:
@@ -44,20 +45,28 @@ class Ownership:
         # per uop: the boxed values it reads and its boxed output (None: none)
         reads: dict[str, list] = {}
         gen, kill = {}, {}
+        terminators = _terminators()
         for b in blocks:
             g, k = set(), {p for p in b.params if p not in raw}
             rb = []
             for u in b.uops:
-                used = [v for v in _uses(u) if v not in raw]
-                for v in used:
-                    if v not in k:
-                        g.add(v)
+                used = [v for v in u.inputs if v not in raw]
+                if u.targets:
+                    for t in u.targets:
+                        used += [v for v in t.args if v not in raw]
+                e = u.exit
+                if e is not None:
+                    used += [v for _, v in e.values if v not in raw]
+                    used += [v for _, v in e.locals if v not in raw]
+                if used:
+                    g.update([v for v in used if v not in k])
                 out = u.output
-                if out is not None and out in raw:
-                    out = None
                 if out is not None:
-                    k.add(out)
-                rb.append((used, out, u.defn.is_terminator))
+                    if out in raw:
+                        out = None
+                    else:
+                        k.add(out)
+                rb.append((used, out, u.name in terminators))
             reads[b.label] = rb
             gen[b.label], kill[b.label] = g, k
         live_in = {b.label: set(gen[b.label]) for b in blocks}
@@ -84,10 +93,15 @@ class Ownership:
         self.entry_live: dict[str, frozenset[int]] = {}
         for b in blocks:
             live = set(live_out[b.label])
-            now = tuple(sorted(live))
             rb = reads[b.label]
             n = len(rb)
             before, dies = [()] * n, [()] * n
+            if not live and not gen[b.label] and not kill[b.label]:
+                # no boxed value here at all: nothing held, nothing dies
+                self.before[b.label], self.dies[b.label] = before, dies
+                self.entry_live[b.label] = frozenset()
+                continue
+            now = tuple(sorted(live))
             for i in range(n - 1, -1, -1):
                 used, out, terminator = rb[i]
                 dying = [v for v in used if v not in live]
@@ -128,18 +142,14 @@ class Ownership:
         return {v: n - 1 for v, n in need.items() if n != 1}
 
 
-def _uses(u) -> list[int]:
-    """`Uop.uses()` as a list (no generator: this runs for every uop)."""
-    if not u.targets and u.exit is None:
-        return u.inputs
-    out = list(u.inputs)
-    for t in u.targets:
-        out += t.args
-    e = u.exit
-    if e is not None:
-        out += [v for _, v in e.values]
-        out += [v for _, v in e.locals]
-    return out
+_TERMINATORS: list[frozenset[str]] = []
+
+
+def _terminators() -> frozenset[str]:
+    """The names of the terminator uops (the table is complete once imported)."""
+    if not _TERMINATORS:
+        _TERMINATORS.append(frozenset(n for n, d in UOPS.items() if d.is_terminator))
+    return _TERMINATORS[0]
 
 
 class _RawView:
