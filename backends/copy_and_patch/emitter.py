@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import dataclasses
 import struct
+from itertools import accumulate, islice
+from operator import attrgetter, itemgetter
 
 from ir.core import Exit, Function, Target, Uop
 from ir.uops import UOPS, Effect
@@ -62,6 +64,12 @@ DIRECT = frozenset(n for n in BODIES if not n.startswith("_COMPARE_OP") and n no
 HELPER_EFFECTS = frozenset({"LOAD_FAST_CHECK", "LOAD_GLOBAL", "STORE_GLOBAL", "CALL_FUNCTION",
                             "CALL_BUILTIN", "CALL_METHOD"})
 GUARD_KINDS = {"INT": "int", "FLOAT": "float", "BOOL": "bool", "LIST": "list"}
+
+
+_code_of = attrgetter("code")
+_data_of = attrgetter("data", "data_alignment")
+_name_of = attrgetter("name")
+_first, _second, _third = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
 class Unsupported(Exception):
@@ -136,19 +144,14 @@ class CodeBlob:
     boxed: bool = False                     # compiled with every value boxed
 
     def __post_init__(self):
-        # patcher.layout at base 0, inline: this runs for every compiled function
-        offsets = []
-        address = 0
-        for st in self.stencils:
-            offsets.append(address)
-            address += len(st.code)
-        for st in self.stencils:
-            if st.data:
-                a = st.data_alignment
-                address = -(-address // a) * a + len(st.data)
-            elif address % st.data_alignment:
-                a = st.data_alignment
-                address = -(-address // a) * a
+        # patcher.layout at base 0, inline (this runs for every compiled function): the
+        # code back to back, then each stencil's data, aligned
+        offsets = list(accumulate(map(len, map(_code_of, self.stencils)), initial=0))
+        address = offsets.pop()
+        for data, a in map(_data_of, self.stencils):
+            if address % a:
+                address += a - address % a
+            address += len(data)
         self.size = address
         self.offsets = offsets
 
@@ -252,7 +255,8 @@ _new_site = object.__new__
 
 
 _SLOTS = (V.SLOT0, V.SLOT1, V.SLOT2)
-_SLOT2, _ERROR = V.SLOT2, V.ERROR
+_SLOT0, _SLOT2, _ERROR = V.SLOT0, V.SLOT2, V.ERROR
+_BOX_BASE = {t: f"_BOX_{t.upper()}" for t in CONV}
 _EXIT, _TARGET, _OPERAND = V.EXIT, V.TARGET, V.OPERAND
 # (base, inputs, output, has_output, nregs, saves, exit) -> (variant, hot part, cold part,
 # can fail): Variant objects interned, so their names and splits are computed once per
@@ -361,6 +365,7 @@ class _Emitter:
         self.temps: list[int] = []
         self.site: Site | None = None
         self.error_cache: dict = {}
+        self._held_words: tuple = (None, ())   # (held, its frame words): release_now
         self.stolen: set[int] = set()   # dying values whose reference a uop took over
         # dying boxed inputs whose register the uop's output reuses: copied to a frame
         # word first, where the decref after the uop (and any error release) finds them
@@ -423,6 +428,29 @@ class _Emitter:
         self.mark(f"resume:{k}")
         self.colds.append((cold, {**values, V.RESUME: f"resume:{k}"}, site))
 
+    def put1(self, base: str, src: Operand, conv: str, out: Operand | None,
+             site: Site | None) -> None:
+        """`put_op(base, [(src, conv)], out, {}, site)`, the common case made short."""
+        reg, off = src
+        values = {} if reg is not None else {_SLOT0: off}
+        if out is None:
+            key = (base, ((reg, conv),), None, False, self.nregs, (), False)
+        else:
+            output = out[0]
+            if output is None:
+                values[_SLOT2] = out[1]
+            key = (base, ((reg, conv),), output, True, self.nregs, (), False)
+        variant, hot, cold, can_fail = _PLANS.get(key) or _plan(key)
+        if can_fail and _ERROR not in values:
+            values[_ERROR] = self.error_label()
+        if hot is None:
+            self.items.append((variant, values, site))
+            return
+        k = len(self.colds)
+        self.items.append((hot, {**values, V.COLD: f"cold:{k}"}, site))
+        self.mark(f"resume:{k}")
+        self.colds.append((cold, {**values, V.RESUME: f"resume:{k}"}, site))
+
     def mark(self, label: str) -> None:
         self.labels[label] = len(self.items)
 
@@ -446,9 +474,17 @@ class _Emitter:
 
     def release_now(self) -> tuple[int, ...]:
         """The frame words of every reference the current uop holds."""
+        held = self.held
+        if self.shadow:
+            words = tuple(self.words_of(held))
+        elif held is self._held_words[0]:   # consecutive uops share `held` tuples
+            words = self._held_words[1]
+        else:
+            words = tuple([self.value_word[v] for v in held])
+            self._held_words = (held, words)
         if self.temps:
-            return tuple(self.words_of(self.held)) + tuple(self.temps)
-        return tuple(self.words_of(self.held))
+            return words + tuple(self.temps)
+        return words
 
     def saves_now(self, extra=()) -> tuple[int, ...]:
         """The registers an exit or error stub here stores: those of the held values
@@ -490,19 +526,18 @@ class _Emitter:
 
     def move(self, src: Operand, src_rep: str, dst: Operand, dst_rep: str, site) -> None:
         """A word move with its conversion; boxing makes a new reference."""
-        if src == dst and src_rep == dst_rep:
-            return
         if src_rep == dst_rep:
-            self.put_op("_MOVE", [(src, "")], dst, {}, site)
+            if src != dst:
+                self.put1("_MOVE", src, "", dst, site)
         elif src_rep == BOX and dst_rep in CONV:
-            self.put_op("_MOVE", [(src, CONV[dst_rep])], dst, {}, site)
+            self.put1("_MOVE", src, CONV[dst_rep], dst, site)
         elif dst_rep == BOX and src_rep in CONV:
-            self.put_op(f"_BOX_{src_rep.upper()}", [(src, "")], dst, {}, site)
+            self.put1(_BOX_BASE[src_rep], src, "", dst, site)
         else:
             raise Unsupported(f"cannot convert a {src_rep} word to {dst_rep}")
 
     def refcount(self, op: str, at: Operand, site) -> None:
-        self.put_op(op, [(at, "")], None, {}, site)
+        self.put1(op, at, "", None, site)
 
     def box_input(self, v: int, site) -> Operand:
         """A boxed word for raw value `v` (a new reference in a temporary word, released
@@ -543,6 +578,11 @@ class _Emitter:
         params = self.block_params[t.block]
         if len(params) != len(t.args):
             raise Unsupported(f"edge to {t.block}: {len(t.args)} args, {len(params)} params")
+        if not params and not held:   # nothing to pass, nothing to count
+            if not self.regalloc:
+                self.temps = []
+            self.held = ()
+            return
         pairs = [(p, a) for p, a in zip(params, t.args)
                  if self.own.param_live(t.block, p) or self.rep(p) != BOX]
         deltas = self.own.edge_refs(held, t.block, t.args)
@@ -600,6 +640,8 @@ class _Emitter:
     def edge_refcounts(self, deltas: dict[int, int], site, kept=None) -> None:
         """Increfs, then decrefs (`kept`: values whose object word was copied to a frame
         word, their own location now holding something else)."""
+        if not deltas:
+            return
         kept = kept or {}
         for v, d in sorted(deltas.items()):
             for _ in range(max(d, 0)):
@@ -611,6 +653,8 @@ class _Emitter:
 
     def edge_needs_code(self, b, t: Target, held) -> bool:
         """Whether the edge to `t` needs any stencil (moves, conversions, counts)."""
+        if not held and not t.args:
+            return False
         if self.own.edge_refs(held, t.block, t.args):
             return True
         for p, a in zip(self.block_params[t.block], t.args):
@@ -693,30 +737,29 @@ class _Emitter:
             self.edge_moves(t, held, site)
             self.put(_variant("_JUMP", self.nregs), {V.TARGET: f"block:{t.block}"},
                      site)
-        for k in range(len(self.exits)):
-            self.mark(f"exit:{k}")
-            self.put(_variant("_EXIT_STUB", self.nregs, self.exit_saves[k]),
-                     {V.OPERAND: k}, None)
-        for k in range(len(self.errors)):
-            self.mark(f"error:{k}")
-            self.put(_variant("_ERROR_STUB", self.nregs, self.error_saves[k]),
-                     {V.OPERAND: k}, None)
+        items, labels, nregs = self.items, self.labels, self.nregs
+        for k, saves in enumerate(self.exit_saves):
+            labels[f"exit:{k}"] = len(items)
+            items.append((_variant("_EXIT_STUB", nregs, saves), {_OPERAND: k}, None))
+        for k, saves in enumerate(self.error_saves):
+            labels[f"error:{k}"] = len(items)
+            items.append((_variant("_ERROR_STUB", nregs, saves), {_OPERAND: k}, None))
         for k, item in enumerate(self.colds):
-            self.mark(f"cold:{k}")
-            self.put(*item)
-        items = self.items
-        names = [it[0].name for it in items[1:]]   # items[0]: the shim
+            labels[f"cold:{k}"] = len(items)
+            items.append(item)
+        names = list(map(_name_of, map(_first, islice(items, 1, None))))  # [0]: the shim
         lib = library_of(frozenset(names), lambda: [it[0] for it in items[1:]])
         by_name = lib.stencils
         stencils = [by_name[ENTRY_SHIM_NAME]]
-        stencils += [by_name[n] for n in names]
-        value_types = {v: self.rep(v) for v in sorted(self.value_word)}
+        stencils += map(by_name.__getitem__, names)
+        reps = self.reps
+        value_types = {v: reps.get(v, BOX) for v in sorted(self.value_word)}
         frame = FrameLayout(self.local_word, self.value_word, self.scratch,
                             self.temp_base + self.ntemps + SHADOW_WORDS, value_types,
                             dict(self.local_rep),
                             HEADER_WORDS, self.nregs, self.arg_base, self.temp_base)
-        return CodeBlob(fn.name, stencils, [it[1] for it in items],
-                        [it[2] for it in items], self.labels, entries, self.exits,
+        return CodeBlob(fn.name, stencils, list(map(_second, items)),
+                        list(map(_third, items)), self.labels, entries, self.exits,
                         self.returns, frame, self.helper_sites, self.constants,
                         self.exit_releases, self.errors, self.boxed)
 
