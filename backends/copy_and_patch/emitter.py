@@ -366,6 +366,7 @@ class _Emitter:
         self.site: Site | None = None
         self.error_cache: dict = {}
         self._held_words: tuple = (None, ())   # (held, its frame words): release_now
+        self._held_saves: tuple = (None, frozenset())   # (held, its registers): saves_now
         self.stolen: set[int] = set()   # dying values whose reference a uop took over
         # dying boxed inputs whose register the uop's output reuses: copied to a frame
         # word first, where the decref after the uop (and any error release) finds them
@@ -490,25 +491,23 @@ class _Emitter:
         """The registers an exit or error stub here stores: those of the held values
         (a shadowed one is in its frame word) and of `extra`."""
         operands = self.operands
-        shadow = self.shadow
         held = self.held
-        if shadow:
-            skip = set(shadow).difference(extra)
-            held = [v for v in held if v not in skip]
         try:
-            if not self.regalloc:   # no registers; only a missing value can raise
-                for v in held:
-                    operands[v]
-                for v in extra:
-                    operands[v]
-                return ()
-            saves = {operands[v][0] for v in held}
-            saves.update([operands[v][0] for v in extra])
+            if self.shadow:
+                skip = set(self.shadow).difference(extra)
+                regs = {operands[v][0] for v in held if v not in skip}
+            elif held is self._held_saves[0]:   # consecutive uops share `held` tuples
+                regs = set(self._held_saves[1])
+            else:
+                regs = {operands[v][0] for v in held}
+                self._held_saves = (held, frozenset(regs))
+            if extra:
+                regs.update([operands[v][0] for v in extra])
         except KeyError as e:
             raise Unsupported(f"%{e.args[0]} has no location" if self.regalloc
                               else f"%{e.args[0]} has no frame word") from None
-        saves.discard(None)
-        return tuple(sorted(saves))
+        regs.discard(None)
+        return tuple(sorted(regs))
 
     def error_label(self) -> str:
         """The error stub of the current site (the references held there)."""

@@ -20,6 +20,7 @@ terminator arguments are uses of the terminator.
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import itemgetter
 
 from ir.core import Function
 from ir.uops import UOPS
@@ -50,16 +51,18 @@ class Ownership:
             g, k = set(), {p for p in b.params if p not in raw}
             rb = []
             for u in b.uops:
-                used = [v for v in u.inputs if v not in raw]
+                used = set(u.inputs)
                 if u.targets:
                     for t in u.targets:
-                        used += [v for v in t.args if v not in raw]
+                        used.update(t.args)
                 e = u.exit
                 if e is not None:
-                    used += [v for _, v in e.values if v not in raw]
-                    used += [v for _, v in e.locals if v not in raw]
+                    used.update(map(_second, e.values))
+                    used.update(map(_second, e.locals))
                 if used:
-                    g.update([v for v in used if v not in k])
+                    used = used.difference(raw)   # iterates `used`, not `raw`
+                    if used:
+                        g |= used.difference(k)
                 out = u.output
                 if out is not None:
                     if out in raw:
@@ -104,22 +107,25 @@ class Ownership:
             now = tuple(sorted(live))
             for i in range(n - 1, -1, -1):
                 used, out, terminator = rb[i]
-                dying = [v for v in used if v not in live]
-                if out is not None and out not in live:
-                    dying.append(out)
-                changed = False
-                if out is not None and out in live:
-                    live.discard(out)
-                    changed = True
-                for v in used:
-                    if v not in live:
-                        live.add(v)
-                        changed = True
-                if changed:
+                if out is None:
+                    if not used:            # nothing boxed read or written
+                        before[i] = now
+                        continue
+                    dying = used - live
+                    if dying:
+                        live |= dying
+                        now = tuple(sorted(live))
+                else:
+                    dying = used - live
+                    if out in live:
+                        live.discard(out)
+                    else:
+                        dying.add(out)
+                    live |= used
                     now = tuple(sorted(live))
                 before[i] = now
-                if not terminator and dying:
-                    dies[i] = tuple(sorted(set(dying)))
+                if dying and not terminator:
+                    dies[i] = tuple(sorted(dying))
             self.before[b.label], self.dies[b.label] = before, dies
             self.entry_live[b.label] = frozenset(live)
 
@@ -142,6 +148,7 @@ class Ownership:
         return {v: n - 1 for v, n in need.items() if n != 1}
 
 
+_second = itemgetter(1)
 _TERMINATORS: list[frozenset[str]] = []
 
 
