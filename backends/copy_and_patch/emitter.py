@@ -235,6 +235,9 @@ def box_constant(c, constants: list) -> int:
 def sequentialize(moves: list[tuple[int, int]], scratch: int) -> list[tuple[int, int]]:
     """Parallel moves (dst, src) as a sequence; cycles go through `scratch`."""
     pending = [(d, s) for d, s in moves if d != s]
+    sources = {s for _, s in pending}
+    if not any(d in sources for d, _ in pending):
+        return pending   # no move overwrites a source: they go in order
     out = []
     while pending:
         sources = {s for _, s in pending}
@@ -582,10 +585,11 @@ class _Emitter:
                 self.temps = []
             self.held = ()
             return
-        pairs = [(p, a) for p, a in zip(params, t.args)
-                 if self.own.param_live(t.block, p) or self.rep(p) != BOX]
-        deltas = self.own.edge_refs(held, t.block, t.args)
-        unboxed = [(p, a) for p, a in pairs if self.rep(a) == BOX and self.rep(p) != BOX]
+        reps = self.reps
+        entry_live = self.own.entry_live.get(t.block, ())
+        pairs = [(p, a) for p, a in zip(params, t.args) if p in entry_live or p in reps]
+        deltas = self.own.edge_refs(held, t.block, t.args) if held else {}
+        unboxed = [(p, a) for p, a in pairs if a not in reps and p in reps]
         self.held = held
         if self.regalloc:
             for p, a in pairs:
@@ -609,29 +613,33 @@ class _Emitter:
             return
         # frame words: box raw arguments into temporaries, unbox boxed ones into raw
         # temporaries, count, then move in parallel
-        src_word = {}
+        vw = self.value_word
+        src_word = {}   # parameter -> (its source word, that word's representation)
         for p, a in pairs:
-            if self.rep(p) == BOX and self.rep(a) != BOX:
-                src_word[p] = (self.box_input(a, site), BOX)
+            if p not in reps and a in reps:
+                src_word[p] = (self.box_input(a, site)[1] // 8, BOX)
         for k, (p, a) in enumerate(unboxed):
             word = self.temp_base + len(self.temps) + k   # a raw word: no reference
-            self.move((None, 8 * self.value_word[a]), BOX, (None, 8 * word), self.rep(p), site)
-            src_word[p] = ((None, 8 * word), self.rep(p))
+            prep = reps[p]
+            self.move((None, 8 * vw[a]), BOX, (None, 8 * word), prep, site)
+            src_word[p] = (word, prep)
         for p, a in pairs:
-            src_word.setdefault(p, ((None, 8 * self.value_word[a]), self.rep(a)))
+            if p not in src_word:
+                src_word[p] = (vw[a], reps.get(a, BOX))
         self.edge_refcounts(deltas, site)
         self.temps = []   # their references pass to the parameters
-        moves = [(self.value_word[p], src_word[p][0][1] // 8) for p, _ in pairs]
-        rep_of_src = {src_word[p][0][1] // 8: src_word[p][1] for p, _ in pairs}
-        conv = {self.value_word[p]: (src_word[p][1], self.rep(p)) for p, _ in pairs}
-        for d, s in sequentialize(moves, self.scratch):
-            if d == self.scratch:
+        moves = [(vw[p], src_word[p][0]) for p, _ in pairs]
+        rep_of_src = {src_word[p][0]: src_word[p][1] for p, _ in pairs}
+        conv = {vw[p]: (src_word[p][1], reps.get(p, BOX)) for p, _ in pairs}
+        scratch = self.scratch
+        for d, s in sequentialize(moves, scratch):
+            if d == scratch:
                 r = rep_of_src[s]
-                rep_of_src[self.scratch] = r
+                rep_of_src[scratch] = r
                 self.move((None, 8 * s), r, (None, 8 * d), r, site)
             else:
                 src_rep, dst_rep = conv[d]
-                if s == self.scratch:
+                if s == scratch:
                     src_rep = rep_of_src[s]
                 self.move((None, 8 * s), src_rep, (None, 8 * d), dst_rep, site)
         self.held = ()
