@@ -10,9 +10,8 @@ from ir.core import Uop
 
 from . import uop_stencils as S
 from .blob import HelperSite, Site, Unsupported
-from .plans import BOX, HELPER_EFFECTS
+from .plans import BOX, HELPER_EFFECTS, PLANS, plan
 from .stencil import HoleValue as V
-from .uop_stencils import Variant
 
 
 class CallCode:
@@ -72,8 +71,9 @@ class CallCode:
             values[V.EXIT] = self.exit_label(u, b, i)
         values[V.ERROR] = self.error_label()
         self.helper_sites.append(HelperSite(u, tuple(inputs), BOX, has_exit, callee))
-        self.put(Variant(f"_CALL_DIRECT_{len(u.inputs)}", (), self.operand(u.output)[0], True,
-                         self.nregs, exit=has_exit),
+        key = (f"_CALL_DIRECT_{len(u.inputs)}", (), self.operand(u.output)[0], True,
+               self.nregs, (), has_exit)
+        self.put((PLANS.get(key) or plan(key))[0],
                  {**values, **({} if self.operand(u.output)[0] is not None
                                else {V.SLOT2: self.operand(u.output)[1]})}, site)
         return True

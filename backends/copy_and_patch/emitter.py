@@ -337,7 +337,8 @@ class _Emitter(Releases, EdgeCode, CallCode):
         for b in blocks:
             if b.label in entries and b.params:
                 raise Unsupported(f"entry block {b.label} has params")
-        self.own = Ownership(fn, lambda v: self.rep(v) == BOX, blocks, raw=self.reps)
+        reps = self.reps   # (a lambda on self would make the emitter a reference cycle)
+        self.own = Ownership(fn, lambda v: v not in reps, blocks, raw=reps)
         self.boxed_locals = [name for name, r in self.local_rep.items() if r == BOX]
         # entries: the frame's boxed locals are borrowed from the caller; take references
         # (the `_ENTRY` dispatcher's code)
