@@ -95,6 +95,24 @@ _name_of = attrgetter("name")
 _first, _second, _third = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
+# (base, src, conv, out, nregs) of `_Emitter.put1` -> its plan and the hole values of
+# its operands (frame offsets)
+_PUT1: dict[tuple, tuple] = {}
+
+
+def _put1_plan(key: tuple) -> tuple:
+    base, (reg, off), conv, out, nregs = key
+    slots = {} if reg is not None else {_SLOT0: off}
+    if out is None:
+        pkey = (base, ((reg, conv),), None, False, nregs, (), False)
+    else:
+        if out[0] is None:
+            slots[_SLOT2] = out[1]
+        pkey = (base, ((reg, conv),), out[0], True, nregs, (), False)
+    entry = _PUT1[key] = (*(PLANS.get(pkey) or plan(pkey)), slots)
+    return entry
+
+
 class _Emitter(Releases, EdgeCode, CallCode):
     """One function's emission: `run()` walks the blocks and places stencils (`items`:
     variant, hole values, site), then the stubs and cold parts, and builds the blob."""
@@ -248,18 +266,12 @@ class _Emitter(Releases, EdgeCode, CallCode):
 
     def put1(self, base: str, src: Operand, conv: str, out: Operand | None,
              site: Site | None) -> None:
-        """`put_op(base, [(src, conv)], out, {}, site)`, the common case made short."""
-        reg, off = src
-        values = {} if reg is not None else {_SLOT0: off}
-        if out is None:
-            key = (base, ((reg, conv),), None, False, self.nregs, (), False)
-        else:
-            output = out[0]
-            if output is None:
-                values[_SLOT2] = out[1]
-            key = (base, ((reg, conv),), output, True, self.nregs, (), False)
-        var, hot, cold, can_fail = PLANS.get(key) or plan(key)
-        if can_fail and _ERROR not in values:
+        """`put_op(base, [(src, conv)], out, {}, site)`, the common case made short: the
+        plan and the operands' hole values are looked up by the operands themselves."""
+        key = (base, src, conv, out, self.nregs)
+        var, hot, cold, can_fail, slots = _PUT1.get(key) or _put1_plan(key)
+        values = slots.copy()
+        if can_fail:
             values[_ERROR] = self.error_label()
         if hot is None:
             self.items.append((var, values, site))
@@ -347,10 +359,18 @@ class _Emitter(Releases, EdgeCode, CallCode):
         order = [b.label for b in blocks]
         # the function entry's last: it falls through into the first block; with no boxed
         # locals an entry is its block itself (labelled once the blocks are placed)
+        increfs = None   # the same stencils at every entry (copied when none is split
+        # and none can fail: those would need labels of their own)
         for k in (list(range(1, len(entries))) + [0]) if self.boxed_locals else ():
             self.mark(f"entry:{k}")
-            for name in self.boxed_locals:
-                self.refcount("_XINCREF", self.local_operand(name), entry_site)
+            if increfs:
+                self.items += [(var, dict(values), s) for var, values, s in increfs]
+            else:
+                start, ncolds, nerrors = len(self.items), len(self.colds), len(self.errors)
+                for name in self.boxed_locals:
+                    self.refcount("_XINCREF", self.local_operand(name), entry_site)
+                if len(self.colds) == ncolds and len(self.errors) == nerrors:
+                    increfs = self.items[start:]
             if k != 0 or not order or entries[0] != order[0]:
                 self.put(variant("_JUMP", self.nregs),
                          {V.TARGET: f"block:{entries[k]}"}, entry_site)
