@@ -51,18 +51,25 @@ class Ownership:
             g, k = set(), {p for p in b.params if p not in raw}
             rb = []
             for u in b.uops:
-                used = set(u.inputs)
-                if u.targets:
+                e = u.exit
+                if e is None and not u.targets:   # inputs only: the common case first
+                    ins = u.inputs
+                    if not ins:
+                        used = _NONE
+                    elif len(ins) == 1:
+                        used = _NONE if ins[0] in raw else {ins[0]}
+                    else:
+                        used = set(ins).difference(raw)   # iterates `ins`, not `raw`
+                else:
+                    used = set(u.inputs)
                     for t in u.targets:
                         used.update(t.args)
-                e = u.exit
-                if e is not None:
-                    used.update(map(_second, e.values))
-                    used.update(map(_second, e.locals))
+                    if e is not None:
+                        used.update(map(_second, e.values))
+                        used.update(map(_second, e.locals))
+                    used = used.difference(raw)
                 if used:
-                    used = used.difference(raw)   # iterates `used`, not `raw`
-                    if used:
-                        g |= used.difference(k)
+                    g |= used.difference(k)
                 out = u.output
                 if out is not None:
                     if out in raw:
@@ -149,6 +156,7 @@ class Ownership:
 
 
 _second = itemgetter(1)
+_NONE: frozenset[int] = frozenset()
 _TERMINATORS: list[frozenset[str]] = []
 
 
