@@ -146,13 +146,22 @@ class Ownership:
         `args`: +k increfs (the value feeds k more owners), -1 a decref (not needed).
         `param_boxed` defaults to the boxed test the analysis was made with."""
         live_in = self.live_in.get(block, ())
-        need = {v: (1 if v in live_in else 0) for v in held}
-        raw = self.raw if param_boxed is None else _RawView(param_boxed)
-        entry = self.entry_live.get(block, ())
-        for p, a in zip(self.params.get(block, ()), args):
-            if a in need and p not in raw and p in entry:
-                need[a] += 1
-        return {v: n - 1 for v, n in need.items() if n != 1}
+        # a held value owns one reference: -1 when the successor needs none of it, +1 per
+        # live boxed parameter it feeds (the dict's order does not matter to callers)
+        deltas = {v: -1 for v in held if v not in live_in}
+        params = self.params.get(block, ())
+        if params and args:
+            raw = self.raw if param_boxed is None else _RawView(param_boxed)
+            entry = self.entry_live.get(block, ())
+            held_set = set(held)
+            for p, a in zip(params, args):
+                if a in held_set and p not in raw and p in entry:
+                    d = deltas.get(a, 0) + 1
+                    if d:
+                        deltas[a] = d
+                    else:
+                        del deltas[a]
+        return deltas
 
 
 _second = itemgetter(1)
