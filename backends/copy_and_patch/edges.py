@@ -57,13 +57,14 @@ class EdgeCode:
         unboxed = [(p, a) for p, a in pairs if a not in reps and p in reps]
         self.held = held
         if self.regalloc:
+            operands = self.operands
             for p, a in pairs:
-                if self.operand(p) != self.operand(a):
+                if (operands.get(p) or self.operand(p)) != (operands.get(a) or self.operand(a)):
                     raise Unsupported(f"edge to {t.block}: %{a} not in %{p}'s location")
             boxed_now = []
             for p, a in pairs:   # same place: convert in place (boxing first)
-                if self.rep(p) == BOX and self.rep(a) != BOX:
-                    self.move(self.operand(a), self.rep(a), self.operand(p), BOX, site)
+                if p not in reps and a in reps:
+                    self.move(operands[a], reps[a], operands[p], BOX, site)
                     boxed_now.append(p)
                     self.held = held + tuple(boxed_now)
             kept = {}   # an unboxed argument's object word, for its decref
