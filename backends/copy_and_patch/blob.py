@@ -20,7 +20,8 @@ from .stencil import Stencil
 from .uop_stencils import HEADER_WORDS
 
 _code_of = attrgetter("code")
-_data_of = attrgetter("data", "data_alignment")
+_datum_of = attrgetter("data")
+_align_of = attrgetter("data_alignment")
 
 
 class Unsupported(Exception):
@@ -97,12 +98,22 @@ class CodeBlob:
     def __post_init__(self):
         # patcher.layout at base 0, inline (this runs for every compiled function): the
         # code back to back, then each stencil's data, aligned
-        offsets = list(accumulate(map(len, map(_code_of, self.stencils)), initial=0))
+        stencils = self.stencils
+        offsets = list(accumulate(map(len, map(_code_of, stencils)), initial=0))
         address = offsets.pop()
-        for data, a in map(_data_of, self.stencils):
+        aligns = set(map(_align_of, stencils))
+        sizes = list(map(len, map(_datum_of, stencils)))
+        if len(aligns) == 1:
+            a = aligns.pop()
+            if set(map(a.__rmod__, sizes)) <= {0}:
+                # one alignment that every data size keeps: align once, then add them
+                self.size = -(-address // a) * a + sum(sizes)
+                self.offsets = offsets
+                return
+        for a, n in zip(map(_align_of, stencils), sizes):
             if address % a:
                 address += a - address % a
-            address += len(data)
+            address += n
         self.size = address
         self.offsets = offsets
 
