@@ -36,6 +36,11 @@ class HoleValue(enum.Enum):
     CODE = enum.auto()  # this stencil's own code (no symbol; internal references)
     DATA = enum.auto()  # this stencil's own read-only data (no symbol)
 
+    # Identity hash (members are singletons, equality is identity): a C slot, where
+    # Enum's hashes the name in Python code, and the emitter builds a dict of hole values
+    # for every stencil it places.
+    __hash__ = object.__hash__
+
     @property
     def symbol(self) -> str | None:
         if self in (HoleValue.CODE, HoleValue.DATA, HoleValue.EXTERN):

@@ -581,12 +581,17 @@ def variant_library(variants):
     """The compiled stencils of `variants` (cached on disk by source; in memory by the
     set of variant names, so emitting code whose stencils were built before makes no C
     text at all)."""
-    from .cache import build_library
+    return library_of(frozenset(v.name for v in variants), lambda: variants)
 
-    names = frozenset(v.name for v in variants)
+
+def library_of(names: frozenset, variants):
+    """`variant_library` for a set of variant names already known; `variants()` gives
+    the variants themselves, needed only when that set was never built before."""
     lib = _libraries.get(names)
     if lib is None:
-        lib = _libraries[names] = build_library(variants_source(variants))
+        from .cache import build_library
+
+        lib = _libraries[names] = build_library(variants_source(variants()))
     return lib
 
 

@@ -1,0 +1,95 @@
+"""What the emitter decides once per process, not once per stencil or per uop.
+
+Emitting a function places about three stencils per uop. Everything about a stencil that
+does not depend on the instance is decided here the first time and looked up after: its
+`Variant`, interned by its fields, with its name, its hot/cold split and whether it can
+fail (`plan`); and how each uop name is compiled, read from the uop table (`uop_kind`).
+The emitter then only fills in the hole values of each stencil it places.
+"""
+
+from __future__ import annotations
+
+from ir.uops import UOPS, Effect
+
+from . import uop_stencils as S
+from .uop_stencils import BODIES, CMP_NAMES, Variant
+
+WORD_TYPES = ("int", "float", "bool")
+BOX = "box"
+MASK64 = (1 << 64) - 1
+CONV = {"int": "i", "float": "f", "bool": "b"}
+BOX_BASE = {t: f"_BOX_{t.upper()}" for t in CONV}   # the stencil boxing a raw word
+TEMP_WORDS = 4  # boxed temporaries of one uop, at least (raw inputs boxed for the C API)
+SHADOW_WORDS = 3  # copies of dying inputs whose register the uop's output reuses
+
+# Uops compiled by the stencil of the same name.
+DIRECT = frozenset(n for n in BODIES if not n.startswith("_COMPARE_OP") and n not in (
+    "_LOAD_CONST", "_MOVE"))
+# Helper effects with semantics of their own (backends.native.helpers), not the uop's impl.
+HELPER_EFFECTS = frozenset({"LOAD_FAST_CHECK", "LOAD_GLOBAL", "STORE_GLOBAL", "CALL_FUNCTION",
+                            "CALL_BUILTIN", "CALL_METHOD"})
+GUARD_KINDS = {"INT": "int", "FLOAT": "float", "BOOL": "bool", "LIST": "list"}
+
+# (base, inputs, output, has_output, nregs, saves, exit) -> (variant, hot part, cold part,
+# can fail); hot and cold are None for a stencil that is not split.
+PLANS: dict[tuple, tuple] = {}
+
+
+def plan(key: tuple) -> tuple:
+    """The plan of the Variant with fields `key` (made and kept the first time)."""
+    v = Variant(*key)
+    v.name  # noqa: B018 - computed now, kept on the interned variant
+    hot = cold = None
+    if v.splittable:
+        hot, cold = v.split()   # slow paths out of line, after the exit stubs
+        hot.name, cold.name  # noqa: B018
+    entry = PLANS[key] = (v, hot, cold, S.may_error(key[0]))
+    return entry
+
+
+def variant(base: str, nregs: int, saves: tuple[int, ...] = ()) -> Variant:
+    """The interned Variant of a stencil with no operands (jumps, stubs)."""
+    key = (base, (), None, False, nregs, saves, False)
+    return (PLANS.get(key) or plan(key))[0]
+
+
+# How `_Emitter.uop` compiles a uop name: (kind, definition, argument). A guard's argument
+# is (type proven, stencil); a comparison's its stencil per operator; `_RANGE_ARG`'s
+# whether it has a stencil of its own (used when it is not a plain copy).
+(NOP, EXIT_COLD, GUARD, LOAD_CONST, LOAD_FAST, STORE_FAST, COPY, RANGE_ARG, COMPARE,
+ DIRECT_STENCIL, JUMP, BRANCH, RETURN, NO_STENCIL, HELPER) = (
+    "nop", "exit_cold", "guard", "load_const", "load_fast", "store_fast", "copy",
+    "range_arg", "compare", "direct", "jump", "branch", "return", "no_stencil", "helper")
+KINDS: dict[str, tuple] = {}
+_NAMED = {"_LOAD_CONST": LOAD_CONST, "_LOAD_FAST": LOAD_FAST, "_STORE_FAST": STORE_FAST,
+          "_COPY": COPY, "_JUMP": JUMP, "_BRANCH": BRANCH, "_RETURN": RETURN}
+
+
+def uop_kind(name: str) -> tuple:
+    """`KINDS[name]`, computed the first time: the tests in the order the emitter made
+    them per uop before (the first that holds decides)."""
+    d = UOPS[name]
+    arg = None
+    if name == "_NOP" or d.effect is Effect.SPILL:
+        k = NOP
+    elif name == "_EXIT_COLD":
+        k = EXIT_COLD
+    elif d.is_guard:
+        need = d.guard_type if d.guard_type in GUARD_KINDS.values() else None
+        k, arg = (HELPER, None) if need is None else (GUARD, (need, f"_GUARD_{need.upper()}"))
+    elif name in ("_LOAD_CONST", "_LOAD_FAST", "_STORE_FAST", "_COPY"):
+        k = _NAMED[name]
+    elif name == "_RANGE_ARG":
+        k, arg = RANGE_ARG, name in DIRECT
+    elif name in ("_COMPARE_OP_INT", "_COMPARE_OP_FLOAT"):
+        k, arg = COMPARE, {op: f"{name}_{n}" for op, n in CMP_NAMES.items()}
+    elif name in DIRECT:
+        k = DIRECT_STENCIL
+    elif name in ("_JUMP", "_BRANCH", "_RETURN"):
+        k = _NAMED[name]
+    elif name == "_ENTRY" or d.is_terminator:
+        k = NO_STENCIL
+    else:
+        k = HELPER
+    entry = KINDS[name] = (k, d, arg)
+    return entry
