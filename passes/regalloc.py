@@ -60,11 +60,13 @@ import heapq
 import re
 from dataclasses import dataclass, field
 
+from ir.cfg import natural_loops
 from ir.core import Block, Function, Target, Uop
 from ir.errors import WorkbenchError
 
+from .analysis import AnalysisManager
 from .base import Option, Pass, PassContext, PassError
-from .liveness import paused_gc
+from .liveness import LivenessInfo, compute, paused_gc
 
 ALGORITHMS = ("tos", "linear-scan", "graph-coloring")
 _REPAIRED = {"graph-coloring"}     # algorithms followed by regalloc_unspill's repairs
@@ -94,6 +96,25 @@ class AllocState:
     rounds: int = 0
     memory_operands: int = 0
     info: object = None          # liveness of the IR as it is now (None: recompute)
+    # The pass's analyses of the function as it received it: the first round's
+    # liveness, and the loops (allocation does not change the CFG until the edge moves).
+    analyses: AnalysisManager | None = None
+    _fresh: bool = True          # is the IR still as the pass received it?
+
+    def liveness(self) -> LivenessInfo:
+        """The liveness of the IR now: the cached analysis for the first round, then
+        computed (each round changed the IR)."""
+        if self._fresh and self.analyses is not None:
+            self._fresh = False
+            return self.analyses.get("liveness", self.fn)
+        self._fresh = False
+        return compute(self.fn)
+
+    def loops(self) -> list:
+        """The natural loops of the function (the pass's cached analysis)."""
+        if self.analyses is not None:
+            return self.analyses.get("loops", self.fn)
+        return natural_loops(self.fn)
 
     def new_like(self, v: int) -> int:
         """A fresh value with ``v``'s type fact."""
@@ -202,13 +223,11 @@ def iterate(state: AllocState, allocate_once, note=None) -> None:
     each value not in a slot, or the original values to spill and the
     unspillable temps that found no register.
     """
-    from .liveness import compute
-
     while True:
         state.rounds += 1
         if state.rounds > 200:
             raise AllocationError(f"@{state.fn.name}: register allocation does not converge")
-        info = compute(state.fn)
+        info = state.liveness()
         reg, spilled, failed = allocate_once(state, info)
         if not spilled and not failed:
             state.reg = reg
@@ -235,8 +254,6 @@ def assign_slots(state: AllocState) -> int:
     move): that slot is taken, holes included, if no value in it is live at the
     same time as the new one.
     """
-    from .liveness import compute
-
     fn = state.fn
     slot_values = state.in_slot
     if not slot_values:
@@ -322,8 +339,6 @@ def _param_arg_pairs(fn: Function) -> dict[int, list[int]]:
 
 def resolve_edges(state: AllocState) -> dict[str, int]:
     """Copy successor arguments into their parameters' locations (parallel moves)."""
-    from .liveness import compute
-
     fn = state.fn
     locs = fn.locs
     blocks = fn.block_map()
@@ -414,8 +429,6 @@ def check_allocation(fn: Function) -> dict[str, int]:
     value has a well-formed location.  Returns counts (memory operands: non-copy
     uop inputs left in slots).
     """
-    from .liveness import compute
-
     def fail(msg: str) -> None:
         raise AllocationError(f"regalloc check: @{fn.name}: {msg}")
 
@@ -503,19 +516,22 @@ def allocation_stats(fn: Function) -> dict[str, int]:
 
 # --------------------------------------------------------------------------- driver
 
-def allocate(fn: Function, algo: str = "linear-scan", regs: int = 6, note=None) -> dict:
-    """Allocate ``fn`` in place; returns statistics."""
+def allocate(fn: Function, algo: str = "linear-scan", regs: int = 6, note=None,
+             analyses: AnalysisManager | None = None) -> dict:
+    """Allocate ``fn`` in place; returns statistics.  ``analyses``: where to take
+    ``fn``'s liveness and loops from (the pass's context)."""
     if algo not in ALGORITHMS:
         raise PassError(f"regalloc: unknown algorithm {algo!r}; one of {', '.join(ALGORITHMS)}")
     if regs < 1:
         raise PassError(f"regalloc: regs must be at least 1, got {regs}")
     with paused_gc():
-        return _allocate(fn, algo, regs, note)
+        return _allocate(fn, algo, regs, note, analyses)
 
 
-def _allocate(fn: Function, algo: str, regs: int, note) -> dict:
+def _allocate(fn: Function, algo: str, regs: int, note, analyses) -> dict:
     fn.locs.clear()
-    state = AllocState(fn, regs)
+    state = AllocState(fn, regs, analyses=analyses)
+    # The algorithm modules import this one (AllocState): loaded when chosen.
     if algo == "tos":
         from .regalloc_tos import allocate_tos
         allocate_tos(state, note)
@@ -523,7 +539,7 @@ def _allocate(fn: Function, algo: str, regs: int, note) -> dict:
         from .regalloc_linear_scan import linear_scan_once
         iterate(state, linear_scan_once, note)
     else:
-        from .regalloc_coloring import coloring_once
+        from .regalloc_coloring import coloring_once   # (and networkx, heavy)
         iterate(state, coloring_once, note)
     for v in state.in_slot:
         state.reg.pop(v, None)     # a slot value has no register, whatever a round said
@@ -565,6 +581,6 @@ class RegAlloc(Pass):
             return False
         prefix = f"regalloc @{fn.name} {algo}: "
         note = (lambda m: ctx.note(prefix + m)) if ctx.explain is not None else None
-        stats = allocate(fn, algo, regs, note)
+        stats = allocate(fn, algo, regs, note, ctx.analyses)
         ctx.note(prefix + ", ".join(f"{k}={v}" for k, v in stats.items()))
         return True

@@ -28,8 +28,6 @@ import heapq
 
 import networkx as nx
 
-from ir.cfg import natural_loops
-
 from .liveness import LivenessInfo
 from .regalloc import AllocState, _param_arg_pairs
 
@@ -79,7 +77,7 @@ def spill_costs(state: AllocState, info: LivenessInfo) -> dict[int, float]:
     """
     fn = state.fn
     depth: dict[str, int] = {b.label: 0 for b in fn.blocks}
-    for loop in natural_loops(fn):
+    for loop in state.loops():
         for label in loop.blocks:
             depth[label] += 1
     params = {b.label: b.params for b in fn.blocks}

@@ -33,11 +33,9 @@ from .regalloc import AllocState
 
 
 def allocate_tos(state: AllocState, note=None) -> None:
-    from .liveness import compute
-
     fn = state.fn
     regs = state.regs
-    info = compute(fn)
+    info = state.liveness()
     blocks = fn.block_map()
     state.rounds = 1
 
