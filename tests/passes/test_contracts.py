@@ -241,3 +241,53 @@ def test_no_import_cycle_through_the_pass_framework():
 
     for core in ("passes.base", "passes.analysis", "passes.manager", "passes.liveness"):
         assert not reaches(core, core), core
+
+
+# --------------------------------------------------------------------------- the CLI
+
+LYING_PLUGIN = '''\
+from ir.core import Target, Uop
+from passes.base import Pass
+
+
+class Lying(Pass):
+    name = "lying-plugin"
+    description = "turns a branch into a jump, and says the CFG stays as it was"
+    preserves = ("cfg",)
+
+    def run(self, fn, ctx):
+        for b in fn.blocks:
+            t = b.uops[-1]
+            if t.name == "_BRANCH":
+                b.uops[-1] = Uop("_JUMP", [], None, (), [Target(t.targets[0].block)],
+                                 line=t.line)
+                return True
+        return False
+'''
+
+
+def cli(*args) -> tuple[int, str, str]:
+    from workbench.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main([str(a) for a in args])
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_cli_verify_each_catches_a_plugin_lying_about_preserves(tmp_path):
+    plugin, prog = tmp_path / "lying.py", tmp_path / "prog.py"
+    plugin.write_text(LYING_PLUGIN)
+    prog.write_text("def f(n):\n    if n:\n        return 1\n    return 2\n\nprint(f(3))\n")
+    args = ["pipeline", "--load", plugin, "--passes", "lying-plugin", "--function", "f",
+            "--no-profile", prog]
+    status, _, err = cli(*args, "--verify-each")
+    assert status != 0
+    assert ("verifier: after pass 'lying-plugin': @f: pass lying-plugin claims to "
+            "preserve cfg but changed it") in err
+    status, out, _ = cli(*args)
+    assert status == 0 and "_JUMP" in out
+    status, _, err = cli("pipeline", "--passes", "regalloc,dse", "--function", "f",
+                         "--no-profile", prog)
+    assert status != 0 and ("pass 'dse' requires unallocated IR, but @f has register "
+                            "locations; run it before regalloc") in err
