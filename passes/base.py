@@ -5,8 +5,9 @@ the analyses (and properties) it ``requires`` and the analyses it ``preserves``,
 and ``run(fn, ctx) -> changed``.  It gets every analysis from the context,
 ``ctx.get("dominators", fn)``: cached, and invalidated by the pass manager after a
 pass that changed the function, except for what that pass ``preserves`` (see
-passes/analysis.py).  Every individual transformation asks ``ctx.allow(...)`` first, so a bisector can
-stop a pipeline after exactly N transformations (LLVM's ``-opt-bisect-limit``).
+passes/analysis.py).  Every individual transformation asks ``ctx.allow(...)``
+first, so a bisector can stop a pipeline after exactly N transformations (LLVM's
+``-opt-bisect-limit``).
 """
 
 from __future__ import annotations
