@@ -49,13 +49,17 @@ def reverse_postorder(fn: Function) -> list[str]:
     return order
 
 
-def dominators(fn: Function) -> dict[str, str]:
-    """Immediate dominator of every reachable block (the entry maps to itself)."""
-    rpo = reverse_postorder(fn)
+def dominators(fn: Function, rpo: list[str] | None = None,
+               preds: dict[str, list[str]] | None = None) -> dict[str, str]:
+    """Immediate dominator of every reachable block (the entry maps to itself).
+    ``rpo`` and ``preds``: ``fn``'s, when the caller has them already."""
+    if rpo is None:
+        rpo = reverse_postorder(fn)
     if not rpo:
         return {}
     index = {b: i for i, b in enumerate(rpo)}
-    preds = predecessors(fn)
+    if preds is None:
+        preds = predecessors(fn)
     idom: dict[str, str] = {rpo[0]: rpo[0]}
 
     def intersect(a: str, b: str) -> str:
@@ -128,12 +132,16 @@ def _dominance_test(idom: dict[str, str]):
     return test
 
 
-def natural_loops(fn: Function) -> list[Loop]:
-    """One loop per header: the union of the natural loops of its back edges."""
-    idom = dominators(fn)
-    preds = predecessors(fn)
-    succ = successors(fn)
-    rpo = reverse_postorder(fn)
+def natural_loops(fn: Function, idom: dict[str, str] | None = None, graph=None) -> list[Loop]:
+    """One loop per header: the union of the natural loops of its back edges.
+    ``idom`` and ``graph`` (``successors``, ``predecessors``, ``rpo``): ``fn``'s,
+    when the caller has them already."""
+    if graph is not None:
+        succ, preds, rpo = graph.successors, graph.predecessors, graph.rpo
+    else:
+        succ, preds, rpo = successors(fn), predecessors(fn), reverse_postorder(fn)
+    if idom is None:
+        idom = dominators(fn, rpo, preds)
     dom = _dominance_test(idom)
     latches: dict[str, list[str]] = {}
     for b in rpo:

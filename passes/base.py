@@ -1,9 +1,13 @@
 """What a pass is, and what it is given.
 
 A pass is a small class: a ``name``, a one-line ``description``, its ``options``,
-the analyses it ``requires`` and ``preserves``, and ``run(fn, ctx) -> changed``.
-Every individual transformation asks ``ctx.allow(...)`` first, so a bisector can
-stop a pipeline after exactly N transformations (LLVM's ``-opt-bisect-limit``).
+the analyses (and properties) it ``requires`` and the analyses it ``preserves``,
+and ``run(fn, ctx) -> changed``.  It gets every analysis from the context,
+``ctx.get("dominators", fn)``: cached, and invalidated by the pass manager after a
+pass that changed the function, except for what that pass ``preserves`` (see
+passes/analysis.py).  Every individual transformation asks ``ctx.allow(...)``
+first, so a bisector can stop a pipeline after exactly N transformations (LLVM's
+``-opt-bisect-limit``).
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from typing import Any, ClassVar
 
 from ir.core import Function, Module
 from ir.errors import WorkbenchError
+
+from .analysis import AnalysisManager
 
 
 class PassError(WorkbenchError):
@@ -34,8 +40,10 @@ class Pass:
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     options: ClassVar[dict[str, Option]] = {}
+    # Analyses computed, and properties checked, before the pass runs.
     requires: ClassVar[tuple[str, ...]] = ()
     # Analyses still valid after the pass changed the function; ALL for analyses-only.
+    # Checked under --verify-each: a cached analysis that changed is a verifier error.
     preserves: ClassVar[tuple[str, ...] | str] = ()
 
     def __init__(self, **opts: Any):
@@ -60,7 +68,7 @@ class PassContext:
     module: Module | None = None
     profile: Any = None                 # backends.interp.profile.Profile (tier-1 types)
     constant_globals: dict[str, Any] = field(default_factory=dict)
-    analyses: Any = None                # passes.analysis.AnalysisManager
+    analyses: AnalysisManager = field(default_factory=AnalysisManager)
     explain: list[str] | None = None    # filled when the user asked for --explain
     bisect_limit: int | None = None     # allow at most this many transformations
     transformations: int = 0
@@ -81,8 +89,13 @@ class PassContext:
             self.explain.append(message)
 
     def get(self, analysis: str, fn: Function):
-        from .analysis import AnalysisManager
-
+        """The analysis of ``fn`` (cached; see passes/analysis.py)."""
         if self.analyses is None:
             self.analyses = AnalysisManager()
         return self.analyses.get(analysis, fn)
+
+    def invalidate(self, fn: Function, keep: tuple[str, ...] | str = ()) -> None:
+        """The current pass changed ``fn`` mid-run (e.g. its CFG) and may ask for
+        analyses again: forget the cached ones but ``keep``."""
+        if self.analyses is not None:
+            self.analyses.invalidate(fn, keep)

@@ -199,9 +199,7 @@ class ConstFold(Pass):
     def _fold_values(self, fn: Function, ctx: PassContext) -> bool:
         consts = self._constants(fn)
         changed = False
-        from ir.cfg import reverse_postorder
-
-        order = reverse_postorder(fn)
+        order = ctx.get("cfg", fn).rpo
         blocks = fn.block_map()
         for label in order:
             b = blocks[label]
@@ -263,5 +261,6 @@ class ConstFold(Pass):
                              line=t.line)
             changed = True
         if changed:
+            ctx.invalidate(fn)          # jumps for branches: a new CFG
             remove_unreachable(fn, ctx, "constfold")
         return changed

@@ -60,7 +60,8 @@ def forget_values(fn: Function, values) -> None:
 
 
 def remove_unreachable(fn: Function, ctx: PassContext, who: str = "dce") -> bool:
-    """Remove blocks not reachable from the entry or an ``_ENTRY`` target."""
+    """Remove blocks not reachable from the entry or an ``_ENTRY`` target (and,
+    when it did, the cached analyses of ``fn``: the caller's pass may ask again)."""
     live = reachable_labels(fn)
     keep = []
     changed = False
@@ -76,6 +77,8 @@ def remove_unreachable(fn: Function, ctx: PassContext, who: str = "dce") -> bool
         forget_values(fn, [u.output for u in b.uops if u.output is not None])
         changed = True
     fn.blocks = keep
+    if changed:
+        ctx.invalidate(fn)
     return changed
 
 

@@ -20,8 +20,9 @@ machine; each of those is a memory store and load in compiled code.
 What an exit reads: exactly the locals tier 1 may read after resuming at the exit's
 block and index (backward liveness on tier-1 code, ``Tier1Liveness``), whenever the
 tier-1 function is known: ``ctx.module`` holds it (the tiered runtime optimizes a
-copy), or the pass manager recorded the function as the pipeline received it
-(``workbench pipeline`` optimizes the module's functions in place).  Without either,
+copy), or it was recorded as the pipeline received it (``workbench pipeline``
+optimizes the module's functions in place): the ``tier1-liveness`` property that
+dse and promote require does that when the pipeline starts.  Without either,
 conservatively, every local.  An ``_ENTRY`` dispatcher is the entry, so the frame
 state it was entered with reaches every target.
 """
@@ -30,16 +31,16 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
-from ir.cfg import reverse_postorder
 from ir.core import Function, Uop
 
+from .analysis import UNALLOCATED, register_property
 from .base import Pass, PassContext
 from .bitsets import solve_backward
 from .dce import forget_values
 from .liveness import paused_gc
 
 LOADS = ("_LOAD_FAST", "_LOAD_FAST_CHECK")
-TIER1 = "tier1-liveness"    # what dse and promote require: the manager records it
+TIER1 = "tier1-liveness"    # a property dse and promote require: see Tier1Liveness.remember
 
 
 class Tier1Liveness:
@@ -134,7 +135,8 @@ class Tier1Liveness:
     @staticmethod
     def remember(fn: Function, ctx: PassContext) -> None:
         """Record ``fn`` as its own tier-1 version when the pipeline starts on it in
-        place: ``ctx.module`` holds ``fn`` itself and it is still generic code."""
+        place: ``ctx.module`` holds ``fn`` itself and it is still generic code.  (The
+        start hook of the ``tier1-liveness`` property.)"""
         module = ctx.module
         if module is None or not any(f is fn for f in module.functions):
             return
@@ -143,7 +145,7 @@ class Tier1Liveness:
 
     @staticmethod
     def find(fn: Function, ctx: PassContext) -> "Tier1Liveness | None":
-        """The tier-1 liveness of ``fn``: recorded by the pass manager, or computed
+        """The tier-1 liveness of ``fn``: recorded when the pipeline started, or computed
         (once per context) from the generic function of that name in ``ctx.module``,
         if it fits every exit of ``fn``."""
         module = getattr(ctx, "module", None)
@@ -163,11 +165,12 @@ class Tier1Liveness:
 
 
 def _store(ctx: PassContext) -> dict:
-    from .analysis import AnalysisManager
+    """Function name -> Tier1Liveness: facts about tier-1 code, which no pass over
+    the optimized copy changes, so kept for the whole context."""
+    return ctx.analyses.kept(TIER1)
 
-    if ctx.analyses is None:
-        ctx.analyses = AnalysisManager()
-    return ctx.analyses.tier1
+
+register_property(TIER1, start=Tier1Liveness.remember)
 
 
 def add_exit_locals(fn: Function, u: Uop, entries: list[tuple[str, int]]) -> None:
@@ -198,7 +201,7 @@ def _meet(a: int, b: int) -> int:
 class DSE(Pass):
     name = "dse"
     description = "forward stored locals to later loads and delete stores nobody reads"
-    requires = (TIER1,)
+    requires = (TIER1, UNALLOCATED)
     preserves = ("cfg", "dominators", "loops")
 
     def run(self, fn: Function, ctx: PassContext) -> bool:
@@ -254,7 +257,7 @@ class DSE(Pass):
     # -- 2. dead stores ---------------------------------------------------------
 
     def dead_stores(self, fn: Function, ctx: PassContext) -> bool:
-        order = reverse_postorder(fn)
+        order = ctx.get("cfg", fn).rpo
         if not order:
             return False
         blocks = fn.block_map()

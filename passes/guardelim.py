@@ -37,6 +37,7 @@ from ir.cfg import natural_loops
 from ir.core import Block, Exit, Function, Target, Uop
 from ir.uops import Flag
 
+from .analysis import UNALLOCATED
 from .base import Option, Pass, PassContext
 from .dse import Tier1Liveness
 from .typeprop import ENTRY, analyze, concrete, facts_of
@@ -61,14 +62,14 @@ class GuardElim(Pass):
         "max_exits": Option(int, 8, "do not speculate where such entry guards already "
                                     "exited this often"),
     }
+    requires = (UNALLOCATED,)
     preserves = ("cfg", "dominators", "loops")
 
     def run(self, fn: Function, ctx: PassContext) -> bool:
         changed = False
         if (self.opts["osr"] or self.opts["entry"]) and self.speculate(fn, ctx):
             changed = True
-            if ctx.analyses is not None:
-                ctx.analyses.invalidate(fn)  # new blocks: nothing cached holds
+            ctx.invalidate(fn)  # new blocks: nothing cached holds
         facts = facts_of(fn, ctx)
         if changed:  # the OSR guards made more facts true: record them as typeprop would
             fn.types.update({v: t for v, t in sorted(facts.values.items()) if concrete(t)})
@@ -147,7 +148,7 @@ class GuardElim(Pass):
             return n >= max_exits
 
         base_facts = facts_of(fn, ctx)
-        weights = block_weights(fn)
+        weights = block_weights(fn, ctx)
         cands: dict[str, dict[str, str]] = {}
         entry_label = term.targets[0].block if dispatcher else fn.entry.label
         resumable = _tier1_labels(fn, ctx)
@@ -165,7 +166,7 @@ class GuardElim(Pass):
             if entry:
                 cands[ENTRY] = entry
         if self.opts["osr"] and dispatcher and len(term.targets) > 1:
-            alone = analyze(fn, osr="ignore", assume=cands)
+            alone = analyze(fn, osr="ignore", assume=cands, analyses=ctx.analyses)
             for t in term.targets[1:]:
                 label = t.block
                 if label in cands or fn.block(label).params or label not in alone.locals_in \
@@ -191,7 +192,7 @@ class GuardElim(Pass):
             return False
 
         def net(assumptions) -> float:
-            facts = analyze(fn, assume=assumptions)
+            facts = analyze(fn, assume=assumptions, analyses=ctx.analyses)
             cost = sum((1.0 if point == ENTRY else OSR_GUARD_COST) * len(locs)
                        for point, locs in assumptions.items())
             return saving(facts, weights) - cost
@@ -274,8 +275,9 @@ def _is_guard_block(b: Block) -> bool:
                                    for u in b.uops[:-1]) and b.uops[-1].name == "_JUMP"
 
 
-def block_weights(fn: Function) -> dict[str, float]:
-    """How often a block runs, roughly: 8 ** loop depth (OSR edges left out)."""
+def block_weights(fn: Function, ctx: PassContext | None = None) -> dict[str, float]:
+    """How often a block runs, roughly: 8 ** loop depth (OSR edges left out).  The
+    loops of ``fn`` itself come from ``ctx``'s analyses when it has no OSR edges."""
     g = fn
     term = fn.entry.uops[-1] if fn.entry.uops else None
     if term is not None and term.name == "_ENTRY":
@@ -286,7 +288,8 @@ def block_weights(fn: Function) -> dict[str, float]:
         entry = Block(fn.entry.label, fn.entry.uops[:-1] + [cut], fn.entry.params)
         g = Function(fn.name, fn.params, fn.locals, [entry] + fn.blocks[1:], line=fn.line)
     depth: dict[str, int] = {}
-    for loop in natural_loops(g):
+    loops = ctx.get("loops", fn) if g is fn and ctx is not None else natural_loops(g)
+    for loop in loops:
         for label in loop.blocks:
             depth[label] = depth.get(label, 0) + 1
     return {b.label: float(LOOP_WEIGHT ** depth.get(b.label, 0)) for b in fn.blocks}

@@ -524,7 +524,14 @@ def _ranges(t: _Tables, order: list[int], bstart: array, live_in) -> tuple[array
     return rbeg, rlim, rfrom, rto
 
 
-register_analysis("liveness", compute)
+def same_liveness(a: LivenessInfo, b: LivenessInfo) -> bool:
+    """The same live sets, numbering and ranges (for ``--verify-each``)."""
+    return (a.labels == b.labels and a.order == b.order and a.bstart == b.bstart
+            and a._in_beg == b._in_beg and a._in_vals == b._in_vals
+            and a.rbeg == b.rbeg and a.rlim == b.rlim and a.rfrom == b.rfrom and a.rto == b.rto)
+
+
+register_analysis("liveness", lambda fn, analyses: compute(fn), same_liveness)
 
 
 class Liveness(Pass):
@@ -535,6 +542,7 @@ class Liveness(Pass):
     options = {
         "ranges": Option(bool, True, "also print each value's live ranges"),
     }
+    requires = ("liveness",)
     preserves = ALL
 
     def run(self, fn: Function, ctx: PassContext) -> bool:

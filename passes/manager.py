@@ -2,7 +2,13 @@
 
 ``--print-after-all``, ``--print-after=P``, ``--print-changed`` (a unified diff),
 ``--time-passes``, ``--stats`` and ``--verify-each``: the verifier names the pass
-that broke the IR.
+that broke the IR, or that claims to preserve an analysis it changed.
+
+The pass contracts (passes/analysis.py): before a pass runs, what it ``requires``
+is computed (analyses) or checked (properties; a pipeline that breaks one stops
+with a one-line error), and when the pipeline starts, the start hooks of the
+properties its passes require run (``dse``'s tier-1 liveness).  After a pass that
+changed the function, every cached analysis it does not ``preserve`` is dropped.
 """
 
 from __future__ import annotations
@@ -18,10 +24,10 @@ from ir.core import Function, Module
 from ir.errors import WorkbenchError
 from ir.printer import print_function
 from ir.stats import STAT_KEYS, function_stats
-from ir.verifier import verify_function
+from ir.verifier import VerifyError, verify_function
 
-from .base import Pass, PassContext, PassError
-from .dse import TIER1, Tier1Liveness
+from .analysis import PROPERTIES, AnalysisManager, analysis
+from .base import ALL, Pass, PassContext, PassError
 from .liveness import paused_gc
 
 
@@ -57,12 +63,19 @@ class PassManager:
     def run_function(self, fn: Function, ctx: PassContext) -> bool:
         inst = self.inst
         functions = {f.name for f in ctx.module.functions} if ctx.module else None
-        if any(TIER1 in p.requires for p in self.passes):
-            # Optimizing the module's own function in place: remember what tier 1
-            # reads before the first pass changes it, so exits stay precise.
-            Tier1Liveness.remember(fn, ctx)
+        if ctx.analyses is None:
+            ctx.analyses = AnalysisManager()
+        am = ctx.analyses
+        for name in dict.fromkeys(r for p in self.passes for r in p.requires):
+            prop = PROPERTIES.get(name)
+            if prop is not None and prop.start is not None:
+                prop.start(fn, ctx)     # before any pass changed fn
         any_changed = False
         for p in self.passes:
+            self._require(p, fn, am)
+            if inst.verify_each and p.preserves != ALL:
+                for name in p.preserves:    # cached now, so that the claim is checked
+                    am.get(name, fn)
             before = print_function(fn) if inst.print_changed else None
             ctx.current_pass = p.name
             t0 = time.perf_counter()
@@ -78,10 +91,11 @@ class PassManager:
                                 f"{type(e).__name__}: {e}") from e
             dt = time.perf_counter() - t0
             any_changed |= changed
-            if changed and ctx.analyses is not None:
-                ctx.analyses.invalidate(fn, p.preserves)
+            if changed:
+                am.invalidate(fn, p.preserves)
             if inst.verify_each:
                 verify_function(fn, functions, after_pass=p.spec())
+                self._verify_preserved(p, fn, am)
             self.records.append(PassRecord(p.spec(), fn.name, changed, dt,
                                            function_stats(fn) if inst.stats else Counter()))
             if inst.print_after_all or p.name in inst.print_after:
@@ -93,6 +107,29 @@ class PassManager:
                                             f"@{fn.name} after {p.spec()}", n=1)
                 self.out("".join(diff))
         return any_changed
+
+    @staticmethod
+    def _require(p: Pass, fn: Function, am: AnalysisManager) -> None:
+        """Compute the analyses ``p`` requires; check the properties."""
+        for name in p.requires:
+            prop = PROPERTIES.get(name)
+            if prop is not None:
+                why = prop.check(fn) if prop.check is not None else None
+                if why is not None:
+                    raise PassError(f"pass '{p.spec()}' requires {name} IR, "
+                                    f"but @{fn.name} {why}")
+            elif analysis(name) is not None:
+                am.get(name, fn)
+            else:
+                raise PassError(f"pass '{p.spec()}' requires '{name}', which is neither "
+                                f"an analysis nor a property")
+
+    @staticmethod
+    def _verify_preserved(p: Pass, fn: Function, am: AnalysisManager) -> None:
+        """Every analysis still cached after ``p`` must be what it was computed to be."""
+        for name in am.stale(fn):
+            raise VerifyError(f"verifier: after pass '{p.spec()}': @{fn.name}: pass "
+                              f"{p.name} claims to preserve {name} but changed it")
 
     def run_module(self, module: Module, ctx: PassContext,
                    only: str | None = None) -> None:

@@ -27,9 +27,10 @@ Braun et al.):
 
 from __future__ import annotations
 
-from ir.cfg import dominators, predecessors, reverse_postorder
+from ir.cfg import predecessors
 from ir.core import Block, Function, Target, Uop
 
+from .analysis import UNALLOCATED, CFG
 from .base import Pass, PassContext, PassError
 from .bitsets import solve_backward
 from .dce import forget_values, reachable_labels, remove_unreachable
@@ -38,9 +39,11 @@ from .liveness import paused_gc
 from .typeprop import BOTTOM, TOP, concrete, join
 
 
-def dominance_frontiers(fn: Function, idom: dict[str, str]) -> dict[str, set[str]]:
+def dominance_frontiers(fn: Function, idom: dict[str, str],
+                        preds: dict[str, list[str]] | None = None) -> dict[str, set[str]]:
     """Cooper, Harvey & Kennedy's frontier computation over reachable blocks."""
-    preds = predecessors(fn)
+    if preds is None:
+        preds = predecessors(fn)
     df: dict[str, set[str]] = {b: set() for b in idom}
     for b in idom:
         ps = [p for p in preds[b] if p in idom]
@@ -59,7 +62,7 @@ def dominance_frontiers(fn: Function, idom: dict[str, str]) -> dict[str, set[str
 class Promote(Pass):
     name = "promote"
     description = "promote frame locals to SSA values carried in block parameters"
-    requires = (TIER1,)
+    requires = (TIER1, UNALLOCATED)
     preserves = ()
 
     def run(self, fn: Function, ctx: PassContext) -> bool:
@@ -81,8 +84,9 @@ class Promote(Pass):
         if disp is not None:
             cands -= {u.imms[0] for u in disp.uops if u.name in LOADS + ("_STORE_FAST",)}
         tier1 = Tier1Liveness.find(fn, ctx)
-        need = self._exit_needs(fn, cands, disp, tier1, ctx)
-        live_in = self._liveness(fn, cands, need)
+        graph: CFG = ctx.get("cfg", fn)
+        need = self._exit_needs(fn, cands, disp, tier1, ctx, graph)
+        live_in = self._liveness(fn, cands, need, graph)
 
         # A promoted local live where the function starts must be a parameter.
         first = disp.uops[-1].targets[0].block if disp is not None else fn.entry.label
@@ -96,9 +100,13 @@ class Promote(Pass):
             need[u] = [x for x in xs if x in P]
 
         self._created = False
-        def_loads, entry_vals = self._entry_points(fn, P, disp, live_in, need, order)
-        idom = dominators(fn)
-        df = dominance_frontiers(fn, idom)
+        nblocks = len(fn.blocks)
+        def_loads, entry_vals = self._entry_points(fn, P, disp, live_in, need, order,
+                                                   graph.predecessors)
+        if len(fn.blocks) != nblocks:
+            ctx.invalidate(fn)      # new entry blocks: a new CFG from here on
+        idom = ctx.get("dominators", fn)
+        df = dominance_frontiers(fn, idom, ctx.get("cfg", fn).predecessors)
         blocks = fn.block_map()
 
         # Where each local is defined: its stores and its entry loads.
@@ -133,7 +141,7 @@ class Promote(Pass):
                                                     entry_vals, need, blocks)
         param_locals = {p: x for ps in params_added.values() for x, p in ps}
         self._prune(fn, added, mapping, exit_added, entry_vals, param_locals)
-        self._param_types(fn, added)
+        self._param_types(fn, added, idom)
         nparams = sum(1 for b in fn.blocks for p in b.params if p in added)
         nexits = sum(1 for b in fn.blocks for u in b.uops if u.exit is not None
                      for x, _ in u.exit.locals if (id(u), x) in exit_added)
@@ -158,13 +166,13 @@ class Promote(Pass):
         return touched - checked
 
     @staticmethod
-    def _assigned(fn: Function, disp: Block | None, bit: dict[str, int]) -> dict[str, int]:
+    def _assigned(fn: Function, disp: Block | None, bit: dict[str, int], graph: CFG
+                  ) -> dict[str, int]:
         """Definitely assigned locals at each block's start (must, forward; bitsets
         over ``bit``).  Entering an ``_ENTRY`` target other than the first, the frame's
         state is tier 1's there, so that edge constrains nothing."""
         everything = (1 << len(bit)) - 1
-        order = reverse_postorder(fn)
-        preds = predecessors(fn)
+        order, preds = graph.rpo, graph.predecessors
         blocks = fn.block_map()
         params = 0
         for x in fn.params:
@@ -200,11 +208,12 @@ class Promote(Pass):
         return ins
 
     def _exit_needs(self, fn: Function, cands: set[str], disp: Block | None,
-                    tier1: Tier1Liveness | None, ctx: PassContext) -> dict[int, list[str]]:
+                    tier1: Tier1Liveness | None, ctx: PassContext, graph: CFG
+                    ) -> dict[int, list[str]]:
         """For each uop with a side exit (by id): the candidates it must be told about."""
         bit = self._bits(fn)
         names = list(bit)
-        assigned = self._assigned(fn, disp, bit)
+        assigned = self._assigned(fn, disp, bit, graph)
         cmask = 0
         for x in cands:
             cmask |= bit[x]
@@ -260,8 +269,8 @@ class Promote(Pass):
                         bit[x] = 1 << len(bit)
         return bit
 
-    def _liveness(self, fn: Function, cands: set[str], need: dict[int, list[str]]
-                  ) -> dict[str, frozenset[str]]:
+    def _liveness(self, fn: Function, cands: set[str], need: dict[int, list[str]],
+                  graph: CFG) -> dict[str, frozenset[str]]:
         """Candidates live at each block's start: read by a load or needed by an exit
         before being stored (bitsets, worklist in postorder)."""
         bit = self._bits(fn)
@@ -269,7 +278,7 @@ class Promote(Pass):
         cmask = 0
         for x in cands:
             cmask |= bit[x]
-        order = reverse_postorder(fn)
+        order = graph.rpo
         blocks = fn.block_map()
         pos = {label: i for i, label in enumerate(order)}
         nb = len(order)
@@ -312,13 +321,13 @@ class Promote(Pass):
 
     def _entry_points(self, fn: Function, P: set[str], disp: Block | None,
                       live_in: dict[str, frozenset[str]], need: dict[int, list[str]],
-                      order: dict[str, int]) -> tuple[set[int], dict[int, str]]:
+                      order: dict[str, int], preds: dict[str, list[str]]
+                      ) -> tuple[set[int], dict[int, str]]:
         """Make the frame loads that define promoted locals where code is entered.
 
         Returns the ids of those loads, and each value they define with its local."""
         def_loads: set[int] = set()
         entry_vals: dict[int, str] = {}
-        preds = predecessors(fn)
 
         def fresh_load(x: str, line) -> Uop:
             self._created = True
@@ -586,7 +595,7 @@ class Promote(Pass):
         forget_values(fn, dead)
 
     @staticmethod
-    def _param_types(fn: Function, added: set[int]) -> None:
+    def _param_types(fn: Function, added: set[int], idom: dict[str, str]) -> None:
         """Type facts for the new parameters, so the JIT keeps them unboxed.
 
         A parameter has the join of what is proven about its arguments on each
@@ -601,7 +610,6 @@ class Promote(Pass):
                if p in added and p not in fn.types]
         if not new:
             return
-        idom = dominators(fn)
         defined: dict[int, str] = {}
         guarded: dict[int, list[tuple[str, str]]] = {}   # value -> [(block, type)]
         for b in fn.blocks:

@@ -62,6 +62,7 @@ import re
 from ir.core import Block, Function, Target, Uop
 from ir.errors import WorkbenchError
 
+from .analysis import AnalysisManager
 from .base import Option, Pass, PassContext, PassError
 from .liveness import compute, paused_gc
 from .regalloc_coloring import coloring_once
@@ -182,7 +183,7 @@ def iterate(state: AllocState, allocate_once, note=None) -> None:
         state.rounds += 1
         if state.rounds > 200:
             raise AllocationError(f"@{state.fn.name}: register allocation does not converge")
-        info = compute(state.fn)
+        info = state.liveness()
         reg, spilled, failed = allocate_once(state, info)
         if not spilled and not failed:
             state.reg = reg
@@ -442,19 +443,21 @@ def allocation_stats(fn: Function) -> dict[str, int]:
 
 # --------------------------------------------------------------------------- driver
 
-def allocate(fn: Function, algo: str = "linear-scan", regs: int = 6, note=None) -> dict:
-    """Allocate ``fn`` in place; returns statistics."""
+def allocate(fn: Function, algo: str = "linear-scan", regs: int = 6, note=None,
+             analyses: AnalysisManager | None = None) -> dict:
+    """Allocate ``fn`` in place; returns statistics.  ``analyses``: where to take
+    ``fn``'s liveness and loops from (the pass's context)."""
     if algo not in ALGORITHMS:
         raise PassError(f"regalloc: unknown algorithm {algo!r}; one of {', '.join(ALGORITHMS)}")
     if regs < 1:
         raise PassError(f"regalloc: regs must be at least 1, got {regs}")
     with paused_gc():
-        return _allocate(fn, algo, regs, note)
+        return _allocate(fn, algo, regs, note, analyses)
 
 
-def _allocate(fn: Function, algo: str, regs: int, note) -> dict:
+def _allocate(fn: Function, algo: str, regs: int, note, analyses) -> dict:
     fn.locs.clear()
-    state = AllocState(fn, regs)
+    state = AllocState(fn, regs, analyses=analyses)
     if algo == "tos":
         allocate_tos(state, note)
     elif algo == "linear-scan":
@@ -500,6 +503,6 @@ class RegAlloc(Pass):
             return False
         prefix = f"regalloc @{fn.name} {algo}: "
         note = (lambda m: ctx.note(prefix + m)) if ctx.explain is not None else None
-        stats = allocate(fn, algo, regs, note)
+        stats = allocate(fn, algo, regs, note, ctx.analyses)
         ctx.note(prefix + ", ".join(f"{k}={v}" for k, v in stats.items()))
         return True

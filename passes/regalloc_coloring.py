@@ -25,11 +25,14 @@ registers) at the price of building an interference graph.
 from __future__ import annotations
 
 import heapq
+from typing import TYPE_CHECKING
 
-from ir.cfg import natural_loops
 
 from .liveness import LivenessInfo
 from .regalloc_state import AllocState, param_arg_pairs
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 MERGE_LIMIT = 8      # no coalescing into a node with more than 8*K neighbours
@@ -79,7 +82,7 @@ def spill_costs(state: AllocState, info: LivenessInfo) -> dict[int, float]:
     """
     fn = state.fn
     depth: dict[str, int] = {b.label: 0 for b in fn.blocks}
-    for loop in natural_loops(fn):
+    for loop in state.loops():
         for label in loop.blocks:
             depth[label] += 1
     params = {b.label: b.params for b in fn.blocks}

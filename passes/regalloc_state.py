@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ir.cfg import natural_loops
 from ir.core import Function
+
+from .analysis import AnalysisManager
+from .liveness import LivenessInfo, compute
 
 
 def is_reg(loc: str | None) -> bool:
@@ -24,6 +28,25 @@ class AllocState:
     rounds: int = 0
     memory_operands: int = 0
     info: object = None          # liveness of the IR as it is now (None: recompute)
+    # The pass's analyses of the function as it received it: the first round's
+    # liveness, and the loops (allocation does not change the CFG until the edge moves).
+    analyses: AnalysisManager | None = None
+    _fresh: bool = True          # is the IR still as the pass received it?
+
+    def liveness(self) -> LivenessInfo:
+        """The liveness of the IR now: the cached analysis for the first round, then
+        computed (each round changed the IR)."""
+        if self._fresh and self.analyses is not None:
+            self._fresh = False
+            return self.analyses.get("liveness", self.fn)
+        self._fresh = False
+        return compute(self.fn)
+
+    def loops(self) -> list:
+        """The natural loops of the function (the pass's cached analysis)."""
+        if self.analyses is not None:
+            return self.analyses.get("loops", self.fn)
+        return natural_loops(self.fn)
 
     def new_like(self, v: int) -> int:
         """A fresh value with ``v``'s type fact."""

@@ -29,14 +29,13 @@ from __future__ import annotations
 
 from ir.core import Uop
 
-from .liveness import compute
 from .regalloc_state import AllocState
 
 
 def allocate_tos(state: AllocState, note=None) -> None:
     fn = state.fn
     regs = state.regs
-    info = compute(fn)
+    info = state.liveness()
     blocks = fn.block_map()
     state.rounds = 1
 

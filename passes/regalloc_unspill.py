@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from bisect import bisect_right, insort
 
-from ir.cfg import natural_loops
 
 from .liveness import compute
 from .regalloc_state import AllocState
@@ -62,9 +61,9 @@ class _Occupancy:
         self.lists[r] = [x for x in self.lists[r] if x[2] != v]
 
 
-def _weights(fn) -> dict[str, float]:
-    depth = {b.label: 0 for b in fn.blocks}
-    for loop in natural_loops(fn):
+def _weights(state: AllocState) -> dict[str, float]:
+    depth = {b.label: 0 for b in state.fn.blocks}
+    for loop in state.loops():
         for label in loop.blocks:
             depth[label] += 1
     return {label: 10.0 ** d for label, d in depth.items()}
@@ -88,7 +87,7 @@ def unspill(state: AllocState) -> int:
         return 0
     info = _info(state)
     ranges = info.ranges
-    weight = _weights(fn)
+    weight = _weights(state)
     cand = set(candidates)
     gain: dict[int, float] = {v: 0.0 for v in candidates}
     partners: dict[int, list[tuple[int, float]]] = {}

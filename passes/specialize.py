@@ -22,6 +22,7 @@ from __future__ import annotations
 from ir.core import Block, Exit, Function, Uop
 from ir.uops import SPECIALIZED_BINOPS, Flag, base_binop
 
+from .analysis import UNALLOCATED
 from .base import Option, Pass, PassContext
 from .typeprop import const_type
 
@@ -93,6 +94,7 @@ class Specialize(Pass):
                        "re-optimizes once tier 1 has profiled it) or keep it 'generic'",
                        ("exit", "generic")),
     }
+    requires = (UNALLOCATED,)
     preserves = ("cfg", "dominators", "loops")
 
     def run(self, fn: Function, ctx: PassContext) -> bool:

@@ -222,8 +222,10 @@ _BUILTIN_RESULT = {"len": "int"}
 
 
 class _Analyzer:
-    def __init__(self, fn: Function, osr: str, assume: dict | None, explain: bool = False):
+    def __init__(self, fn: Function, osr: str, assume: dict | None, explain: bool = False,
+                 analyses=None):
         self.fn = fn
+        self.analyses = analyses        # an AnalysisManager for fn's cfg and dominators
         self.explain = explain          # track sources and write explanations
         self.osr = osr                  # "sound" | "ignore"
         self.assume = assume or {}      # ENTRY or OSR target label -> {local: type}
@@ -542,7 +544,8 @@ class _Analyzer:
 
     def run(self) -> TypeFacts:
         fn = self.fn
-        rpo = reverse_postorder(fn)
+        graph = self.analyses.get("cfg", fn) if self.analyses is not None else None
+        rpo = graph.rpo if graph is not None else reverse_postorder(fn)
         in_states: dict[str, State] = {rpo[0]: self.entry_state()} if rpo else {}
         param_preds: dict[str, dict[str, None]] = {}
         # Sweeps in reverse postorder over the blocks still to (re)run: a block runs
@@ -587,8 +590,10 @@ class _Analyzer:
                 self.param_sources[label] = list(preds)
         facts = TypeFacts(block_order={b.label: k for k, b in enumerate(fn.blocks)})
         self.in_states = in_states
-        self.idom = dominators(fn)
-        self.preds = predecessors(fn)
+        if graph is not None:
+            self.idom, self.preds = self.analyses.get("dominators", fn), graph.predecessors
+        else:
+            self.idom, self.preds = dominators(fn), predecessors(fn)
         # the recording walk: same states, now collecting explanations
         for label in rpo:
             if label in in_states:
@@ -606,7 +611,8 @@ def _source_key(src: tuple):
     return (order.get(src[0], 9),) + tuple(str(x) for x in src[1:])
 
 
-def analyze(fn: Function, osr: str = "sound", assume: dict | None = None) -> TypeFacts:
+def analyze(fn: Function, osr: str = "sound", assume: dict | None = None,
+            analyses=None) -> TypeFacts:
     """Type facts of ``fn``.
 
     ``osr``: "sound" (the frame at an OSR entry is unknown) or "ignore" (no OSR edges:
@@ -615,8 +621,9 @@ def analyze(fn: Function, osr: str = "sound", assume: dict | None = None) -> Typ
     (key: its label) -- what ``guardelim`` would then guard there.
 
     Explanations come from a second run over a snapshot of the blocks, made when
-    first asked for, so a pass may replace uops after asking for the facts."""
-    facts = _Analyzer(fn, osr, assume).run()
+    first asked for, so a pass may replace uops after asking for the facts.
+    ``analyses``: the AnalysisManager to take ``fn``'s cfg and dominators from."""
+    facts = _Analyzer(fn, osr, assume, analyses=analyses).run()
     snapshot = _snapshot(fn)
     facts._explain = lambda: _Analyzer(snapshot, osr, assume, explain=True).run()
     return facts
@@ -629,7 +636,13 @@ def _snapshot(fn: Function) -> Function:
                     line=fn.line)
 
 
-register_analysis("typefacts", analyze)
+def same_facts(a: TypeFacts, b: TypeFacts) -> bool:
+    """The same types, guard facts and unreachable blocks (for ``--verify-each``)."""
+    return (a.values == b.values and a.guards == b.guards
+            and a.unreachable == b.unreachable and a.block_order == b.block_order)
+
+
+register_analysis("typefacts", lambda fn, analyses: analyze(fn, analyses=analyses), same_facts)
 
 
 def facts_of(fn: Function, ctx: PassContext | None) -> TypeFacts:
@@ -642,6 +655,7 @@ class TypeProp(Pass):
     name = "typeprop"
     description = "infer the types of values and locals across the CFG; record them as %v:type"
     options = {}
+    requires = ("typefacts",)
     preserves = ALL
 
     def run(self, fn: Function, ctx: PassContext) -> bool:
