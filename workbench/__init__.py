@@ -11,7 +11,7 @@ _API = ("load", "from_source", "Program", "PipelineResult", "Trace", "ProgramErr
 
 def __getattr__(name):  # PEP 562: ``import workbench as wb; wb.load(...)`` stays cheap
     if name in _API:
-        from . import api
+        from . import api  # lazy: `import workbench` stays cheap (PEP 562)
 
         return getattr(api, name)
     raise AttributeError(f"module 'workbench' has no attribute {name!r}")

@@ -41,8 +41,8 @@ from passes.pipeline import parse_pipeline
 
 from . import views
 from .pictures import cfg_picture, heatmap, pass_stats_chart, trace_chart
-from .runtime import (JIT_BACKENDS, Runtime, constant_globals, format_program_error,
-                      optimize, read_text, require_stencils, trace_report, warm_up)
+from .runtime import (JIT_BACKENDS, Runtime, constant_globals, format_program_error, optimize,
+                      read_text, require_stencils, trace_report, warm_up)
 from .views import HTMLView
 
 
@@ -401,7 +401,8 @@ class Compiled:
 
 def _pandas():
     try:
-        import pandas  # optional: only to_pandas() needs it
+        # lazy: pandas is slow to import; only this path needs it
+        import pandas  # lazy: optional, only to_pandas() needs it
     except ImportError:
         raise ImportError("to_pandas() needs pandas: python -m pip install pandas") from None
     return pandas

@@ -18,8 +18,10 @@ whole-process wall seconds (one loop each) and whose warmups are the warmup runs
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -27,6 +29,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from ir.errors import WorkbenchError
+
+from .benchmarks import all_programs
+from .cluster import connect, parse_spec
+from .render import console, use_color
+
 
 REGALLOC_ALGOS = ("tos", "linear-scan", "graph-coloring")
 
@@ -36,9 +45,6 @@ def default_files() -> list[str]:
     (``workbench/benchmarks/programs/kernels/*.py``), then the larger programs
     (``workbench/benchmarks/programs/*.py``).  Raises ``WorkbenchError`` if one is
     missing (an incomplete install), rather than timing fewer programs."""
-    from ir.errors import WorkbenchError
-
-    from .benchmarks import all_programs
 
     try:
         return [str(p) for p in all_programs()]
@@ -252,8 +258,8 @@ def to_pyperf_suite(report: dict, boxed: bool = False):
     benchmark with one run, whose values are the timed runs and whose warmups the warmup
     runs (seconds, one loop each), and metadata: pyperf's own (python, cpu, system,
     date) plus ``backend``, ``pipeline``, ``commit``, ``boxed``, ``command``."""
-    import shlex
 
+    # lazy: pyperf is slow to import; only this path needs it
     import pyperf
 
     argvs = dict(configs(boxed))
@@ -285,9 +291,6 @@ def to_pyperf_suite(report: dict, boxed: bool = False):
 def check_writable(path: str) -> None:
     """Raise ``WorkbenchError`` (``PATH: cannot write: WHY``) now, before minutes of
     timing, when ``path`` cannot be created or replaced."""
-    import errno
-
-    from ir.errors import WorkbenchError
 
     p = Path(path)
     parent = p.parent if str(p.parent) else Path(".")
@@ -303,8 +306,6 @@ def check_writable(path: str) -> None:
 
 
 def write_pyperf(report: dict, path: str, boxed: bool = False) -> None:
-    from ir.errors import WorkbenchError
-
     if not report["results"]:
         raise WorkbenchError(f"{path}: not written: no configuration ran (see the notes)")
     suite = to_pyperf_suite(report, boxed)
@@ -329,9 +330,8 @@ HEADERS = ["file", "config", "median s", "vs CPython"]
 def print_report(report: dict, repeat: int, color: bool) -> None:
     rows = format_table(report)
     if color:
+        # lazy: rich is slow to import; only this path needs it
         from rich.table import Table
-
-        from .render import console
 
         t = Table(title=f"whole-process wall time, median of {repeat}")
         for i, h in enumerate(HEADERS):
@@ -361,10 +361,6 @@ def print_report(report: dict, repeat: int, color: bool) -> None:
 
 
 def main(args) -> int:
-    from ir.errors import WorkbenchError
-
-    from .render import use_color
-
     files = args.files or default_files()
     for f in files:
         if not Path(f).is_file():
@@ -387,7 +383,6 @@ def main(args) -> int:
     total = len(files) * ncfg * (args.repeat + warmups)
     cluster = None
     if args.cluster is not None:
-        from .cluster import connect, parse_spec
 
         cluster = parse_spec(args.cluster)
     with contextlib.ExitStack() as stack:
@@ -405,9 +400,9 @@ def main(args) -> int:
 
 def _run(args, files: list[str], only: list[str] | None, total: int, warmups: int,
          pool) -> dict:
-    from .render import use_color
 
     if use_color(sys.stderr) and not os.environ.get("CI"):
+        # lazy: rich is slow to import; only this path needs it
         from rich.progress import Progress
 
         with Progress(transient=True, console=_stderr_console()) as bar:
@@ -430,6 +425,7 @@ def _run(args, files: list[str], only: list[str] | None, total: int, warmups: in
 
 
 def _stderr_console():
+    # lazy: rich is slow to import; only this path needs it
     from rich.console import Console
 
     return Console(stderr=True)

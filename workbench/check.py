@@ -32,6 +32,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ir.errors import WorkbenchError
+
+
 DIRECTIVE = re.compile(r"(?:#|//|;)\s*([A-Z][A-Z0-9_-]*?)(-NEXT|-NOT|-SAME|-LABEL|-EMPTY)?:(.*)$")
 DEFAULT_PREFIX = "CHECK"
 TEST_SUFFIXES = (".uop", ".py")
@@ -253,7 +256,6 @@ def collect(paths: list[str]) -> list[str]:
         elif pp.is_file():
             found.append(str(pp))
         else:
-            from ir.errors import WorkbenchError
 
             raise WorkbenchError(f"{p}: no such file or directory")
     return found

@@ -26,15 +26,6 @@ from passes.manager import Instrumentation, PassManager
 from passes.pipeline import parse_pipeline
 from passes.registry import all_passes, pass_names
 
-from . import stencils as st
-from .bench import main as bench_main
-from .bisect import bisect
-from .check import collect, run_test
-from .cluster import connect, parse_spec
-from .fuzz.campaign import Settings, run_campaign, run_cluster_campaign
-from .fuzz.generator import FEATURES
-from .isolate import child_setup, run_isolated
-from .pictures import cfg_picture, trace_chart
 from .render import print_asm, print_full_trace, print_ir, print_trace
 from .runtime import (BACKENDS, DEFAULT_BACKEND, Runtime, compiled_functions,
                       constant_globals, exit_status, load_module, load_plugins, read_text,
@@ -143,6 +134,8 @@ def cmd_passes(args) -> int:
 
 
 def cmd_check(args) -> int:
+    from .check import collect, run_test  # lazy: the tools load per command (startup of run)
+
     files = collect(args.paths)
     failures = 0
     for path in files:
@@ -200,6 +193,8 @@ def cmd_trace(args) -> int:
         else:
             report["full_trace"] = full.records
     if args.plot:
+        from .pictures import trace_chart  # lazy: the tools load per command (startup of run)
+
         _save_picture(args.plot, lambda: trace_chart(report))
     if args.json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
@@ -232,6 +227,8 @@ def _compiled(args):
 
 
 def cmd_stencils(args) -> int:
+    from . import stencils as st  # lazy: the tools load per command (startup of run)
+
     if args.action == "build":
         r = st.build(force=args.force)
         how = "loaded from the cache" if r.cached else f"built in {r.seconds:.1f} s"
@@ -265,6 +262,8 @@ def _save_picture(path: str, make) -> None:
 
 
 def _save_cfg(args, module) -> None:
+    from .pictures import cfg_picture  # lazy: the tools load per command (startup of run)
+
     fns = [f for f in module.functions if f.name == args.function or (
         args.function is None and f.name != MODULE_FUNCTION)] or module.functions[:1]
     fmt = "dot" if args.dot.endswith(".dot") else "svg"
@@ -275,6 +274,8 @@ def _cluster_spec(args):
     """The parsed ``--cluster`` value, or None (Dask is imported only when one is given)."""
     if args.cluster is None:
         return None
+    from .cluster import parse_spec  # lazy: the tools load per command (startup of run)
+
     return parse_spec(args.cluster)
 
 
@@ -285,12 +286,18 @@ CLUSTER_HELP = ("run the programs as tasks on a Dask cluster: local (one worker 
 
 
 def cmd_bench(args) -> int:
+    from .bench import main as bench_main  # lazy: the tools load per command (startup of run)
+
     return bench_main(args)
 
 # --------------------------------------------------------------------------- fuzz, bisect
 
 def cmd_fuzz(args) -> int:
     """Differential fuzzing against CPython (workbench.fuzz)."""
+    # lazy: the tools load per command (startup of run)
+    from .fuzz.campaign import Settings, run_campaign, run_cluster_campaign
+    from .fuzz.generator import FEATURES  # lazy: as above
+
     _load_plugins(args)
     pipelines = args.passes if args.passes is not None else ["", "default"] + pass_names()
     for text in pipelines:
@@ -326,6 +333,8 @@ def cmd_fuzz(args) -> int:
                               args.out, programs=args.programs,
                               max_reductions=args.max_reductions, progress=progress)
     else:
+        from .cluster import connect  # lazy: the tools load per command (startup of run)
+
         with connect(cluster) as pool:
             report = run_cluster_campaign(settings, seed, args.seconds, pool, args.out,
                                           programs=args.programs,
@@ -349,6 +358,8 @@ def cmd_fuzz(args) -> int:
 
 def cmd_bisect(args) -> int:
     """Which pass and which transformation make a script differ from CPython."""
+    from .bisect import bisect  # lazy: the tools load per command (startup of run)
+
     _load_plugins(args)
     return bisect(args.file, args.passes, args.backend, args.timeout, args.verify_each)
 
@@ -664,9 +675,17 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     if os.environ.get("WORKBENCH_CRASH_REPORT"):  # a child of --isolate (workbench.isolate)
+        from .isolate import child_setup  # lazy: only a child of --isolate needs it
+
         child_setup(argv)
-    run = (lambda: run_isolated(argv)) if getattr(args, "isolate", False) else \
-        (lambda: args.func(args))
+    if getattr(args, "isolate", False):
+        from .isolate import run_isolated  # lazy: only --isolate needs it
+
+        def run():
+            return run_isolated(argv)
+    else:
+        def run():
+            return args.func(args)
     try:
         return exit_status(run, debug=args.debug)
     except KeyboardInterrupt:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from ir.errors import WorkbenchError
 
+
 CONNECT_TIMEOUT = 10.0  # seconds to reach a tcp:// scheduler
 INSTALL_HINT = "pip install 'uop-workbench[cluster]'"
 
@@ -67,6 +68,7 @@ class Pool:
 
     def wait(self, futures: list, timeout: float) -> list:
         """Those of ``futures`` done within ``timeout`` s (waiting for the first)."""
+        # lazy: Dask is slow to import; only this path needs it
         import distributed
 
         try:
@@ -99,7 +101,9 @@ def connect(spec: Spec):
     """A ``Pool`` on the cluster ``spec`` names, closed (a local one shut down) on exit."""
     try:
         # Dask is a heavy import (an event loop, threads, ~1 s): only for --cluster.
+        # lazy: Dask is slow to import; only this path needs it
         import dask
+        # lazy: Dask is slow to import; only this path needs it
         import distributed
     except ImportError:
         raise WorkbenchError(f"--cluster needs Dask: {INSTALL_HINT}") from None

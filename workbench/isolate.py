@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 
+
 CRASH_ENV = "WORKBENCH_CRASH_REPORT"
 FAULT_SIGNALS = (signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGTRAP)
 CRASH_SIGNALS = FAULT_SIGNALS + (signal.SIGABRT, signal.SIGSYS)
@@ -143,7 +144,7 @@ def _install_fault_handler() -> None:
 
 def _wrap_native_runner() -> None:
     try:
-        from backends.native import runner
+        from backends.native import runner  # lazy: optional; a machine without it still isolates
     except Exception:  # noqa: BLE001 - no native backend here
         return
     original = runner.NativeCode.run

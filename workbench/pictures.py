@@ -8,6 +8,8 @@ PATH.  Every picture is an ``SVG`` object: it shows itself in a notebook
 
 from __future__ import annotations
 
+import copy
+import math
 import re
 import shutil
 import subprocess
@@ -21,6 +23,7 @@ from passes.regalloc_coloring import interference_graph
 from . import views
 from .svg import Canvas, fmt_tick, log_ticks, nice_ticks, text_width
 from .views import HTMLView
+
 
 GUARD_FILL = "#f8c9a0"    # a block with guards / side exits
 HEADER_PEN = "#268bd2"    # a loop header
@@ -193,9 +196,6 @@ def cfg_picture(fn, fmt: str = "svg") -> SVG:
 # -- interference graph ---------------------------------------------------------------
 
 def _interference_data(fn, algo: str, regs: int):
-    import copy
-
-
     work = copy.deepcopy(fn)
     work.locs.clear()
     info = compute(work)
@@ -254,8 +254,6 @@ def interference_picture(fn, algo: str = "graph-coloring", regs: int = 6,
 
 
 def _interference_circle(g, locs: dict, title: str) -> str:
-    import math
-
     nodes = sorted(g.nodes)
     r_node = 15
     radius = max(80.0, len(nodes) * (2 * r_node + 6) / (2 * math.pi))
@@ -341,7 +339,6 @@ def bar_chart(groups: list[str], series: dict[str, list[float]], title: str = ""
               ylabel: str = "", horizontal: bool = False, log: bool = False) -> SVG:
     """Grouped bars: one group per entry of ``groups``, one bar per series (``log``: a
     logarithmic value axis; values <= 0 draw no bar)."""
-    import math
 
     n = max(1, len(series))
     values = [v for vals in series.values() for v in vals]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import sys
 
+from backends.tracing import format_step_record
+
+
 _IR_STYLES = [
     (r"^\s*\.line.*$", "dim"),
     (r"^[A-Za-z_][\w.]*(?=[(:])", "bold yellow"),
@@ -25,6 +28,7 @@ def use_color(stream=None) -> bool:
 
 
 def console(stream=None):
+    # lazy: rich is slow to import; only this path needs it
     from rich.console import Console
 
     return Console(highlight=False, soft_wrap=True, file=stream)
@@ -36,6 +40,7 @@ def print_ir(text: str, stream=None) -> None:
     if not use_color(stream):
         stream.write(text)
         return
+    # lazy: rich is slow to import; only this path needs it
     from rich.text import Text
 
     t = Text(text)
@@ -120,9 +125,13 @@ def trace_table(report: dict, limit: int = 25, target=None):
     when every row is of one function (named in the title instead), long function names
     wrap, the derived insns/uop column goes, numbers are abbreviated (2.2M), and the calls
     column goes."""
+    # lazy: rich is slow to import; only this path needs it
     from rich import box
+    # lazy: rich is slow to import; only this path needs it
     from rich.console import Console
+    # lazy: rich is slow to import; only this path needs it
     from rich.measure import Measurement
+    # lazy: rich is slow to import; only this path needs it
     from rich.table import Table
 
     target = target or Console(width=80)
@@ -193,7 +202,6 @@ def _version_line(v: dict) -> str:
 
 def print_full_trace(report: dict) -> None:
     """The kept steps of a full instruction trace, one line each."""
-    from backends.tracing import format_step_record
 
     out = sys.stdout
     steps = report.get("full_trace", [])
@@ -244,6 +252,7 @@ def _emit(lines: list[tuple[str, str | None]], color: bool) -> None:
     if not color:
         sys.stdout.write("".join(text + "\n" for text, _ in lines))
         return
+    # lazy: rich is slow to import; only this path needs it
     from rich.text import Text
 
     c = console()

@@ -18,6 +18,8 @@ import difflib
 import time
 from dataclasses import dataclass
 
+from backends.copy_and_patch import cache, uop_stencils
+from backends.copy_and_patch.uop_stencils import library
 from ir.errors import WorkbenchError
 
 
@@ -32,7 +34,6 @@ class BuildReport:
 
 def build(force: bool = False) -> BuildReport:
     """Build (or load from the disk cache) the base library; `force` rebuilds it."""
-    from backends.copy_and_patch import cache, uop_stencils
 
     source = uop_stencils.stencil_source()
     key = cache.library_key(source)
@@ -52,7 +53,6 @@ def build(force: bool = False) -> BuildReport:
 
 def base_library():
     """The base library (built on first use; a failing compiler is a one-line error)."""
-    from backends.copy_and_patch.uop_stencils import library
 
     build()
     return library()
@@ -98,6 +98,7 @@ def resolve(name: str, stencils: dict) -> list:
 def disassemble(stencil) -> list[str]:
     """Capstone disassembly of `stencil`, each hole shown on the instruction it patches:
     `; hole VALUE+addend (relocation)`; then its read-only data with its holes."""
+    # lazy: capstone is slow to import; only this path needs it
     import capstone
 
     md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)

@@ -93,12 +93,6 @@ def diff_html(before: str, after: str, title: str | None = None, context: int = 
     return head + f'<pre style="{_PRE}">{body}</pre>'
 
 
-def side_by_side_html(before: str, after: str) -> str:
-    """difflib.HtmlDiff's two-column table (long listings: prefer ``diff_html``)."""
-    return difflib.HtmlDiff(wrapcolumn=90).make_table(
-        before.splitlines(), after.splitlines(), "before", "after", context=True, numlines=2)
-
-
 _SORT_JS = """<script>
 (function(){var t=document.getElementById('%s');if(!t)return;
 var hs=t.tHead.rows[0].cells;for(var i=0;i<hs.length;i++){(function(c){

@@ -36,6 +36,14 @@ import sys
 import time
 from pathlib import Path
 
+from backends.copy_and_patch.emitter import Unsupported, compile as emit
+from ir.frontend import compile_source
+from passes.pipeline import parse_pipeline
+
+from ..bench import default_files
+from ..runtime import Runtime, load_module, optimize, warm_up
+
+
 CONFIGS = [("native", ""), ("native", "default")] + [
     ("native", f"default,regalloc{{algo={a}}}") for a in ("tos", "linear-scan", "graph-coloring")]
 BENCH = "__bench__"
@@ -82,9 +90,6 @@ def steady_cpython(bench_source: str, repeat: int) -> tuple[float, str]:
 
 def steady_workbench(bench_source: str, path: str, backend: str, passes: str,
                      repeat: int) -> tuple[float, str]:
-    from ir.frontend import compile_source
-
-    from ..runtime import Runtime
 
     rt = Runtime(compile_source(bench_source, path), backend=backend, passes=passes)
     rt.run()  # the module's top level: functions and globals, no main block
@@ -117,11 +122,6 @@ def steady_state(files: list[str], repeat: int) -> list[dict]:
 
 def emission_speed(files: list[str], repeat: int) -> dict:
     """Uops per second emitted with the stencils cached."""
-    from backends.copy_and_patch.emitter import Unsupported, compile as emit
-    from passes.pipeline import parse_pipeline
-
-    from ..runtime import load_module
-    from ..runtime import optimize, warm_up
 
     fns = []
     for path in files:
@@ -149,9 +149,6 @@ def emission_speed(files: list[str], repeat: int) -> dict:
 
 def unicorn_speed(path: str | None = None) -> dict:
     """Instructions per second in Unicorn, counting mode and no hooks."""
-    from ir.frontend import compile_source
-
-    from ..runtime import Runtime
 
     source = (Path(path).read_text() if path else
               "def sum_loop(n):\n    total = 0\n    for i in range(n):\n        total += i\n"
@@ -213,8 +210,6 @@ def _print(report: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..bench import default_files
-
     ap = argparse.ArgumentParser(prog="python -m workbench.benchmarks.jit_speed",
                                  description=__doc__.split("\n\n")[0])
     ap.add_argument("files", nargs="*", help="scripts (default: the project's own programs, "

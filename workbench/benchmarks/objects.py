@@ -29,8 +29,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import program_files
+from . import kernel_files, program_files
 from .jit_speed import steady_cpython, steady_workbench
+
 
 N = 200_000
 
@@ -126,7 +127,6 @@ def _sized(source: str, kernel: str) -> str:
 
 def boxed_table() -> list[dict]:
     """Unicorn totals (loads, stores, calls) per kernel x allocator, unboxed and boxed."""
-    from . import kernel_files
 
     rows = []
     with tempfile.TemporaryDirectory() as d:

@@ -69,7 +69,17 @@ import subprocess
 import sys
 import time
 
+from ir.core import Module
+from ir.frontend import compile_source
 from ir.limits import HOST_RECURSION_LIMIT
+from ir.parser import parse_function
+from ir.printer import print_function
+from passes.base import PassContext
+from passes.liveness import compute
+from passes.manager import PassManager
+from passes.pipeline import parse_pipeline
+from passes.registry import get_pass
+
 
 LIMIT = 12.0                  # allowed growth per 10x size for the near-linear passes
 NEAR_LINEAR = ("liveness", "regalloc{algo=linear-scan}")
@@ -123,7 +133,6 @@ def count_uops(fn) -> int:
 
 def build(target: int):
     """The module of a generated function ``big`` of about ``target`` uops."""
-    from ir.frontend import compile_source
 
     probe = compile_source(make_source(10), "<probe>")
     per_segment = count_uops(probe.function("big")) / 10
@@ -133,7 +142,6 @@ def build(target: int):
 
 def existing(pipeline: str) -> str:
     """The passes of ``pipeline`` that exist (others are being written)."""
-    from passes.registry import get_pass
 
     names = []
     for name in [p.strip() for p in pipeline.split(",") if p.strip()]:
@@ -205,7 +213,6 @@ def _walk(fn) -> int:
 def _in_module(module, fn):
     """``module`` with ``fn`` in place of its function of that name (a pass that
     optimizes a module's own function in place, as ``workbench pipeline`` does)."""
-    from ir.core import Module
 
     return Module(module.name, [fn if f.name == fn.name else f for f in module.functions])
 
@@ -213,12 +220,6 @@ def _in_module(module, fn):
 def measure(target: int, repeat: int = 3, prep: str = PREP, ops: bool = True,
             full: str = "", algos: tuple[str, ...] = REGALLOC) -> dict:
     """CPU seconds (and bytecodes) per pass on a generated function of ~``target`` uops."""
-    from ir.parser import parse_function
-    from ir.printer import print_function
-    from passes.base import PassContext
-    from passes.liveness import compute
-    from passes.manager import PassManager
-    from passes.pipeline import parse_pipeline
 
     module = build(target)
     fn = module.function("big")

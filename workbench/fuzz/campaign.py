@@ -26,19 +26,28 @@ mismatch gets reduced is the first to finish, with ``--jobs`` as with ``--cluste
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import multiprocessing.connection
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ir.errors import WorkbenchError
+from ir.frontend import compile_source
+from passes.registry import load_plugin_file
+
 from .generator import generate
-from .oracle import (CPython, Outcome, agree, backend_args, first_difference, run_workbench,
-                     run_workbench_forked, signal_name, signature)
+from .oracle import (CPython, Outcome, agree, backend_args, first_difference, last_line,
+                     run_workbench, run_workbench_forked, signal_name, signature)
+from .reducer import reduce
 
 
 @dataclass(frozen=True)
@@ -148,9 +157,6 @@ def make_test(m: Mismatch, settings: Settings, cpython: CPython, workdir: str):
         limit[0] = min(settings.timeout, max(3.0, 10 * (time.monotonic() - t0) + 1.0))
 
     def interesting(text: str) -> bool:
-        from ir.errors import WorkbenchError
-        from ir.frontend import compile_source
-
         try:
             compile_source(text, path)
         except WorkbenchError:
@@ -170,7 +176,6 @@ def make_test(m: Mismatch, settings: Settings, cpython: CPython, workdir: str):
 
 def reduce_mismatch(m: Mismatch, settings: Settings, cpython: CPython,
                     workdir: str) -> tuple[str, str]:
-    from .reducer import reduce
 
     test = make_test(m, settings, cpython, workdir)
     deadline = time.monotonic() + settings.reduce_seconds
@@ -232,10 +237,8 @@ def _rss_mb() -> int:
 
 def _worker(conn, settings: Settings) -> None:
     """Serve tasks from the parent until told to stop."""
-    import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles ^C
-    from passes.registry import load_plugin_file
 
     for f in settings.loads:
         load_plugin_file(f)
@@ -434,9 +437,6 @@ def _size(passes: str) -> int:
 
 def _cpython_once(program: str, settings: Settings) -> Outcome:
     """What CPython does with ``program`` (a plain subprocess; rare: after a crash)."""
-    import subprocess
-
-    from .oracle import last_line
 
     with tempfile.TemporaryDirectory(prefix="wb-fuzz-") as d:
         path = os.path.join(d, "program.py")
@@ -505,14 +505,12 @@ class _ForkedWorker:
                 self.conn.close()
                 for c in siblings:  # so that each loop sees its own parent's end close
                     c.close()
-                import gc
 
                 gc.callbacks.clear()  # the Dask worker's GC diagnostics: not ours
                 _worker(child, settings)
             except (EOFError, OSError):  # the Dask worker went away (shut down)
                 code = 1
             except BaseException:
-                import traceback
 
                 traceback.print_exc()
                 code = 1

@@ -18,6 +18,7 @@ import contextlib
 import io
 import json
 import os
+import pickle
 import select
 import signal
 import subprocess
@@ -27,6 +28,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from ..runtime import exit_status, run_file
+
 
 CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE,
                  signal.SIGABRT, signal.SIGTRAP, signal.SIGSYS}
@@ -280,7 +282,6 @@ def run_workbench(path: str, backend: str, passes: str, loads: tuple[str, ...] =
 def run_forked(func, args: tuple = (), timeout: float = 30.0):
     """``func(*args)`` in a forked child: ``(result, None)``, or ``(None, Outcome)`` saying
     the child timed out or died (of a signal, or without a result)."""
-    import pickle
 
     r, w = os.pipe()
     pid = os.fork()

@@ -16,6 +16,7 @@ import contextlib
 import io
 from pathlib import Path
 
+
 # program -> {full-size text in its main block: small-size text}; the same sizes the
 # tests run the programs at (tests/helpers.py REDUCED_SIZES, PROGRAM_SIZES), small enough
 # for Unicorn with no passes, large enough that the loops and calls still tier up.
@@ -48,6 +49,7 @@ _MAIN_GUARD = 'if __name__ == "__main__":'
 
 
 def program_path(name: str) -> Path:
+    # lazy: asv imports this file on every commit it times
     from workbench.benchmarks import all_programs
 
     for p in all_programs():
@@ -83,15 +85,15 @@ def cpython_output(name: str) -> str:
 
 
 def load(name: str):
-    import workbench as wb
+    import workbench as wb  # lazy: asv imports this file on every commit it times
 
     return wb.from_source(small_source(name), f"{name}.py")
 
 
 def _unavailable(backend: str) -> str | None:
     """None if ``backend`` runs here, else why not (no stencils: not x86-64 Linux, ...)."""
-    import workbench as wb
-    from ir.errors import WorkbenchError
+    import workbench as wb  # lazy: asv imports this file on every commit it times
+    from ir.errors import WorkbenchError  # lazy: asv imports this file on every commit it times
 
     try:
         wb.from_source("print(1)\n", "probe.py").run(backend=backend, passes="")
