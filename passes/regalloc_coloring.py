@@ -27,7 +27,6 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING
 
-
 from .liveness import LivenessInfo
 from .regalloc_state import AllocState, param_arg_pairs
 
