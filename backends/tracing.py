@@ -31,12 +31,13 @@ from backends.copy_and_patch import uop_stencils as S
 from backends.copy_and_patch.emitter import CodeBlob
 from backends.copy_and_patch.stencil import HoleValue as V
 from ir.core import Function
+from ir.uops import U
 
 MEMORY_FREE = frozenset({"lea", "nop", "endbr64", "prefetch", "prefetcht0", "prefetcht1",
                          "prefetcht2", "prefetchnta", "prefetchw"})
 STACK_LOADS = {"pop": 1, "ret": 1, "leave": 1, "popfq": 1}
 STACK_STORES = {"push": 1, "call": 1, "pushfq": 1}
-SHIM = "_ENTRY"          # the uop the entry shim is charged to
+SHIM = U._ENTRY          # the uop the entry shim is charged to
 
 
 @dataclasses.dataclass(frozen=True)
@@ -211,10 +212,10 @@ class CodeMap:
         out: Counter = Counter()
         blocks = list(fn.blocks)
         dispatcher, targets = None, []
-        if blocks and blocks[0].uops and blocks[0].uops[-1].name == "_ENTRY":
+        if blocks and blocks[0].uops and blocks[0].uops[-1].name == U._ENTRY:
             dispatcher = blocks[0].label
             targets = [t.block for t in blocks[0].uops[-1].targets]
-            out[(fn.name, "_ENTRY")] += sum(entries.values())
+            out[(fn.name, U._ENTRY)] += sum(entries.values())
             blocks = blocks[1:]
         by_label = {b.label: b for b in blocks}
         exits_at: dict[tuple[str, int], list[int]] = {}
@@ -247,7 +248,7 @@ class CodeMap:
                 return 0
             term = pb.uops[-1]
             total = walk(pb, block_count(p, visiting))[-1]
-            if term.name != "_BRANCH" or term.targets[0].block == term.targets[1].block:
+            if term.name != U._BRANCH or term.targets[0].block == term.targets[1].block:
                 return total
             taken = self._branch_taken((p, len(pb.uops) - 1), counts)
             if taken is None:

@@ -29,6 +29,7 @@ import heapq
 import networkx as nx
 
 from ir.cfg import natural_loops
+from ir.uops import U
 
 from .liveness import LivenessInfo
 from .regalloc import AllocState, _param_arg_pairs
@@ -84,7 +85,7 @@ def spill_costs(state: AllocState, info: LivenessInfo) -> dict[int, float]:
             depth[label] += 1
     params = {b.label: b.params for b in fn.blocks}
     consts = {u.output for b in fn.blocks for u in b.uops
-              if u.name == "_LOAD_CONST" and u.output is not None}
+              if u.name == U._LOAD_CONST and u.output is not None}
     cost: dict[int, float] = {}
 
     def add(v: int, w: float) -> None:

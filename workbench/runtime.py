@@ -48,6 +48,7 @@ from backends.interp.interpreter import (RECURSION_LIMIT, CompiledFunction, Inte
                                          SideExit, UNBOUND, compile_function)
 from backends.interp.profile import Profile
 from ir.core import MODULE_FUNCTION, Function, Module
+from ir.uops import U
 
 from .tiering import Optimized, optimize
 
@@ -89,7 +90,7 @@ class Tier2:
 
     def __post_init__(self):
         self.cold_sites = frozenset((u.exit.block, u.exit.index)
-                                    for _, _, u in self.opt.fn.uops() if u.name == "_EXIT_COLD")
+                                    for _, _, u in self.opt.fn.uops() if u.name == U._EXIT_COLD)
 
 
 @dataclass

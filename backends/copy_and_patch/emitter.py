@@ -44,7 +44,7 @@ from .stencil import Stencil
 from . import capi
 from . import uop_stencils as S
 from .ownership import Ownership
-from .uop_stencils import BODIES, CMP_NAMES, MAX_REGS, Variant, variant_library
+from .uop_stencils import CMP_NAMES, MAX_REGS, Variant, variant_library
 
 WORD_TYPES = ("int", "float", "bool")
 BOX = "box"
@@ -54,13 +54,11 @@ CONV = {"int": "i", "float": "f", "bool": "b"}
 TEMP_WORDS = 4  # boxed temporaries of one uop, at least (raw inputs boxed for the C API)
 SHADOW_WORDS = 3  # copies of dying inputs whose register the uop's output reuses
 
-# Uops compiled by the stencil of the same name.
-DIRECT = frozenset(n for n in BODIES if not n.startswith("_COMPARE_OP") and n not in (
-    "_LOAD_CONST", "_MOVE"))
 # Helper effects with semantics of their own (backends.native.helpers), not the uop's impl.
 HELPER_EFFECTS = frozenset({"LOAD_FAST_CHECK", "LOAD_GLOBAL", "STORE_GLOBAL", "CALL_FUNCTION",
                             "CALL_BUILTIN", "CALL_METHOD"})
-GUARD_KINDS = {"INT": "int", "FLOAT": "float", "BOOL": "bool", "LIST": "list"}
+# guard_type -> the type test stencil `_GUARD_{kind}` (uop_stencils)
+GUARD_KINDS = {"int": "INT", "float": "FLOAT", "bool": "BOOL", "list": "LIST"}
 
 
 class Unsupported(Exception):
@@ -760,9 +758,9 @@ class _Emitter:
             return
         dies = self.own.dies_after.get((b.label, i), ())
         if d.is_guard:
-            kind = name.rsplit("_", 1)[1]
-            need = GUARD_KINDS.get(kind)
-            if need is None:
+            need = d.guard_type
+            kind = GUARD_KINDS.get(need)
+            if kind is None:
                 return self.helper(u, b, i, site)
             label = None
             for v in u.inputs:
@@ -811,7 +809,7 @@ class _Emitter:
         stencil = None
         if name in ("_COMPARE_OP_INT", "_COMPARE_OP_FLOAT") and u.imms[0] in CMP_NAMES:
             stencil = f"{name}_{CMP_NAMES[u.imms[0]]}"
-        elif name in DIRECT:
+        elif S.uop_body(name) is not None:   # compiled by the stencil of its name
             stencil = name
         if stencil is not None:
             out_rep = self.rep(u.output) if u.output is not None else None

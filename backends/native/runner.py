@@ -41,6 +41,7 @@ import struct
 
 from backends.copy_and_patch import uop_stencils as S
 from backends.copy_and_patch.emitter import HEADER_WORDS, CodeBlob  # noqa: F401
+from ir.uops import U
 
 from .execmem import ExecutableMemory
 from .helpers import (INT64_MAX, INT64_MIN, MASK64, UNBOUND, HelperRuntime,  # noqa: F401
@@ -105,7 +106,7 @@ class NativeCode:
         by_word = {w: name for name, w in self.blob.frame.local_word.items()}
         return {by_word[values[V.SLOT2] // 8]
                 for values, site in zip(self.blob.values, self.blob.sites)
-                if site is not None and site.name == "_STORE_FAST" and V.SLOT2 in values
+                if site is not None and site.name == U._STORE_FAST and V.SLOT2 in values
                 and values[V.SLOT2] // 8 in by_word}
 
     def address_map(self):
