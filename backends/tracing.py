@@ -30,13 +30,17 @@ from collections import Counter
 from backends.copy_and_patch import uop_stencils as S
 from backends.copy_and_patch.emitter import CodeBlob
 from backends.copy_and_patch.stencil import HoleValue as V
+from ir.cfg import predecessors
 from ir.core import Function
+from ir.printer import print_uop
+from ir.uops import U
+
 
 MEMORY_FREE = frozenset({"lea", "nop", "endbr64", "prefetch", "prefetcht0", "prefetcht1",
                          "prefetcht2", "prefetchnta", "prefetchw"})
 STACK_LOADS = {"pop": 1, "ret": 1, "leave": 1, "popfq": 1}
 STACK_STORES = {"push": 1, "call": 1, "pushfq": 1}
-SHIM = "_ENTRY"          # the uop the entry shim is charged to
+SHIM = U._ENTRY          # the uop the entry shim is charged to
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,7 +67,9 @@ class Owner:
 
 def decode(code: bytes, base: int) -> dict[int, Insn]:
     """Every instruction of `code` (linked at `base`) with its loads and stores."""
+    # lazy: capstone is slow to import; only this path needs it
     import capstone
+    # lazy: capstone is slow to import; only this path needs it
     from capstone import x86
 
     md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
@@ -206,15 +212,14 @@ class CodeMap:
         without code (a `_JUMP` into the next block, moves elided) as often as control
         flowed into it along its CFG edges: a `_JUMP` carries its block's count, a
         `_BRANCH` splits its count by how often its branch stencil's jump was taken."""
-        from ir.cfg import predecessors
 
         out: Counter = Counter()
         blocks = list(fn.blocks)
         dispatcher, targets = None, []
-        if blocks and blocks[0].uops and blocks[0].uops[-1].name == "_ENTRY":
+        if blocks and blocks[0].uops and blocks[0].uops[-1].name == U._ENTRY:
             dispatcher = blocks[0].label
             targets = [t.block for t in blocks[0].uops[-1].targets]
-            out[(fn.name, "_ENTRY")] += sum(entries.values())
+            out[(fn.name, U._ENTRY)] += sum(entries.values())
             blocks = blocks[1:]
         by_label = {b.label: b for b in blocks}
         exits_at: dict[tuple[str, int], list[int]] = {}
@@ -247,7 +252,7 @@ class CodeMap:
                 return 0
             term = pb.uops[-1]
             total = walk(pb, block_count(p, visiting))[-1]
-            if term.name != "_BRANCH" or term.targets[0].block == term.targets[1].block:
+            if term.name != U._BRANCH or term.targets[0].block == term.targets[1].block:
                 return total
             taken = self._branch_taken((p, len(pb.uops) - 1), counts)
             if taken is None:
@@ -399,7 +404,6 @@ def asm_listing(fn: Function, blob: CodeBlob, source: list[str], base: int = 0) 
     instruction row carries `holes` (descriptions of the holes patched inside it) and
     `target` (what a jump to another stencil reaches: a block, an exit stub).
     """
-    from ir.printer import print_uop
 
     helpers = {"call": base + ASM_HELPER_OFFSET}
     try:

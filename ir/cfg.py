@@ -166,6 +166,7 @@ def natural_loops(fn: Function, idom: dict[str, str] | None = None, graph=None) 
 
 def to_networkx(fn: Function):
     """The CFG as a ``networkx.DiGraph`` (nodes are labels, with ``uops`` counts)."""
+    # lazy: networkx is slow to import; only this path needs it
     import networkx as nx
 
     g = nx.DiGraph()

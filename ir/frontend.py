@@ -22,10 +22,12 @@ import ast
 import math
 from dataclasses import dataclass, field
 
+from .cfg import predecessors, reverse_postorder
 from .core import MODULE_FUNCTION, Block, Function, Module, Target, Uop
 from .errors import WorkbenchError
 from .limits import deep_recursion
-from .uops import UOPS
+from .uops import UOPS, U
+
 
 BUILTINS = frozenset("""
     abs all any bin bool chr divmod float hex int isinstance len list max min oct ord
@@ -131,7 +133,7 @@ class FunctionBuilder:
         return out
 
     def jump(self, label: str) -> None:
-        self.emit("_JUMP", targets=(label,))
+        self.emit(U._JUMP, targets=(label,))
 
     def temp(self, stem: str = "t") -> str:
         name = f"${stem}{self.next_temp}"
@@ -151,16 +153,16 @@ class FunctionBuilder:
     def load_name(self, node: ast.Name) -> int:
         name = node.id
         if name in self.scope.locals:
-            return self.emit("_LOAD_FAST_CHECK", imms=(name,))
+            return self.emit(U._LOAD_FAST_CHECK, imms=(name,))
         if name in self.mc.functions and not self.mc.is_rebound(name):
             raise self.fail(node, f"function '{name}' used as a value")
-        return self.emit("_LOAD_GLOBAL", imms=(name,))
+        return self.emit(U._LOAD_GLOBAL, imms=(name,))
 
     def store_name(self, name: str, value: int) -> None:
         if name in self.scope.locals:
-            self.emit("_STORE_FAST", [value], (name,))
+            self.emit(U._STORE_FAST, [value], (name,))
         else:
-            self.emit("_STORE_GLOBAL", [value], (name,))
+            self.emit(U._STORE_GLOBAL, [value], (name,))
 
     # -- expressions ----------------------------------------------------------
 
@@ -174,7 +176,7 @@ class FunctionBuilder:
     def expr_Constant(self, node: ast.Constant) -> int:
         v = node.value
         if v is None or isinstance(v, (bool, int, float, str)):
-            return self.emit("_LOAD_CONST", imms=(self.mc.constant(v),))
+            return self.emit(U._LOAD_CONST, imms=(self.mc.constant(v),))
         raise self.fail(node, f"{type(v).__name__} literal")
 
     def expr_Name(self, node: ast.Name) -> int:
@@ -187,23 +189,23 @@ class FunctionBuilder:
         lhs = self.expr(node.left)
         rhs = self.expr(node.right)
         self.at(node)
-        return self.emit("_BINARY_OP", [lhs, rhs], (op,))
+        return self.emit(U._BINARY_OP, [lhs, rhs], (op,))
 
     def expr_UnaryOp(self, node: ast.UnaryOp) -> int:
         if isinstance(node.op, ast.Not):
             cond = self.bool_value(node.operand)
             self.at(node)
-            return self.emit("_UNARY_NOT", [cond])
+            return self.emit(U._UNARY_NOT, [cond])
         v = self.expr(node.operand)
         self.at(node)
-        return self.emit("_UNARY_OP", [v], (_UNARY_TOKENS[type(node.op)],))
+        return self.emit(U._UNARY_OP, [v], (_UNARY_TOKENS[type(node.op)],))
 
     def expr_Compare(self, node: ast.Compare) -> int:
         if len(node.ops) == 1:
             lhs = self.expr(node.left)
             rhs = self.expr(node.comparators[0])
             self.at(node)
-            return self.emit("_COMPARE_OP", [lhs, rhs], (_CMP_TOKENS[type(node.ops[0])],))
+            return self.emit(U._COMPARE_OP, [lhs, rhs], (_CMP_TOKENS[type(node.ops[0])],))
         return self.via_temp(node, lambda t, f: self.branch(node, t, f), bool_result=True)
 
     def expr_BoolOp(self, node: ast.BoolOp) -> int:
@@ -211,20 +213,20 @@ class FunctionBuilder:
         done = self.new_block()
         for i, operand in enumerate(node.values):
             v = self.expr(operand)
-            self.emit("_STORE_FAST", [v], (result,))
+            self.emit(U._STORE_FAST, [v], (result,))
             if i == len(node.values) - 1:
                 self.jump(done.label)
                 break
-            cond = self.emit("_TO_BOOL", [v])
+            cond = self.emit(U._TO_BOOL, [v])
             nxt = self.new_block()
             if isinstance(node.op, ast.And):
-                self.emit("_BRANCH", [cond], targets=(nxt.label, done.label))
+                self.emit(U._BRANCH, [cond], targets=(nxt.label, done.label))
             else:
-                self.emit("_BRANCH", [cond], targets=(done.label, nxt.label))
+                self.emit(U._BRANCH, [cond], targets=(done.label, nxt.label))
             self.start(nxt)
         self.start(done)
         self.at(node)
-        return self.emit("_LOAD_FAST", imms=(result,))
+        return self.emit(U._LOAD_FAST, imms=(result,))
 
     def expr_IfExp(self, node: ast.IfExp) -> int:
         result = self.temp()
@@ -232,11 +234,11 @@ class FunctionBuilder:
         self.branch(node.test, then.label, other.label)
         for block, value in ((then, node.body), (other, node.orelse)):
             self.start(block)
-            self.emit("_STORE_FAST", [self.expr(value)], (result,))
+            self.emit(U._STORE_FAST, [self.expr(value)], (result,))
             self.jump(done.label)
         self.start(done)
         self.at(node)
-        return self.emit("_LOAD_FAST", imms=(result,))
+        return self.emit(U._LOAD_FAST, imms=(result,))
 
     def via_temp(self, node, branch, bool_result: bool) -> int:
         """Materialise a condition compiled as control flow into a value."""
@@ -246,10 +248,10 @@ class FunctionBuilder:
         for block, value in ((yes, True), (no, False)):
             self.start(block)
             self.at(node)
-            self.emit("_STORE_FAST", [self.emit("_LOAD_CONST", imms=(value,))], (result,))
+            self.emit(U._STORE_FAST, [self.emit(U._LOAD_CONST, imms=(value,))], (result,))
             self.jump(done.label)
         self.start(done)
-        return self.emit("_LOAD_FAST", imms=(result,))
+        return self.emit(U._LOAD_FAST, imms=(result,))
 
     def expr_Call(self, node: ast.Call) -> int:
         if node.keywords:
@@ -262,7 +264,7 @@ class FunctionBuilder:
             obj = self.expr(func.value)
             args = [self.expr(a) for a in node.args]
             self.at(node)
-            return self.emit("_CALL_METHOD", [obj, *args], (func.attr,))
+            return self.emit(U._CALL_METHOD, [obj, *args], (func.attr,))
         if not isinstance(func, ast.Name):
             raise self.fail(func, "call of a computed function")
         name = func.id
@@ -274,15 +276,15 @@ class FunctionBuilder:
             if not before_def:
                 args = [self.expr(a) for a in node.args]
                 self.at(node)
-                return self.emit("_CALL_FUNCTION", args, (callee.name,))
+                return self.emit(U._CALL_FUNCTION, args, (callee.name,))
             if name not in BUILTINS:  # called before its def has run
                 self.at(node)  # NameError before any argument is evaluated, as CPython
-                return self.emit("_LOAD_GLOBAL", imms=(name,))
+                return self.emit(U._LOAD_GLOBAL, imms=(name,))
             # else the builtin it will shadow, as in CPython before the def runs
         if name in BUILTINS and not self.mc.is_rebound(name):
             args = [self.expr(a) for a in node.args]
             self.at(node)
-            return self.emit("_CALL_BUILTIN", args, (name,))
+            return self.emit(U._CALL_BUILTIN, args, (name,))
         if name in self.mc.module_names:
             raise self.fail(func, f"call of variable '{name}'")
         raise self.fail(func, f"call of '{name}'")
@@ -293,17 +295,17 @@ class FunctionBuilder:
         container = self.expr(node.value)
         index = self.expr(node.slice)
         self.at(node)
-        return self.emit("_BINARY_SUBSCR", [container, index])
+        return self.emit(U._BINARY_SUBSCR, [container, index])
 
     def expr_List(self, node: ast.List) -> int:
         items = [self.expr(e) for e in node.elts]
         self.at(node)
-        return self.emit("_BUILD_LIST", items)
+        return self.emit(U._BUILD_LIST, items)
 
     def expr_Tuple(self, node: ast.Tuple) -> int:
         items = [self.expr(e) for e in node.elts]
         self.at(node)
-        return self.emit("_BUILD_TUPLE", items)
+        return self.emit(U._BUILD_TUPLE, items)
 
     # -- conditions -----------------------------------------------------------
 
@@ -314,7 +316,7 @@ class FunctionBuilder:
             return self.expr(node)
         v = self.expr(node)
         self.at(node)
-        return self.emit("_TO_BOOL", [v])
+        return self.emit(U._TO_BOOL, [v])
 
     def branch(self, node: ast.expr, yes: str, no: str) -> None:
         """Compile a condition as control flow, short-circuiting and/or/not."""
@@ -338,19 +340,19 @@ class FunctionBuilder:
                 last = i == len(node.ops) - 1
                 if not last:
                     keep = self.temp()
-                    self.emit("_STORE_FAST", [rhs], (keep,))
+                    self.emit(U._STORE_FAST, [rhs], (keep,))
                 self.at(node)
-                cond = self.emit("_COMPARE_OP", [lhs, rhs], (_CMP_TOKENS[type(op)],))
+                cond = self.emit(U._COMPARE_OP, [lhs, rhs], (_CMP_TOKENS[type(op)],))
                 if last:
-                    self.emit("_BRANCH", [cond], targets=(yes, no))
+                    self.emit(U._BRANCH, [cond], targets=(yes, no))
                 else:
                     nxt = self.new_block()
-                    self.emit("_BRANCH", [cond], targets=(nxt.label, no))
+                    self.emit(U._BRANCH, [cond], targets=(nxt.label, no))
                     self.start(nxt)
-                    lhs = self.emit("_LOAD_FAST", imms=(keep,))
+                    lhs = self.emit(U._LOAD_FAST, imms=(keep,))
             return
         cond = self.bool_value(node)
-        self.emit("_BRANCH", [cond], targets=(yes, no))
+        self.emit(U._BRANCH, [cond], targets=(yes, no))
 
     # -- statements -----------------------------------------------------------
 
@@ -407,11 +409,11 @@ class FunctionBuilder:
         elif isinstance(target, (ast.Tuple, ast.List)):
             if any(isinstance(e, ast.Starred) for e in target.elts):
                 raise self.fail(target, "starred assignment")
-            seq = self.emit("_UNPACK_SEQUENCE", [value], (len(target.elts),))
+            seq = self.emit(U._UNPACK_SEQUENCE, [value], (len(target.elts),))
             items = []
             for i in range(len(target.elts)):
-                idx = self.emit("_LOAD_CONST", imms=(i,))
-                items.append(self.emit("_BINARY_SUBSCR", [seq, idx]))
+                idx = self.emit(U._LOAD_CONST, imms=(i,))
+                items.append(self.emit(U._BINARY_SUBSCR, [seq, idx]))
             for t, v in zip(target.elts, items):
                 self.assign(t, v)
         elif isinstance(target, ast.Subscript):
@@ -420,7 +422,7 @@ class FunctionBuilder:
             container = self.expr(target.value)
             index = self.expr(target.slice)
             self.at(target)
-            self.emit("_STORE_SUBSCR", [container, index, value])
+            self.emit(U._STORE_SUBSCR, [container, index, value])
         else:
             raise self.fail(target, f"assignment to {describe(target)}")
 
@@ -434,26 +436,26 @@ class FunctionBuilder:
             old = self.load_name(target)
             rhs = self.expr(node.value)
             self.at(node)
-            self.store_name(target.id, self.emit("_BINARY_OP", [old, rhs], (op,)))
+            self.store_name(target.id, self.emit(U._BINARY_OP, [old, rhs], (op,)))
         elif isinstance(target, ast.Subscript) and not isinstance(target.slice, ast.Slice):
             container = self.expr(target.value)
             index = self.expr(target.slice)
             self.at(node)
-            old = self.emit("_BINARY_SUBSCR", [container, index])
+            old = self.emit(U._BINARY_SUBSCR, [container, index])
             rhs = self.expr(node.value)
             self.at(node)
-            new = self.emit("_BINARY_OP", [old, rhs], (op,))
-            self.emit("_STORE_SUBSCR", [container, index, new])
+            new = self.emit(U._BINARY_OP, [old, rhs], (op,))
+            self.emit(U._STORE_SUBSCR, [container, index, new])
         else:
             raise self.fail(target, f"augmented assignment to {describe(target)}")
 
     def stmt_Return(self, node: ast.Return) -> None:
         if node.value is None:
-            v = self.emit("_LOAD_CONST", imms=(None,))
+            v = self.emit(U._LOAD_CONST, imms=(None,))
         else:
             v = self.expr(node.value)
         self.at(node)
-        self.emit("_RETURN", [v])
+        self.emit(U._RETURN, [v])
 
     def stmt_If(self, node: ast.If) -> None:
         then, done = self.new_block(), self.new_block()
@@ -511,9 +513,9 @@ class FunctionBuilder:
                    after: str) -> None:
         args = [self.expr(a) for a in it.args]
         self.at(it)
-        bounds = [self.emit("_RANGE_ARG", [a]) for a in args[:2]]
+        bounds = [self.emit(U._RANGE_ARG, [a]) for a in args[:2]]
         if len(bounds) == 1:
-            bounds.insert(0, self.emit("_LOAD_CONST", imms=(0,)))
+            bounds.insert(0, self.emit(U._LOAD_CONST, imms=(0,)))
         step_const: int | None = 1
         if len(args) == 3:
             s = it.args[2]
@@ -524,50 +526,50 @@ class FunctionBuilder:
                 step_const = literal
             else:
                 step_const = None
-                step = self.emit("_RANGE_STEP", [args[2]])
+                step = self.emit(U._RANGE_STEP, [args[2]])
         cur, stop = self.temp("cur"), self.temp("stop")
-        self.emit("_STORE_FAST", [bounds[0]], (cur,))
-        self.emit("_STORE_FAST", [bounds[1]], (stop,))
+        self.emit(U._STORE_FAST, [bounds[0]], (cur,))
+        self.emit(U._STORE_FAST, [bounds[1]], (stop,))
         if step_const is None:
             step_local = self.temp("step")
-            self.emit("_STORE_FAST", [step], (step_local,))
+            self.emit(U._STORE_FAST, [step], (step_local,))
         self.jump(head.label)
         self.start(head)
-        c = self.emit("_LOAD_FAST", imms=(cur,))
-        s = self.emit("_LOAD_FAST", imms=(stop,))
+        c = self.emit(U._LOAD_FAST, imms=(cur,))
+        s = self.emit(U._LOAD_FAST, imms=(stop,))
         if step_const is None:
-            st = self.emit("_LOAD_FAST", imms=(step_local,))
-            cond = self.emit("_RANGE_HAS_NEXT", [c, s, st])
+            st = self.emit(U._LOAD_FAST, imms=(step_local,))
+            cond = self.emit(U._RANGE_HAS_NEXT, [c, s, st])
         else:
-            cond = self.emit("_COMPARE_OP", [c, s], ("<" if step_const > 0 else ">",))
-        self.emit("_BRANCH", [cond], targets=(body.label, after))
+            cond = self.emit(U._COMPARE_OP, [c, s], ("<" if step_const > 0 else ">",))
+        self.emit(U._BRANCH, [cond], targets=(body.label, after))
         self.start(body)
-        c = self.emit("_LOAD_FAST", imms=(cur,))
+        c = self.emit(U._LOAD_FAST, imms=(cur,))
         if step_const is None:
-            inc = self.emit("_LOAD_FAST", imms=(step_local,))
+            inc = self.emit(U._LOAD_FAST, imms=(step_local,))
         else:
-            inc = self.emit("_LOAD_CONST", imms=(step_const,))
-        self.emit("_STORE_FAST", [self.emit("_BINARY_OP", [c, inc], ("+",))], (cur,))
+            inc = self.emit(U._LOAD_CONST, imms=(step_const,))
+        self.emit(U._STORE_FAST, [self.emit(U._BINARY_OP, [c, inc], ("+",))], (cur,))
         self.assign(node.target, c)
 
     def seq_loop(self, node: ast.For, head: Block, body: Block, after: str) -> None:
         v = self.expr(node.iter)
         self.at(node.iter)
         seq, idx = self.temp("seq"), self.temp("idx")
-        self.emit("_STORE_FAST", [self.emit("_ITER_SEQ", [v])], (seq,))
-        self.emit("_STORE_FAST", [self.emit("_LOAD_CONST", imms=(0,))], (idx,))
+        self.emit(U._STORE_FAST, [self.emit(U._ITER_SEQ, [v])], (seq,))
+        self.emit(U._STORE_FAST, [self.emit(U._LOAD_CONST, imms=(0,))], (idx,))
         self.jump(head.label)
         self.start(head)
-        i = self.emit("_LOAD_FAST", imms=(idx,))
-        n = self.emit("_CALL_BUILTIN", [self.emit("_LOAD_FAST", imms=(seq,))], ("len",))
-        cond = self.emit("_COMPARE_OP", [i, n], ("<",))
-        self.emit("_BRANCH", [cond], targets=(body.label, after))
+        i = self.emit(U._LOAD_FAST, imms=(idx,))
+        n = self.emit(U._CALL_BUILTIN, [self.emit(U._LOAD_FAST, imms=(seq,))], ("len",))
+        cond = self.emit(U._COMPARE_OP, [i, n], ("<",))
+        self.emit(U._BRANCH, [cond], targets=(body.label, after))
         self.start(body)
-        s = self.emit("_LOAD_FAST", imms=(seq,))
-        i = self.emit("_LOAD_FAST", imms=(idx,))
-        item = self.emit("_BINARY_SUBSCR", [s, i])
-        one = self.emit("_LOAD_CONST", imms=(1,))
-        self.emit("_STORE_FAST", [self.emit("_BINARY_OP", [i, one], ("+",))], (idx,))
+        s = self.emit(U._LOAD_FAST, imms=(seq,))
+        i = self.emit(U._LOAD_FAST, imms=(idx,))
+        item = self.emit(U._BINARY_SUBSCR, [s, i])
+        one = self.emit(U._LOAD_CONST, imms=(1,))
+        self.emit(U._STORE_FAST, [self.emit(U._BINARY_OP, [i, one], ("+",))], (idx,))
         self.assign(node.target, item)
 
     def stmt_Break(self, node: ast.Break) -> None:
@@ -586,7 +588,7 @@ class FunctionBuilder:
     # -- finishing ------------------------------------------------------------
 
     def finish(self) -> Function:
-        self.emit("_RETURN", [self.emit("_LOAD_CONST", imms=(None,))])
+        self.emit(U._RETURN, [self.emit(U._LOAD_CONST, imms=(None,))])
         fn = self.fn
         _prune_unreachable(fn)
         self.localize_values()
@@ -616,19 +618,17 @@ class FunctionBuilder:
                         if v not in loaded:
                             loaded[v] = self.next_value
                             self.next_value += 1
-                            uops.append(Uop("_LOAD_FAST", [], loaded[v], (temps[v],),
+                            uops.append(Uop(U._LOAD_FAST, [], loaded[v], (temps[v],),
                                             line=u.line))
                         u.inputs[i] = loaded[v]
                 uops.append(u)
                 if u.output in temps:
-                    uops.append(Uop("_STORE_FAST", [u.output], None, (temps[u.output],),
+                    uops.append(Uop(U._STORE_FAST, [u.output], None, (temps[u.output],),
                                     line=u.line))
             b.uops = uops
 
 
 def _prune_unreachable(fn: Function) -> None:
-    from .cfg import reverse_postorder
-
     # Empty trailing blocks have no terminator; they are unreachable by construction.
     fn.blocks = [b for b in fn.blocks if b.uops]
     live = set(reverse_postorder(fn))
@@ -637,7 +637,6 @@ def _prune_unreachable(fn: Function) -> None:
 
 def _mark_checked_loads(fn: Function) -> None:
     """``_LOAD_FAST_CHECK`` becomes ``_LOAD_FAST`` where the local is surely bound."""
-    from .cfg import predecessors, reverse_postorder
 
     order = reverse_postorder(fn)
     preds = predecessors(fn)
@@ -649,11 +648,11 @@ def _mark_checked_loads(fn: Function) -> None:
     def transfer(label: str, bound: frozenset[str], rewrite: bool) -> frozenset[str]:
         cur = set(bound)
         for u in blocks[label].uops:
-            if u.name == "_STORE_FAST":
+            if u.name == U._STORE_FAST:
                 cur.add(u.imms[0])
-            elif u.name == "_LOAD_FAST_CHECK":
+            elif u.name == U._LOAD_FAST_CHECK:
                 if rewrite and u.imms[0] in cur:
-                    u.name = "_LOAD_FAST"
+                    u.name = U._LOAD_FAST
                 cur.add(u.imms[0])  # after a successful load it is bound
         return frozenset(cur)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from .core import Function
-from .uops import Flag
+from .uops import Flag, U
 
 STAT_KEYS = ("uops", "guards", "local_loads", "local_stores", "values", "spills",
              "reloads", "moves")
@@ -24,13 +24,13 @@ def function_stats(fn: Function) -> Counter:
             c["uops"] += 1
             if d.has(Flag.GUARD):
                 c["guards"] += 1
-            if u.name in ("_LOAD_FAST", "_LOAD_FAST_CHECK"):
+            if u.name in (U._LOAD_FAST, U._LOAD_FAST_CHECK):
                 c["local_loads"] += 1
-            elif u.name == "_STORE_FAST":
+            elif u.name == U._STORE_FAST:
                 c["local_stores"] += 1
             if u.output is not None:
                 c["values"] += 1
-            if u.name == "_COPY":
+            if u.name == U._COPY:
                 src, dst = fn.locs.get(u.inputs[0]), fn.locs.get(u.output)
                 if is_register(src) and not is_register(dst):
                     c["spills"] += 1

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 
 from ir.core import MODULE_FUNCTION, Function, Target, Uop
-from ir.uops import BINOPS, CMPOPS, DEOPT, INT64_MAX, INT64_MIN, UNOPS, Flag, base_binop
+from ir.uops import base_binop, BINOPS, CMPOPS, DEOPT, Flag, INT64_MAX, INT64_MIN, U, UNOPS
 
 from .base import Option, Pass, PassContext
 from .dce import remove_unreachable
@@ -42,7 +42,7 @@ _SCALARS = (int, float, bool, type(None), str)
 _NUMBERS = (int, float, bool)
 
 # Generic (escaping) uops folded when every operand is an int/float/bool constant.
-_GENERIC_FOLDABLE = {"_BINARY_OP", "_UNARY_OP", "_COMPARE_OP", "_TO_BOOL"}
+_GENERIC_FOLDABLE = {U._BINARY_OP, U._UNARY_OP, U._COMPARE_OP, U._TO_BOOL}
 # Identity comparisons of constants are implementation-defined; containment needs
 # a container.  Neither is folded.
 _SAFE_CMPOPS = {"<", "<=", ">", ">=", "==", "!="}
@@ -112,22 +112,22 @@ def evaluate_generic(u: Uop, args: list):
     """The value of a generic arithmetic uop on number constants, or ``DEOPT`` when
     it must not be folded (it would raise, or the operands are not plain numbers)."""
     if not all(type(a) in _NUMBERS for a in args):
-        if u.name == "_TO_BOOL" and len(args) == 1 and type(args[0]) in _SCALARS:
+        if u.name == U._TO_BOOL and len(args) == 1 and type(args[0]) in _SCALARS:
             return bool(args[0])
         return DEOPT
     try:
-        if u.name == "_BINARY_OP":
+        if u.name == U._BINARY_OP:
             op = u.imms[0]
             if _too_big(op, *args):
                 return DEOPT
             return BINOPS[op](*args)
-        if u.name == "_UNARY_OP":
+        if u.name == U._UNARY_OP:
             return UNOPS[u.imms[0]](*args)
-        if u.name == "_COMPARE_OP":
+        if u.name == U._COMPARE_OP:
             if u.imms[0] not in _SAFE_CMPOPS:
                 return DEOPT
             return CMPOPS[u.imms[0]](*args)
-        if u.name == "_TO_BOOL":
+        if u.name == U._TO_BOOL:
             return bool(args[0])
     except (ArithmeticError, ValueError, TypeError):
         return DEOPT
@@ -182,7 +182,7 @@ class ConstFold(Pass):
         consts: dict[int, object] = {}
         for b in fn.blocks:
             for u in b.uops:
-                if u.name == "_LOAD_CONST":
+                if u.name == U._LOAD_CONST:
                     consts[u.output] = u.imms[0]
         # Copies of constants, to a fixed point (a copy may precede its source in layout).
         grew = True
@@ -190,7 +190,7 @@ class ConstFold(Pass):
             grew = False
             for b in fn.blocks:
                 for u in b.uops:
-                    if (u.name == "_COPY" and u.output not in consts
+                    if (u.name == U._COPY and u.output not in consts
                             and u.inputs[0] in consts):
                         consts[u.output] = consts[u.inputs[0]]
                         grew = True
@@ -204,13 +204,13 @@ class ConstFold(Pass):
         for label in order:
             b = blocks[label]
             for i, u in enumerate(b.uops):
-                if u.name == "_LOAD_GLOBAL":
+                if u.name == U._LOAD_GLOBAL:
                     r = self._constant_global(fn, ctx, u.imms[0])
                     if r is DEOPT:
                         continue
                     what = f"_LOAD_GLOBAL {u.imms[0]} -> {r!r}"
                 else:
-                    if (u.output is None or u.name in ("_LOAD_CONST", "_COPY")
+                    if (u.output is None or u.name in (U._LOAD_CONST, U._COPY)
                             or not u.inputs or not all(v in consts for v in u.inputs)):
                         continue
                     args = [consts[v] for v in u.inputs]
@@ -221,7 +221,7 @@ class ConstFold(Pass):
                 if not ctx.allow(f"fold {b.label}:{i} {what}"):
                     continue
                 ctx.note(f"constfold: @{fn.name} {b.label}:{i}: {what}")
-                b.uops[i] = Uop("_LOAD_CONST", [], u.output, (r,), line=u.line)
+                b.uops[i] = Uop(U._LOAD_CONST, [], u.output, (r,), line=u.line)
                 fact = type_fact(r)
                 if fact is None:
                     fn.types.pop(u.output, None)
@@ -247,7 +247,7 @@ class ConstFold(Pass):
         changed = False
         for b in fn.blocks:
             t = b.uops[-1]
-            if t.name != "_BRANCH":
+            if t.name != U._BRANCH:
                 continue
             c = consts.get(t.inputs[0], DEOPT)
             if type(c) is not bool:
@@ -257,7 +257,7 @@ class ConstFold(Pass):
                 continue
             ctx.note(f"constfold: @{fn.name} {b.label}: _BRANCH on {c} is a jump to "
                      f"{taken.block}")
-            b.uops[-1] = Uop("_JUMP", [], None, (), [Target(taken.block, list(taken.args))],
+            b.uops[-1] = Uop(U._JUMP, [], None, (), [Target(taken.block, list(taken.args))],
                              line=t.line)
             changed = True
         if changed:

@@ -24,7 +24,7 @@ targets, which the runtime enters directly) are removed first.
 from __future__ import annotations
 
 from ir.core import Function
-from ir.uops import Flag
+from ir.uops import Flag, U
 
 from .base import Pass, PassContext
 
@@ -34,7 +34,7 @@ def entry_roots(fn: Function) -> list[str]:
     roots = [fn.entry.label]
     for b in fn.blocks:
         for u in b.uops:
-            if u.name == "_ENTRY":
+            if u.name == U._ENTRY:
                 roots.extend(t.block for t in u.targets)
     return roots
 

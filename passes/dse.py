@@ -32,6 +32,7 @@ from __future__ import annotations
 from bisect import bisect_left
 
 from ir.core import Function, Uop
+from ir.uops import U
 
 from .analysis import UNALLOCATED, register_property
 from .base import Pass, PassContext
@@ -39,7 +40,8 @@ from .bitsets import solve_backward
 from .dce import forget_values
 from .liveness import paused_gc
 
-LOADS = ("_LOAD_FAST", "_LOAD_FAST_CHECK")
+
+LOADS = (U._LOAD_FAST, U._LOAD_FAST_CHECK)
 TIER1 = "tier1-liveness"    # a property dse and promote require: see Tier1Liveness.remember
 
 
@@ -67,11 +69,11 @@ class Tier1Liveness:
             ev = []
             for k, u in enumerate(b.uops):
                 name = u.name
-                if name == "_STORE_FAST":
+                if name == U._STORE_FAST:
                     ev.append((k, 0, bit.get(u.imms[0], 0)))
                 elif name in LOADS:
                     ev.append((k, bit.get(u.imms[0], 0), 0))
-                elif name == "_RETURN":
+                elif name == U._RETURN:
                     ev.append((k, 0, everything))
             gen = kill = 0
             for _, g, kl in reversed(ev):
@@ -226,7 +228,7 @@ class DSE(Pass):
             kept = None                  # a new list only once a load goes
             for i, u in enumerate(b.uops):
                 name = u.name
-                if name == "_STORE_FAST":
+                if name == U._STORE_FAST:
                     known[u.imms[0]] = resolve(u.inputs[0])
                 elif name in LOADS:
                     x = u.imms[0]
@@ -264,7 +266,7 @@ class DSE(Pass):
         lid = {x: i for i, x in enumerate(fn.locals)}
         for b in fn.blocks:      # a local the function does not declare still counts
             for u in b.uops:
-                if u.name == "_STORE_FAST" or u.name in LOADS:
+                if u.name == U._STORE_FAST or u.name in LOADS:
                     lid.setdefault(u.imms[0], len(lid))
         nloc = len(lid)
         everything = (1 << nloc) - 1
@@ -283,7 +285,7 @@ class DSE(Pass):
         has_exit = False
         for label in order:
             for k, u in enumerate(blocks[label].uops):
-                if u.name == "_STORE_FAST":
+                if u.name == U._STORE_FAST:
                     stores.append((label, k, u))
                 elif u.exit is not None:
                     has_exit = True
@@ -322,7 +324,7 @@ class DSE(Pass):
                             mask >>= 1
                             j += 1
                         exit_gen[id(u)] = gen
-                    if u.name == "_STORE_FAST":
+                    if u.name == U._STORE_FAST:
                         cur[lid[u.imms[0]]] = n
                         n += 1
 
@@ -332,7 +334,7 @@ class DSE(Pass):
             gen = kill = 0
             for u in reversed(uops):
                 name = u.name
-                if name == "_STORE_FAST":
+                if name == U._STORE_FAST:
                     b = 1 << lid[u.imms[0]]
                     gen &= ~b
                     kill |= b
@@ -352,7 +354,7 @@ class DSE(Pass):
             live = live_out[i]
             for u in reversed(body[i]):
                 name = u.name
-                if name == "_STORE_FAST":
+                if name == U._STORE_FAST:
                     j = lid[u.imms[0]]
                     if not live >> j & 1:
                         dead_ids.add(id(u))
@@ -399,7 +401,7 @@ class DSE(Pass):
         for uops in body:
             d: dict[int, int] = {}
             for u in uops:
-                if u.name == "_STORE_FAST":
+                if u.name == U._STORE_FAST:
                     d[lid[u.imms[0]]] = n
                     n += 1
             last.append(d)

@@ -35,7 +35,7 @@ import copy
 
 from ir.cfg import natural_loops
 from ir.core import Block, Exit, Function, Target, Uop
-from ir.uops import Flag
+from ir.uops import Flag, U
 
 from .analysis import UNALLOCATED
 from .base import Option, Pass, PassContext
@@ -136,7 +136,7 @@ class GuardElim(Pass):
         if not fn.entry.uops:
             return False
         term = fn.entry.uops[-1]
-        dispatcher = term.name == "_ENTRY"
+        dispatcher = term.name == U._ENTRY
         prof = ctx.profile
         max_exits = self.opts["max_exits"]
 
@@ -235,10 +235,10 @@ class GuardElim(Pass):
         uops: list[Uop] = []
         for name, ty in assume.items():
             v = fn.new_value()
-            uops.append(Uop("_LOAD_FAST", [], v, (name,), line=line))
+            uops.append(Uop(U._LOAD_FAST, [], v, (name,), line=line))
             uops.append(Uop(f"_GUARD_TOS_{ty.upper()}", [v], None, (), [],
                             Exit(resume, 0, [], []), line))
-        uops.append(Uop("_JUMP", targets=[Target(resume)], line=line))
+        uops.append(Uop(U._JUMP, targets=[Target(resume)], line=line))
         block = Block(label, uops)
         if target is not None:
             fn.blocks.insert(fn.blocks.index(fn.block(resume)), block)
@@ -263,16 +263,16 @@ def _tier1_labels(fn: Function, ctx: PassContext) -> set[str]:
             t1 = None
     if t1 is not None and t1 is not fn:
         return {b.label for b in t1.blocks}
-    if any(b.params for b in fn.blocks) or any(u.name == "_COPY" for _, _, u in fn.uops()):
+    if any(b.params for b in fn.blocks) or any(u.name == U._COPY for _, _, u in fn.uops()):
         return set()
     return {b.label for b in fn.blocks
-            if not _is_guard_block(b) and not (b.uops and b.uops[-1].name == "_ENTRY")}
+            if not _is_guard_block(b) and not (b.uops and b.uops[-1].name == U._ENTRY)}
 
 
 def _is_guard_block(b: Block) -> bool:
     """A block ``speculate`` made: loads and guards, then a jump."""
-    return len(b.uops) > 1 and all(u.name == "_LOAD_FAST" or u.defn.is_guard
-                                   for u in b.uops[:-1]) and b.uops[-1].name == "_JUMP"
+    return len(b.uops) > 1 and all(u.name == U._LOAD_FAST or u.defn.is_guard
+                                   for u in b.uops[:-1]) and b.uops[-1].name == U._JUMP
 
 
 def block_weights(fn: Function, ctx: PassContext | None = None) -> dict[str, float]:
@@ -280,7 +280,7 @@ def block_weights(fn: Function, ctx: PassContext | None = None) -> dict[str, flo
     loops of ``fn`` itself come from ``ctx``'s analyses when it has no OSR edges."""
     g = fn
     term = fn.entry.uops[-1] if fn.entry.uops else None
-    if term is not None and term.name == "_ENTRY":
+    if term is not None and term.name == U._ENTRY:
         # the same CFG without the OSR edges: only the entry block is copied (a deep
         # copy of the function cost more than the whole rest of the pass)
         cut = copy.copy(term)

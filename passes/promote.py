@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from ir.cfg import predecessors
 from ir.core import Block, Function, Target, Uop
+from ir.uops import U
 
 from .analysis import UNALLOCATED, CFG
 from .base import Pass, PassContext, PassError
@@ -80,9 +81,9 @@ class Promote(Pass):
             if len(reachable_labels(fn)) != len(fn.blocks):
                 return changed
         order = {x: i for i, x in enumerate(fn.locals)}
-        disp = fn.entry if fn.entry.uops[-1].name == "_ENTRY" else None
+        disp = fn.entry if fn.entry.uops[-1].name == U._ENTRY else None
         if disp is not None:
-            cands -= {u.imms[0] for u in disp.uops if u.name in LOADS + ("_STORE_FAST",)}
+            cands -= {u.imms[0] for u in disp.uops if u.name in LOADS + (U._STORE_FAST,)}
         tier1 = Tier1Liveness.find(fn, ctx)
         graph: CFG = ctx.get("cfg", fn)
         need = self._exit_needs(fn, cands, disp, tier1, ctx, graph)
@@ -113,7 +114,7 @@ class Promote(Pass):
         def_blocks: dict[str, set[str]] = {x: set() for x in P}
         for b in fn.blocks:
             for u in b.uops:
-                if (u.name == "_STORE_FAST" or id(u) in def_loads) and u.imms[0] in P:
+                if (u.name == U._STORE_FAST or id(u) in def_loads) and u.imms[0] in P:
                     def_blocks[u.imms[0]].add(b.label)
         params_added: dict[str, list[tuple[str, int]]] = {}
         added: set[int] = set()
@@ -159,9 +160,9 @@ class Promote(Pass):
         touched, checked = set(), set()
         for b in fn.blocks:
             for u in b.uops:
-                if u.name in ("_LOAD_FAST", "_STORE_FAST"):
+                if u.name in (U._LOAD_FAST, U._STORE_FAST):
                     touched.add(u.imms[0])
-                elif u.name == "_LOAD_FAST_CHECK":
+                elif u.name == U._LOAD_FAST_CHECK:
                     checked.add(u.imms[0])
         return touched - checked
 
@@ -181,7 +182,7 @@ class Promote(Pass):
         for label in order:
             g = 0
             for u in blocks[label].uops:
-                if u.name == "_STORE_FAST" or u.name in LOADS:
+                if u.name == U._STORE_FAST or u.name in LOADS:
                     g |= bit[u.imms[0]]
             gen[label] = g
         # Predecessors that constrain each block: the dispatcher only for its first target.
@@ -252,7 +253,7 @@ class Promote(Pass):
                         want >>= 1
                         j += 1
                     need[id(u)] = xs
-                if u.name == "_STORE_FAST" or u.name in LOADS:
+                if u.name == U._STORE_FAST or u.name in LOADS:
                     cur |= bit[u.imms[0]]
         cands -= {x for x in names if unsafe & bit[x]}
         return need
@@ -263,7 +264,7 @@ class Promote(Pass):
         bit = {x: 1 << i for i, x in enumerate(fn.locals)}
         for b in fn.blocks:
             for u in b.uops:
-                if u.name == "_STORE_FAST" or u.name in LOADS:
+                if u.name == U._STORE_FAST or u.name in LOADS:
                     x = u.imms[0]
                     if x not in bit:
                         bit[x] = 1 << len(bit)
@@ -291,11 +292,11 @@ class Promote(Pass):
             gen = kill = 0
             for u in reversed(blocks[label].uops):
                 name = u.name
-                if name == "_STORE_FAST":
+                if name == U._STORE_FAST:
                     b = bit[u.imms[0]]
                     gen &= ~b
                     kill |= b
-                elif name == "_LOAD_FAST":
+                elif name == U._LOAD_FAST:
                     b = bit[u.imms[0]] & cmask
                     gen |= b
                     kill &= ~b
@@ -331,7 +332,7 @@ class Promote(Pass):
 
         def fresh_load(x: str, line) -> Uop:
             self._created = True
-            u = Uop("_LOAD_FAST", [], fn.new_value(), (x,), line=line)
+            u = Uop(U._LOAD_FAST, [], fn.new_value(), (x,), line=line)
             def_loads.add(id(u))
             entry_vals[u.output] = x
             return u
@@ -344,10 +345,10 @@ class Promote(Pass):
             for x in xs:
                 chosen = None
                 for u in b.uops:
-                    if x in need.get(id(u), ()) or (u.name == "_STORE_FAST"
+                    if x in need.get(id(u), ()) or (u.name == U._STORE_FAST
                                                      and u.imms[0] == x):
                         break
-                    if u.name == "_LOAD_FAST" and u.imms[0] == x:
+                    if u.name == U._LOAD_FAST and u.imms[0] == x:
                         chosen = u
                         break
                 if chosen is None:
@@ -366,7 +367,7 @@ class Promote(Pass):
                 return def_loads, entry_vals
             if preds[fn.entry.label]:
                 old = fn.entry
-                nb = Block(fn.new_label("bb"), [Uop("_JUMP", [], None, (), [Target(old.label)],
+                nb = Block(fn.new_label("bb"), [Uop(U._JUMP, [], None, (), [Target(old.label)],
                                                     line=old.uops[0].line)])
                 fn.blocks.insert(0, nb)
                 nb.uops[:0] = [fresh_load(x, nb.uops[0].line) for x in xs]
@@ -389,7 +390,7 @@ class Promote(Pass):
                 continue
             line = target.uops[0].line
             eb = Block(fn.new_label("bb"), [fresh_load(x, line) for x in xs]
-                       + [Uop("_JUMP", [], None, (), [Target(t.block, list(t.args))], line=line)])
+                       + [Uop(U._JUMP, [], None, (), [Target(t.block, list(t.args))], line=line)])
             fn.blocks.insert(insert_at, eb)
             insert_at += 1
             t.block, t.args = eb.label, []
@@ -440,11 +441,11 @@ class Promote(Pass):
                             exit_added.add((id(u), x))
                     if entries:
                         add_exit_locals(fn, u, entries)
-                if u.name == "_STORE_FAST" and u.imms[0] in P:
+                if u.name == U._STORE_FAST and u.imms[0] in P:
                     stacks[u.imms[0]].append(resolve(u.inputs[0]))
                     pushed.append(u.imms[0])
                     remove.add(id(u))
-                elif u.name == "_LOAD_FAST" and u.imms[0] in P:
+                elif u.name == U._LOAD_FAST and u.imms[0] in P:
                     if id(u) in def_loads:
                         stacks[u.imms[0]].append(u.output)
                         pushed.append(u.imms[0])

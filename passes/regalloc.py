@@ -61,6 +61,7 @@ import re
 
 from ir.core import Block, Function, Target, Uop
 from ir.errors import WorkbenchError
+from ir.uops import U
 
 from .analysis import AnalysisManager
 from .base import Option, Pass, PassContext, PassError
@@ -94,7 +95,7 @@ def spill_values(state: AllocState, spilled: set[int]) -> None:
     remat: dict[int, Uop] = {}
     for b in fn.blocks:
         for u in b.uops:
-            if u.output in spilled and u.name == "_LOAD_CONST":
+            if u.output in spilled and u.name == U._LOAD_CONST:
                 remat[u.output] = u
     if remat:
         for b in fn.blocks:
@@ -105,7 +106,7 @@ def spill_values(state: AllocState, spilled: set[int]) -> None:
                 for t in u.targets:
                     for v in t.args:
                         remat.pop(v, None)
-                if u.name == "_COPY":
+                if u.name == U._COPY:
                     remat.pop(u.inputs[0], None)
     state.in_slot |= {v for v in spilled if v not in remat}
     for b in fn.blocks:
@@ -116,7 +117,7 @@ def spill_values(state: AllocState, spilled: set[int]) -> None:
         for u in b.uops:
             if u.output in remat:
                 continue                      # the constant is loaded where it is used
-            if u.name != "_COPY":
+            if u.name != U._COPY:
                 reloaded: dict[int, int] = {}
                 for v in u.inputs:
                     if v in spilled and v not in reloaded:
@@ -124,19 +125,19 @@ def spill_values(state: AllocState, spilled: set[int]) -> None:
                         reloaded[v] = t
                         if v in remat:
                             state.temps[t] = ("remat", v)
-                            out.append(Uop("_LOAD_CONST", [], t, remat[v].imms, line=u.line))
+                            out.append(Uop(U._LOAD_CONST, [], t, remat[v].imms, line=u.line))
                         else:
                             state.temps[t] = ("reload", v)
-                            out.append(Uop("_COPY", [v], t, line=u.line))
+                            out.append(Uop(U._COPY, [v], t, line=u.line))
                 if reloaded:
                     u.inputs = [reloaded.get(v, v) for v in u.inputs]
             out.append(u)
             o = u.output
-            if o is not None and o in spilled and u.name != "_COPY":
+            if o is not None and o in spilled and u.name != U._COPY:
                 t = state.new_like(o)
                 state.temps[t] = ("def", o)
                 u.output = t
-                out.append(Uop("_COPY", [t], o, line=u.line))
+                out.append(Uop(U._COPY, [t], o, line=u.line))
         b.uops = out
     for v in remat:
         fn.types.pop(v, None)   # the value is gone: each use loads its own copy
@@ -159,7 +160,7 @@ def unspill_temps(state: AllocState, failed: set[int]) -> None:
     for b in fn.blocks:
         out: list[Uop] = []
         for u in b.uops:
-            if u.name == "_COPY" and (u.output in reload or u.inputs[0] in define):
+            if u.name == U._COPY and (u.output in reload or u.inputs[0] in define):
                 continue
             if reload and any(v in reload for v in u.inputs):
                 u.inputs = [reload.get(v, v) for v in u.inputs]
@@ -300,7 +301,7 @@ def resolve_edges(state: AllocState) -> dict[str, int]:
                 t.args = args
             else:
                 label = _fresh_label(used_labels, f"{b.label}.{succ.label}.")
-                split = Block(label, copies + [Uop("_JUMP", targets=[Target(succ.label, args)],
+                split = Block(label, copies + [Uop(U._JUMP, targets=[Target(succ.label, args)],
                                                    line=term.line)])
                 term.targets[j] = Target(label, [])
                 new_blocks.append(split)
@@ -330,7 +331,7 @@ def _sequence_moves(state: AllocState, moves: list[tuple[str, int, int]], args: 
             if dst not in src_locs or dst == locs[src]:
                 n = state.new_like(src)
                 locs[n] = dst
-                copies.append(Uop("_COPY", [src], n, line=line))
+                copies.append(Uop(U._COPY, [src], n, line=line))
                 args[i] = n
                 del pending[k]
                 break
@@ -339,7 +340,7 @@ def _sequence_moves(state: AllocState, moves: list[tuple[str, int, int]], args: 
             _, src, _ = pending[0]
             n = state.new_like(src)
             locs[n] = scratch
-            copies.append(Uop("_COPY", [src], n, line=line))
+            copies.append(Uop(U._COPY, [src], n, line=line))
             pending = [(d, n if s == src else s, i) for d, s, i in pending]
     return copies, args
 
@@ -369,7 +370,7 @@ def check_allocation(fn: Function) -> dict[str, int]:
         for i, u in enumerate(b.uops):
             if u.output is not None and (u.output not in locs or not _LOC.match(locs[u.output])):
                 fail(f"{b.label}:{i}: %{u.output} has no location (got {locs.get(u.output)!r})")
-            if u.name != "_COPY":
+            if u.name != U._COPY:
                 memops += sum(1 for v in u.inputs if not is_reg(locs.get(v)))
             for t in u.targets:
                 for a, p in zip(t.args, blocks[t.block].params):
@@ -426,7 +427,7 @@ def allocation_stats(fn: Function) -> dict[str, int]:
     slots = set()
     for b in fn.blocks:
         for u in b.uops:
-            if u.name == "_COPY":
+            if u.name == U._COPY:
                 src, dst = fn.locs.get(u.inputs[0]), fn.locs.get(u.output)
                 if is_reg(src) and not is_reg(dst):
                     c["spills"] += 1
@@ -480,7 +481,7 @@ def _allocate(fn: Function, algo: str, regs: int, note, analyses) -> dict:
     stats["rounds"] = state.rounds
     stats["spilled_values"] = len([v for v in state.in_slot if v not in state.temps])
     stats["memory_operands"] = sum(
-        1 for b in fn.blocks for u in b.uops if u.name != "_COPY"
+        1 for b in fn.blocks for u in b.uops if u.name != U._COPY
         for v in u.inputs if not is_reg(fn.locs.get(v)))
     return stats
 

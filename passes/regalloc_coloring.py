@@ -27,8 +27,11 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING
 
+from ir.uops import U
+
 from .liveness import LivenessInfo
 from .regalloc_state import AllocState, param_arg_pairs
+
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -86,7 +89,7 @@ def spill_costs(state: AllocState, info: LivenessInfo) -> dict[int, float]:
             depth[label] += 1
     params = {b.label: b.params for b in fn.blocks}
     consts = {u.output for b in fn.blocks for u in b.uops
-              if u.name == "_LOAD_CONST" and u.output is not None}
+              if u.name == U._LOAD_CONST and u.output is not None}
     cost: dict[int, float] = {}
 
     def add(v: int, w: float) -> None:

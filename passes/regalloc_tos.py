@@ -28,6 +28,7 @@ from __future__ import annotations
 
 
 from ir.core import Uop
+from ir.uops import U
 
 from .regalloc_state import AllocState
 
@@ -142,7 +143,7 @@ def allocate_tos(state: AllocState, note=None) -> None:
             _, ver = in_reg[v]
             sv = home[v] if v in home else state.new_like(v)
             state.in_slot.add(sv)
-            out.append(Uop("_COPY", [ver], sv, line=line))
+            out.append(Uop(U._COPY, [ver], sv, line=line))
             slot_ver[v] = sv
             spills += 1
 
@@ -178,15 +179,15 @@ def allocate_tos(state: AllocState, note=None) -> None:
                     continue
                 sv = slot_ver[v]
                 r = None
-                if u.name != "_COPY" and input_after(v, k):
+                if u.name != U._COPY and input_after(v, k):
                     r = get_reg(pinned, k, line)
                 if r is None:
                     new_inputs.append(sv)           # memory-operand variant
-                    if u.name != "_COPY":
+                    if u.name != U._COPY:
                         memops += 1
                     continue
                 t = state.new_like(v)
-                out.append(Uop("_COPY", [sv], t, line=line))
+                out.append(Uop(U._COPY, [sv], t, line=line))
                 reloads += 1
                 put(r, v, t)
                 pinned.add(r)
@@ -237,7 +238,7 @@ def allocate_tos(state: AllocState, note=None) -> None:
     # its register never needed the store.
     used = {v for b in fn.blocks for u in b.uops for v in u.uses()}
     for b in fn.blocks:
-        kept = [u for u in b.uops if not (u.name == "_COPY" and u.output in state.in_slot
+        kept = [u for u in b.uops if not (u.name == U._COPY and u.output in state.in_slot
                                           and u.output not in used)]
         spills -= len(b.uops) - len(kept)
         b.uops = kept

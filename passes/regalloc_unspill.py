@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from bisect import bisect_right, insort
 
+from ir.uops import U
 
 from .liveness import compute
 from .regalloc_state import AllocState
@@ -95,7 +96,7 @@ def unspill(state: AllocState) -> int:
     for b in fn.blocks:
         w = weight[b.label]
         for u in b.uops:
-            if u.name == "_COPY":
+            if u.name == U._COPY:
                 src, dst = u.inputs[0], u.output
                 if src in state.temps and state.temps[src] == ("def", dst):
                     gain[dst] += w                  # the spill store
@@ -149,7 +150,7 @@ def unspill(state: AllocState) -> int:
     for b in fn.blocks:
         out = []
         for u in b.uops:
-            if u.name == "_COPY" and (rename.get(u.inputs[0]) == u.output
+            if u.name == U._COPY and (rename.get(u.inputs[0]) == u.output
                                       or rename.get(u.output) == u.inputs[0]):
                 continue
             u.replace_uses(rename)
@@ -181,7 +182,7 @@ def reuse_reloads(state: AllocState) -> int:
     for b in fn.blocks:
         held: dict[int, int] = {}          # spilled value -> temp holding it in a register
         for u in b.uops:
-            if u.name != "_COPY":
+            if u.name != U._COPY:
                 continue
             src, dst = u.inputs[0], u.output
             kind = state.temps.get(src)

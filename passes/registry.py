@@ -5,9 +5,11 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.util
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from .base import Pass, PassError
+
 
 # Built-in passes by name, imported only when used (keeps start-up lean).
 BUILTIN = {
@@ -42,7 +44,6 @@ def _load_entry_points() -> None:
     if _entry_points_loaded:
         return
     _entry_points_loaded = True
-    from importlib.metadata import entry_points
 
     for ep in entry_points(group="workbench.passes"):
         try:

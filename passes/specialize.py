@@ -20,18 +20,15 @@ already specialized.
 from __future__ import annotations
 
 from ir.core import Block, Exit, Function, Uop
-from ir.uops import SPECIALIZED_BINOPS, Flag, base_binop
+from ir.printer import format_imm
+from ir.uops import COMPARISONS, UOPS, Flag, U, When, base_binop, family, guard_name  # noqa: F401
 
 from .analysis import UNALLOCATED
 from .base import Option, Pass, PassContext
 from .typeprop import const_type
 
-COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
+
 CONSTANT_GLOBAL_TYPES = (int, float, bool, str, type(None))
-
-
-def guard_name(pos: str, t: str) -> str:
-    return f"_GUARD_{pos}_{t.upper()}"
 
 
 class _Rewriter:
@@ -62,14 +59,14 @@ class _Rewriter:
         """Both operands of a binary uop have type ``t``."""
         if a == b:
             self.guard("TOS", t, a)
-        elif t in ("int", "float"):
+        elif f"_GUARD_BOTH_{t.upper()}" in UOPS:
             self.emit(guard_name("BOTH", t), [a, b])
         else:
             self.guard("NOS", t, a)
             self.guard("TOS", t, b)
 
     def to_float(self, v: int) -> int:
-        return self.emit("_INT_TO_FLOAT", [v], self.fn.new_value())
+        return self.emit(U._INT_TO_FLOAT, [v], self.fn.new_value())
 
     def floats(self, ta: str, tb: str, a: int, b: int) -> tuple[int, int]:
         """Guard a mixed (or all-int) pair and convert the int side(s) to float."""
@@ -130,7 +127,7 @@ class Specialize(Pass):
         used_from = [set() for _ in range(n + 1)]
         for i in range(n - 1, -1, -1):
             used_from[i] = used_from[i + 1] | set(tier1[i].uses())
-        known = {u.output: const_type(u.imms[0]) for u in tier1 if u.name == "_LOAD_CONST"}
+        known = {u.output: const_type(u.imms[0]) for u in tier1 if u.name == U._LOAD_CONST}
         defined: list[int] = []
         new: list[Uop] = []
         changed = False
@@ -163,7 +160,7 @@ class Specialize(Pass):
                 # unreachable, so the block is still complete tier-1 code after the exit).
                 ctx.note(f"specialize: @{fn.name} {b.label}:{i} {_show(u)}: cold (tier 1 "
                          f"never ran it) -> _EXIT_COLD")
-                new.append(Uop("_EXIT_COLD", [], None, (), [], rw.exit(), u.line))
+                new.append(Uop(U._EXIT_COLD, [], None, (), [], rw.exit(), u.line))
                 new.append(u)
                 changed = True
             else:
@@ -201,29 +198,24 @@ class Specialize(Pass):
         """None, or (new uop name, reason, build(rewriter))."""
         name = u.name
         d = u.defn
-        if not d.has(Flag.PROFILE) and name != "_LOAD_GLOBAL":
-            return None
-        if name == "_LOAD_GLOBAL":
+        if name == U._LOAD_GLOBAL:
             g = u.imms[0]
             if g in ctx.constant_globals and \
                     type(ctx.constant_globals[g]) in CONSTANT_GLOBAL_TYPES:
                 value = ctx.constant_globals[g]
-                return ("_LOAD_CONST", f"global {g} is a watched constant",
-                        lambda rw: rw.emit("_LOAD_CONST", [], u.output, (value,)))
+                return (U._LOAD_CONST, f"global {g} is a watched constant",
+                        lambda rw: rw.emit(U._LOAD_CONST, [], u.output, (value,)))
             return None
-
-        arity = {"_BINARY_OP": 2, "_COMPARE_OP": 2, "_BINARY_SUBSCR": 2, "_STORE_SUBSCR": 2,
-                 "_TO_BOOL": 1, "_RANGE_ARG": 1, "_UNARY_OP": 1, "_CALL_BUILTIN": 1,
-                 "_CALL_METHOD": 1}.get(name)
-        if arity is None or len(u.inputs) < arity:
+        fam = d.family
+        if fam is None or not d.has(Flag.PROFILE) or len(u.inputs) < fam.arity:
             return None
-        if name == "_CALL_BUILTIN" and (u.imms[0] != "len" or len(u.inputs) != 1):
+        rows = family(name)
+        if fam.sites is not None:
+            if not fam.sites(u.imms, len(u.inputs)):
+                return None
+        elif not any(_site_fits(spec, w, u) for spec, w in rows):
             return None
-        if name == "_CALL_METHOD" and (u.imms[0] != "append" or len(u.inputs) != 2):
-            return None
-        if name == "_COMPARE_OP" and u.imms[0] not in COMPARISONS:
-            return None
-        types, why = self.site_types(fn, b.label, i, u, ctx, known, arity)
+        types, why = self.site_types(fn, b.label, i, u, ctx, known, fam.arity)
         if types is None:
             ctx.note(f"specialize: @{fn.name} {b.label}:{i} {_show(u)} left generic: {why}")
             return None
@@ -234,117 +226,58 @@ class Specialize(Pass):
         return what, why, build
 
     def choose(self, u: Uop, types: tuple[str, ...]):
-        name = u.name
-        ins = u.inputs
-        out = u.output
-        if name == "_BINARY_OP":
-            a, b = ins
-            ta, tb = types
-            op = base_binop(u.imms[0])
-            if ta == tb == "int" and (op, "int") in SPECIALIZED_BINOPS:
-                spec = SPECIALIZED_BINOPS[(op, "int")]
-
-                def build(rw):
-                    rw.guard_pair("int", a, b)
-                    rw.emit(spec, [a, b], out)
-                return spec, build
-            if {ta, tb} <= {"int", "float"} and (op, "float") in SPECIALIZED_BINOPS \
-                    and (ta == "float" or tb == "float" or op == "/"):
-                spec = SPECIALIZED_BINOPS[(op, "float")]
-
-                def build(rw):
-                    fa, fb = rw.floats(ta, tb, a, b)
-                    rw.emit(spec, [fa, fb], out)
-                return spec, build
-            return None
-        if name == "_COMPARE_OP":
-            a, b = ins
-            ta, tb = types
-            op = u.imms[0]
-            if ta == tb == "int":
-                def build(rw):
-                    rw.guard_pair("int", a, b)
-                    rw.emit("_COMPARE_OP_INT", [a, b], out, (op,))
-                return "_COMPARE_OP_INT", build
-            if {ta, tb} <= {"int", "float"} and "float" in (ta, tb):
-                def build(rw):
-                    fa, fb = rw.floats(ta, tb, a, b)
-                    rw.emit("_COMPARE_OP_FLOAT", [fa, fb], out, (op,))
-                return "_COMPARE_OP_FLOAT", build
-            return None
-        if name == "_TO_BOOL":
-            (v,), (t,) = ins, types
-            if t in ("int", "float", "list"):
-                spec = f"_TO_BOOL_{t.upper()}"
-
-                def build(rw):
-                    rw.guard("TOS", t, v)
-                    rw.emit(spec, [v], out)
-                return spec, build
-            if t == "bool":
-                return "_GUARD_TOS_BOOL", lambda rw: rw.guard("TOS", "bool", v)
-            return None
-        if name == "_RANGE_ARG":
-            (v,), (t,) = ins, types
-            if t == "int":
-                return "_GUARD_TOS_INT", lambda rw: rw.guard("TOS", "int", v)
-            return None
-        if name == "_UNARY_OP":
-            (v,), (t,) = ins, types
-            spec = {("neg", "int"): "_UNARY_NEGATIVE_INT",
-                    ("neg", "float"): "_UNARY_NEGATIVE_FLOAT",
-                    ("invert", "int"): "_UNARY_INVERT_INT"}.get((u.imms[0], t))
-            if spec is None:
-                return None
-
-            def build(rw):
-                rw.guard("TOS", t, v)
-                rw.emit(spec, [v], out)
-            return spec, build
-        if name == "_BINARY_SUBSCR":
-            if types != ("list", "int"):
-                return None
-            a, b = ins
-
-            def build(rw):
-                rw.guard("NOS", "list", a)
-                rw.guard("TOS", "int", b)
-                rw.emit("_BINARY_SUBSCR_LIST_INT", [a, b], out)
-            return "_BINARY_SUBSCR_LIST_INT", build
-        if name == "_STORE_SUBSCR":
-            if types != ("list", "int"):
-                return None
-            a, b, c = ins
-
-            def build(rw):
-                rw.guard("NOS", "list", a)
-                rw.guard("TOS", "int", b)
-                rw.emit("_STORE_SUBSCR_LIST_INT", [a, b, c])
-            return "_STORE_SUBSCR_LIST_INT", build
-        if name == "_CALL_BUILTIN":
-            if types != ("list",):
-                return None
-            (v,) = ins
-
-            def build(rw):
-                rw.guard("TOS", "list", v)
-                rw.emit("_LIST_LEN", [v], out)
-            return "_LIST_LEN", build
-        if name == "_CALL_METHOD":
-            if types != ("list",):
-                return None
-            a, b = ins
-
-            def build(rw):
-                rw.guard("NOS", "list", a)
-                rw.emit("_LIST_APPEND", [a, b], out)
-            return "_LIST_APPEND", build
+        """(name, build(rewriter)) of the first member of the generic uop's family
+        (ir.uops.family) that applies to operand types ``types``, or None."""
+        for spec, w in family(u.name):
+            if _site_fits(spec, w, u) and w.matches(types, u.imms):
+                return _builder(spec, w, u, types)
         return None
+
+
+def _site_fits(spec: str | None, w: When, u: Uop) -> bool:
+    """Whether a family member could replace ``u`` (its operator and input count)."""
+    if w.ops and base_binop(u.imms[0]) not in w.ops:
+        return False
+    if spec is None:
+        return True
+    d = UOPS[spec]
+    return d.variadic or len(d.inputs) == len(u.inputs)
+
+
+def _builder(spec: str | None, w: When, u: Uop, types: tuple[str, ...]):
+    ins, out = list(u.inputs), u.output
+    imms = u.imms if spec is not None and UOPS[spec].imms else ()
+    if w.guards == "pair":
+        a, b = ins
+
+        def build(rw):
+            rw.guard_pair(types[0], a, b)
+            rw.emit(spec, [a, b], out, imms)
+        return spec, build
+    if w.guards == "floats":
+        a, b = ins
+        ta, tb = types
+
+        def build(rw):
+            fa, fb = rw.floats(ta, tb, a, b)
+            rw.emit(spec, [fa, fb], out, imms)
+        return spec, build
+    guards = [(guard_name(pos, t), v) for pos, t, v in zip(w.guards, types, ins)]
+    if spec is None:
+        def build(rw):
+            for g, v in guards:
+                rw.emit(g, [v])
+        return guards[0][0], build
+
+    def build(rw):
+        for g, v in guards:
+            rw.emit(g, [v])
+        rw.emit(spec, ins, out if UOPS[spec].output else None, imms)
+    return spec, build
 
 
 def _show(u: Uop) -> str:
     """A uop without its exit, for explanations."""
-    from ir.printer import format_imm
 
     s = (f"%{u.output} = " if u.output is not None else "") + u.name
     for kind, value in zip(u.defn.imms, u.imms):

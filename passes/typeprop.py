@@ -37,7 +37,7 @@ from typing import Callable
 
 from ir.cfg import dominators, predecessors, reverse_postorder
 from ir.core import Block, Function, Uop
-from ir.uops import fits_int64
+from ir.uops import fits_int64, U
 
 from .analysis import register_analysis
 from .base import ALL, Pass, PassContext
@@ -46,6 +46,10 @@ BOTTOM = "bottom"
 ENTRY = "<entry>"   # key of the function entry in analyze(assume=...)
 TOP = "unknown"
 CONCRETE = ("int", "float", "bool", "none", "list", "tuple", "str")
+# the uops the transfer function handles itself (frame and copies), bound once: it runs
+# for every uop of every block on every iteration
+_STORE_FAST, _LOAD_CONST, _COPY = U._STORE_FAST, U._LOAD_CONST, U._COPY
+_LOADS = (U._LOAD_FAST, U._LOAD_FAST_CHECK)
 
 
 def join(a: str, b: str) -> str:
@@ -217,10 +221,6 @@ class TypeFacts:
 
 # --------------------------------------------------------------------------- analysis
 
-_ITER_SEQ_RESULT = {"list": "list", "tuple": "tuple", "str": "str"}
-_BUILTIN_RESULT = {"len": "int"}
-
-
 class _Analyzer:
     def __init__(self, fn: Function, osr: str, assume: dict | None, explain: bool = False,
                  analyses=None):
@@ -260,7 +260,7 @@ class _Analyzer:
         keep: set[int] = set()
         for b in self.fn.blocks:
             for u in b.uops:
-                if u.name in ("_STORE_FAST", "_COPY"):
+                if u.name in (U._STORE_FAST, U._COPY):
                     keep.update(u.inputs)
                 for v in u.uses():
                     if where.get(v, b.label) != b.label:
@@ -348,7 +348,7 @@ class _Analyzer:
                 self.guard(label, i, u, s, facts)
                 continue
             out = u.output
-            if name == "_STORE_FAST":
+            if name == _STORE_FAST:
                 v = u.inputs[0]
                 local = u.imms[0]
                 s.locals[local] = LocalInfo(self.type_of(v, s), False,
@@ -360,10 +360,10 @@ class _Analyzer:
             if out is None:
                 continue
             why = None
-            if name == "_LOAD_CONST":
+            if name == _LOAD_CONST:
                 t = const_type(u.imms[0])
                 why = f"constant {u.imms[0]!r}"
-            elif name in ("_LOAD_FAST", "_LOAD_FAST_CHECK"):
+            elif name in _LOADS:
                 local = u.imms[0]
                 info = s.locals[local]
                 t = info.type
@@ -371,7 +371,7 @@ class _Analyzer:
                     why = self.describe_local(local, info, label)
                 s.locals[local] = LocalInfo(info.type, False, info.sources)
                 s.holders[local] = s.holders.get(local, frozenset()) | {out}
-            elif name == "_COPY":
+            elif name == _COPY:
                 src = u.inputs[0]
                 t = self.type_of(src, s)
                 why = f"copy of %{src}"
@@ -388,17 +388,11 @@ class _Analyzer:
         return []
 
     def result_type(self, u: Uop, s: State) -> str:
+        """The uop's transfer rule (its ``result`` or ``result_rule``, ir/uops.py)."""
         d = u.defn
-        name = u.name
-        if name in ("_RANGE_ARG", "_RANGE_STEP"):
-            # operator.index gives a Python int, which need not fit in int64
-            return "int" if self.type_of(u.inputs[0], s) in ("int", "bool") else TOP
-        if name == "_COMPARE_OP":
-            return "bool"   # no user classes in the subset: comparisons give bools
-        if name == "_ITER_SEQ":
-            return _ITER_SEQ_RESULT.get(self.type_of(u.inputs[0], s), TOP)
-        if name == "_CALL_BUILTIN":
-            return _BUILTIN_RESULT.get(u.imms[0], TOP)
+        if d.result_rule is not None:
+            t = d.result_rule(tuple(self.type_of(v, s) for v in u.inputs), u.imms)
+            return TOP if t is None else t
         if d.result is not None:
             return d.result
         return TOP
@@ -447,7 +441,7 @@ class _Analyzer:
 
     def edges(self, label: str, i: int, u: Uop, s: State):
         out = []
-        if u.name == "_ENTRY":
+        if u.name == U._ENTRY:
             for k, t in enumerate(u.targets):
                 if k == 0:
                     out.append((t.block, s.copy()))
@@ -483,9 +477,9 @@ class _Analyzer:
         if d is None or d[2] is None:
             return f"block parameter %{v}"
         u = d[2]
-        if u.name == "_LOAD_CONST":
+        if u.name == U._LOAD_CONST:
             return f"_LOAD_CONST {u.imms[0]!r}"
-        if u.name in ("_LOAD_FAST", "_LOAD_FAST_CHECK"):
+        if u.name in (U._LOAD_FAST, U._LOAD_FAST_CHECK):
             return f"{u.name} {u.imms[0]}"
         return u.name
 

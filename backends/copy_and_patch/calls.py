@@ -7,6 +7,7 @@ such uop (`helper` is the fallback: the Python runtime helper, `HelperSite`).
 from __future__ import annotations
 
 from ir.core import Uop
+from ir.uops import U
 
 from . import uop_stencils as S
 from .blob import HelperSite, Site, Unsupported
@@ -35,7 +36,7 @@ class CallCode:
     def build_sequence(self, u: Uop, site: Site) -> bool:
         """`_BUILD_LIST` / `_BUILD_TUPLE` in C: the items (boxed; raw ones boxed into
         temporaries) stored to the argument words, which the stencil reads."""
-        if u.name not in ("_BUILD_LIST", "_BUILD_TUPLE") or self.rep(u.output) != BOX:
+        if u.name not in (U._BUILD_LIST, U._BUILD_TUPLE) or self.rep(u.output) != BOX:
             return False
         for k, v in enumerate(u.inputs):
             word = self.arg_base + k
@@ -86,7 +87,7 @@ class CallCode:
         if self.build_sequence(u, site) or self.direct_call(u, b, i, site):
             return
         inputs = []
-        if u.name == "_LOAD_FAST_CHECK":
+        if u.name == U._LOAD_FAST_CHECK:
             name = u.imms[0]
             self.local_operand(name)
             inputs.append((self.local_word[name], self.local_rep[name]))

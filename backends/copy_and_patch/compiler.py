@@ -15,8 +15,10 @@ import shlex
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
+
 
 MIN_CLANG = 19
 
@@ -118,7 +120,6 @@ def include_flags() -> tuple[str, ...]:
     """`-I`/`-isystem` for the running interpreter's `Python.h` and the C library headers
     it includes (stencils use CPython's own struct layouts and macros); a one-line
     StencilBuildError names what to install when either is missing."""
-    import sysconfig
 
     python_include = sysconfig.get_paths()["include"]
     if not Path(python_include, "Python.h").is_file():

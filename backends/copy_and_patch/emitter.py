@@ -44,6 +44,7 @@ from itertools import islice
 from operator import attrgetter, itemgetter
 
 from ir.core import Exit, Function, Target, Uop
+from ir.uops import U
 
 from . import plans as P
 # the blob types and the constants stay importable from here, as before the split
@@ -52,12 +53,12 @@ from .calls import CallCode
 from .edges import EdgeCode, sequentialize  # noqa: F401
 from .entry_shim import ENTRY_SHIM_NAME
 from .ownership import Ownership
-from .plans import (BOX, BOX_BASE, CONV, DIRECT, GUARD_KINDS, HELPER_EFFECTS,  # noqa: F401
-                    KINDS, MASK64, PLANS, SHADOW_WORDS, TEMP_WORDS, WORD_TYPES, plan,
-                    uop_kind, variant)
+from .plans import (BOX, BOX_BASE, CONV, GUARD_KINDS, HELPER_EFFECTS, KINDS, MASK64,  # noqa: F401
+                    PLANS, SHADOW_WORDS, TEMP_WORDS, WORD_TYPES, plan, uop_kind, variant)
 from .releases import Releases
 from .stencil import HoleValue as V
 from .uop_stencils import HEADER_WORDS, MAX_REGS, Variant, library_of
+
 
 def rep_of(fn: Function, v: int, boxed: bool = False) -> str:
     """The word representation of value `v`: a proven word type, else boxed (always
@@ -154,10 +155,10 @@ class _Emitter(Releases, EdgeCode, CallCode):
                 if out is not None and out > top:
                     top = out
                 name = u.name
-                if name == "_LOAD_FAST" or name == "_LOAD_FAST_CHECK":
+                if name == U._LOAD_FAST or name == U._LOAD_FAST_CHECK:
                     seen.setdefault(u.imms[0], set()).add(
-                        BOX if name == "_LOAD_FAST_CHECK" else reps.get(out, BOX))
-                elif name == "_STORE_FAST":
+                        BOX if name == U._LOAD_FAST_CHECK else reps.get(out, BOX))
+                elif name == U._STORE_FAST:
                     seen.setdefault(u.imms[0], set()).add(reps.get(u.inputs[0], BOX))
         if self.regalloc:
             regs, slots = set(), set()
@@ -337,7 +338,7 @@ class _Emitter(Releases, EdgeCode, CallCode):
         fn = self.fn
         self.exit_saves: list[tuple[int, ...]] = []
         blocks = list(fn.blocks)
-        if blocks and blocks[0].uops and blocks[0].uops[-1].name == "_ENTRY":
+        if blocks and blocks[0].uops and blocks[0].uops[-1].name == U._ENTRY:
             entry_uop = blocks[0].uops[-1]
             if len(blocks[0].uops) != 1:
                 raise Unsupported("_ENTRY block has other uops")
@@ -356,7 +357,7 @@ class _Emitter(Releases, EdgeCode, CallCode):
         # entries: the frame's boxed locals are borrowed from the caller; take references
         # (the `_ENTRY` dispatcher's code)
         dispatcher = fn.blocks[0].label if len(blocks) < len(fn.blocks) else None
-        entry_site = Site(dispatcher, 0, "_ENTRY", fn.line) if dispatcher else None
+        entry_site = Site(dispatcher, 0, U._ENTRY, fn.line) if dispatcher else None
         order = [b.label for b in blocks]
         # the function entry's last: it falls through into the first block; with no boxed
         # locals an entry is its block itself (labelled once the blocks are placed)
@@ -373,7 +374,7 @@ class _Emitter(Releases, EdgeCode, CallCode):
                 if len(self.colds) == ncolds and len(self.errors) == nerrors:
                     increfs = self.items[start:]
             if k != 0 or not order or entries[0] != order[0]:
-                self.put(variant("_JUMP", self.nregs),
+                self.put(variant(U._JUMP, self.nregs),
                          {V.TARGET: f"block:{entries[k]}"}, entry_site)
         out_of_line: list[tuple[str, Target, Site, tuple]] = []
         regalloc, uop = self.regalloc, self.uop
@@ -412,7 +413,7 @@ class _Emitter(Releases, EdgeCode, CallCode):
             self.mark(label)
             self.site = site
             self.edge_moves(t, held, site)
-            self.put(variant("_JUMP", self.nregs), {V.TARGET: f"block:{t.block}"},
+            self.put(variant(U._JUMP, self.nregs), {V.TARGET: f"block:{t.block}"},
                      site)
         items, labels, nregs = self.items, self.labels, self.nregs
         for k, saves in enumerate(self.exit_saves):
@@ -507,7 +508,7 @@ class _Emitter(Releases, EdgeCode, CallCode):
                 self.put_op("_LOAD_CONST_OBJ", [], self.operand(u.output),
                             {_OPERAND: box_constant(c, self.constants)}, site)
             else:
-                self.put_op("_LOAD_CONST", [], self.operand(u.output),
+                self.put_op(U._LOAD_CONST, [], self.operand(u.output),
                             {_OPERAND: _const_bits(c, r)}, site)
             return
         if kind is P.GUARD:
@@ -527,7 +528,7 @@ class _Emitter(Releases, EdgeCode, CallCode):
             t = u.targets[0]
             self.edge_moves(t, self.held, site)
             if t.block != following:
-                self.items.append((variant("_JUMP", self.nregs), {_TARGET: f"block:{t.block}"},
+                self.items.append((variant(U._JUMP, self.nregs), {_TARGET: f"block:{t.block}"},
                                    site))
             return
         if kind is P.EXIT_COLD:   # never ran in tier 1: always leave (no helper needed)
@@ -589,7 +590,7 @@ class _Emitter(Releases, EdgeCode, CallCode):
             self.put_op("_BRANCH_IF", [cond], None, {_TARGET: target}, site)
             self.edge_moves(no, held, site)
             if no.block != following:
-                self.items.append((variant("_JUMP", self.nregs), {_TARGET: f"block:{no.block}"},
+                self.items.append((variant(U._JUMP, self.nregs), {_TARGET: f"block:{no.block}"},
                                    site))
             return
         if kind is P.RETURN:
@@ -601,7 +602,7 @@ class _Emitter(Releases, EdgeCode, CallCode):
             for lname in self.boxed_locals:
                 self.refcount("_XDECREF", self.local_operand(lname), site)
             status = (-len(self.returns)) & MASK64  # -1 - site
-            self.put_op("_RETURN", [(self.operand(v), "")], None, {_OPERAND: status}, site)
+            self.put_op(U._RETURN, [(self.operand(v), "")], None, {_OPERAND: status}, site)
             return
         if kind is P.NO_STENCIL:
             raise Unsupported(f"no native stencil for {u.name} (at {b.label}:{i})")

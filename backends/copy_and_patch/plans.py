@@ -9,10 +9,11 @@ The emitter then only fills in the hole values of each stencil it places.
 
 from __future__ import annotations
 
-from ir.uops import UOPS, Effect
+from ir.uops import UOPS, Effect, U
 
 from . import uop_stencils as S
-from .uop_stencils import BODIES, CMP_NAMES, Variant
+from .uop_stencils import CMP_NAMES, Variant
+
 
 WORD_TYPES = ("int", "float", "bool")
 BOX = "box"
@@ -22,9 +23,14 @@ BOX_BASE = {t: f"_BOX_{t.upper()}" for t in CONV}   # the stencil boxing a raw w
 TEMP_WORDS = 4  # boxed temporaries of one uop, at least (raw inputs boxed for the C API)
 SHADOW_WORDS = 3  # copies of dying inputs whose register the uop's output reuses
 
-# Uops compiled by the stencil of the same name.
-DIRECT = frozenset(n for n in BODIES if not n.startswith("_COMPARE_OP") and n not in (
-    "_LOAD_CONST", "_MOVE"))
+
+def direct(name: str) -> bool:
+    """Is ``name`` compiled by the stencil of its own name?  Asked of the uop table (a
+    uop defined after this module loaded compiles too; ``uop_kind`` caches the answer)."""
+    return S.uop_body(name) is not None and not name.startswith(U._COMPARE_OP) and \
+        name not in (U._LOAD_CONST, "_MOVE")
+
+
 # Helper effects with semantics of their own (backends.native.helpers), not the uop's impl.
 HELPER_EFFECTS = frozenset({"LOAD_FAST_CHECK", "LOAD_GLOBAL", "STORE_GLOBAL", "CALL_FUNCTION",
                             "CALL_BUILTIN", "CALL_METHOD"})
@@ -61,8 +67,8 @@ def variant(base: str, nregs: int, saves: tuple[int, ...] = ()) -> Variant:
     "nop", "exit_cold", "guard", "load_const", "load_fast", "store_fast", "copy",
     "range_arg", "compare", "direct", "jump", "branch", "return", "no_stencil", "helper")
 KINDS: dict[str, tuple] = {}
-_NAMED = {"_LOAD_CONST": LOAD_CONST, "_LOAD_FAST": LOAD_FAST, "_STORE_FAST": STORE_FAST,
-          "_COPY": COPY, "_JUMP": JUMP, "_BRANCH": BRANCH, "_RETURN": RETURN}
+_NAMED = {U._LOAD_CONST: LOAD_CONST, U._LOAD_FAST: LOAD_FAST, U._STORE_FAST: STORE_FAST,
+          U._COPY: COPY, U._JUMP: JUMP, U._BRANCH: BRANCH, U._RETURN: RETURN}
 
 
 def uop_kind(name: str) -> tuple:
@@ -70,24 +76,24 @@ def uop_kind(name: str) -> tuple:
     them per uop before (the first that holds decides)."""
     d = UOPS[name]
     arg = None
-    if name == "_NOP" or d.effect is Effect.SPILL:
+    if name == U._NOP or d.effect is Effect.SPILL:
         k = NOP
-    elif name == "_EXIT_COLD":
+    elif name == U._EXIT_COLD:
         k = EXIT_COLD
     elif d.is_guard:
         need = d.guard_type if d.guard_type in GUARD_KINDS.values() else None
         k, arg = (HELPER, None) if need is None else (GUARD, (need, f"_GUARD_{need.upper()}"))
-    elif name in ("_LOAD_CONST", "_LOAD_FAST", "_STORE_FAST", "_COPY"):
+    elif name in (U._LOAD_CONST, U._LOAD_FAST, U._STORE_FAST, U._COPY):
         k = _NAMED[name]
-    elif name == "_RANGE_ARG":
-        k, arg = RANGE_ARG, name in DIRECT
-    elif name in ("_COMPARE_OP_INT", "_COMPARE_OP_FLOAT"):
+    elif name == U._RANGE_ARG:
+        k, arg = RANGE_ARG, direct(name)
+    elif name in (U._COMPARE_OP_INT, U._COMPARE_OP_FLOAT):
         k, arg = COMPARE, {op: f"{name}_{n}" for op, n in CMP_NAMES.items()}
-    elif name in DIRECT:
+    elif direct(name):
         k = DIRECT_STENCIL
-    elif name in ("_JUMP", "_BRANCH", "_RETURN"):
+    elif name in (U._JUMP, U._BRANCH, U._RETURN):
         k = _NAMED[name]
-    elif name == "_ENTRY" or d.is_terminator:
+    elif name == U._ENTRY or d.is_terminator:
         k = NO_STENCIL
     else:
         k = HELPER

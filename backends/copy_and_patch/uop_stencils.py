@@ -69,9 +69,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 
-from ir.uops import UOPS
+from ir.uops import UOPS, U
 
+from .cache import build_library
 from .entry_shim import ENTRY_SHIM_SOURCE
+
 
 REG_ARGS = ("r13", "r14", "r15", "rdi", "rsi", "rdx", "rcx", "r8", "r9", "r11")
 MAX_REGS = len(REG_ARGS)
@@ -269,8 +271,8 @@ BODIES: dict[str, str] = {
 # Every other body comes from the uop table (ir/uops.py, UopDef.stencil); a comparison
 # has one stencil per operator, its "{op}" filled in.
 # Generic uops: an inline fast path (hot part) in front of their C-API slow path (cold).
-GENERIC_FAST = ("_BINARY_OP", "_COMPARE_OP", "_TO_BOOL", "_UNARY_OP", "_BINARY_SUBSCR",
-                "_STORE_SUBSCR")
+GENERIC_FAST = (U._BINARY_OP, U._COMPARE_OP, U._TO_BOOL, U._UNARY_OP, U._BINARY_SUBSCR,
+                U._STORE_SUBSCR)
 GENERIC_PREFIX = "_GEN"
 # operator -> (fast-path code, C-API function)
 GENERIC_BINOPS = {
@@ -332,39 +334,57 @@ _BUILD = """
             {kind}_SET_ITEM(s, k, o);
         }}
         OUT = WORD(s);"""
-VARIANT_BODIES["_BUILD_LIST"] = _BUILD.format(kind="PyList")
-VARIANT_BODIES["_BUILD_TUPLE"] = _BUILD.format(kind="PyTuple")
+VARIANT_BODIES[U._BUILD_LIST] = _BUILD.format(kind="PyList")
+VARIANT_BODIES[U._BUILD_TUPLE] = _BUILD.format(kind="PyTuple")
 for _n, _b in BODIES.items():
     VARIANT_BODIES.setdefault(_n, _b)
+
+
+def uop_body(name: str) -> str | None:
+    """The C body of a uop compiled by the stencil of its own name: its table entry's
+    `stencil` (ir/uops.py), unless that is a generic uop's fast path or has an "{op}"
+    (a comparison: one stencil per operator). Read from the table when asked, so a uop
+    defined after this module loaded compiles too."""
+    d = UOPS.get(name)
+    if d is None or not d.stencil or d.stencil_slow or "{op}" in d.stencil:
+        return None
+    return d.stencil
+
+
+def variant_body(base: str) -> str | None:
+    """The straight-line C body of a stencil base (None: a control, helper or generic
+    base, see `Variant._body`)."""
+    body = VARIANT_BODIES.get(base)
+    return body if body is not None else uop_body(base)
 
 
 def may_error(base: str) -> bool:
     """Whether a stencil base can fail (it then jumps to its site's error stub)."""
     if base.startswith((GENERIC_PREFIX, "_CALL_")):
         return True
-    return "ERROR_IF" in VARIANT_BODIES.get(base, "")
+    return "ERROR_IF" in (variant_body(base) or "")
 
 
 def generic_base(uop: str, op: str | None, raw_bool: bool) -> str | None:
     """The stencil base of a generic uop (None: none): uop, operator name, and `_RAWB`
     when the bool result is a raw word rather than a boxed one."""
-    if uop == "_BINARY_OP":
+    if uop == U._BINARY_OP:
         if op not in GENERIC_BINOPS:
             return None
         code = GENERIC_OP_NAMES[op.removesuffix("=")] + ("_INPLACE" if op.endswith("=") else "")
-    elif uop == "_COMPARE_OP":
+    elif uop == U._COMPARE_OP:
         if op not in GENERIC_CMPOPS:
             return None
         code = GENERIC_CMP_NAMES[op]
-    elif uop == "_UNARY_OP":
+    elif uop == U._UNARY_OP:
         if op not in GENERIC_UNOPS:
             return None
         code = GENERIC_UNOPS[op][0]
-    elif uop in ("_TO_BOOL", "_BINARY_SUBSCR", "_STORE_SUBSCR"):
+    elif uop in (U._TO_BOOL, U._BINARY_SUBSCR, U._STORE_SUBSCR):
         code = ""
     else:
         return None
-    if raw_bool and uop not in ("_COMPARE_OP", "_TO_BOOL"):
+    if raw_bool and uop not in (U._COMPARE_OP, U._TO_BOOL):
         return None
     return f"{GENERIC_PREFIX}{uop}" + (f"_{code}" if code else "") + ("_RAWB" if raw_bool else "")
 
@@ -375,13 +395,13 @@ def _generic_parts(base: str) -> tuple[str, str, bool]:
     rest = base[len(GENERIC_PREFIX):].removesuffix("_RAWB")
     uop = max((u for u in GENERIC_FAST if rest == u or rest.startswith(u + "_")), key=len)
     code = rest[len(uop) + 1:]
-    if uop == "_BINARY_OP":
+    if uop == U._BINARY_OP:
         inplace = code.endswith("_INPLACE")
         name = code.removesuffix("_INPLACE")
         op = next(k for k, v in GENERIC_OP_NAMES.items() if v == name) + ("=" if inplace else "")
-    elif uop == "_COMPARE_OP":
+    elif uop == U._COMPARE_OP:
         op = next(k for k, v in GENERIC_CMP_NAMES.items() if v == code)
-    elif uop == "_UNARY_OP":
+    elif uop == U._UNARY_OP:
         op = next(k for k, (c, _) in GENERIC_UNOPS.items() if c == code)
     else:
         op = ""
@@ -394,14 +414,14 @@ def generic_body(base: str, slow: bool) -> str:
     uop, op, raw = _generic_parts(base)
     d = UOPS[uop]
     body = d.stencil_slow if slow else d.stencil
-    if uop == "_BINARY_OP":
+    if uop == U._BINARY_OP:
         code, fn = GENERIC_BINOPS[op]
         call = (f"PyNumber_{fn}(OA, OB, Py_None)" if fn.endswith("Power")
                 else f"PyNumber_{fn}(OA, OB)")
         body = body.replace("{op}", code).replace("{call}", call)
-    elif uop == "_COMPARE_OP":
+    elif uop == U._COMPARE_OP:
         body = body.replace("{op}", str(GENERIC_CMPOPS[op]))
-    elif uop == "_UNARY_OP":
+    elif uop == U._UNARY_OP:
         code, fn = GENERIC_UNOPS[op]
         body = body.replace("{op}", code).replace("{call}", f"PyNumber_{fn}(OA)")
     if raw:
@@ -444,7 +464,7 @@ class Variant:
             return False
         if self.base.startswith(GENERIC_PREFIX):
             return True
-        body = VARIANT_BODIES.get(self.base, "")
+        body = variant_body(self.base) or ""
         return "SLOWV" in body or any(c == "i" for _, c in self.inputs)
 
     def split(self) -> tuple["Variant", "Variant"]:
@@ -515,19 +535,20 @@ class Variant:
         b = self.base
         if b.startswith(GENERIC_PREFIX):
             return generic_body(b, slow=self.part == "cold"), "NEXT;"
-        if b in VARIANT_BODIES:
-            return VARIANT_BODIES[b], "NEXT;"
-        if b == "_LOAD_CONST":
+        body = variant_body(b)
+        if body is not None:
+            return body, "NEXT;"
+        if b == U._LOAD_CONST:
             return "OUT = OPERAND;", "NEXT;"
         if b == "_LOAD_CONST_OBJ":   # a new reference to a constant the code keeps alive
             return "Py_INCREF(O(OPERAND)); OUT = OPERAND;", "NEXT;"
-        if b == "_JUMP":
+        if b == U._JUMP:
             return "", "JUMP(_JIT_TARGET);"
         if b == "_BRANCH_IF":
             return "if (A) JUMP(_JIT_TARGET);", "NEXT;"
         if b == "_BRANCH_IFNOT":
             return "if (!A) JUMP(_JIT_TARGET);", "NEXT;"
-        if b == "_RETURN":
+        if b == U._RETURN:
             return "f[1] = A;", "return OPERAND;"
         if b == "_EXIT_STUB":
             saves = "".join(f"f[{HEADER_WORDS + k}] = r{k}; " for k in self.saves)
@@ -589,7 +610,6 @@ def library_of(names: frozenset, variants):
     the variants themselves, needed only when that set was never built before."""
     lib = _libraries.get(names)
     if lib is None:
-        from .cache import build_library
 
         lib = _libraries[names] = build_library(variants_source(variants()))
     return lib
@@ -597,10 +617,10 @@ def library_of(names: frozenset, variants):
 
 # Control stencils: complete function bodies.
 CONTROL: dict[str, str] = {
-    "_JUMP": "JUMP(_JIT_TARGET);",
+    U._JUMP: "JUMP(_JIT_TARGET);",
     "_BRANCH_IF": "if (A) JUMP(_JIT_TARGET); NEXT;",       # to TARGET if true, else next
     "_BRANCH_IFNOT": "if (!A) JUMP(_JIT_TARGET); NEXT;",   # to TARGET if false, else next
-    "_RETURN": "f[1] = A; return OPERAND;",                  # OPERAND = -1 - return site
+    U._RETURN: "f[1] = A; return OPERAND;",                  # OPERAND = -1 - return site
     "_EXIT_STUB": "f[0] = OPERAND; return OPERAND;",         # OPERAND = exit index
 }
 
@@ -619,6 +639,5 @@ def stencil_source() -> str:
 
 def library():
     """The compiled stencils (cached on disk by backends.copy_and_patch.cache)."""
-    from .cache import build_library
 
     return build_library(stencil_source())

@@ -12,14 +12,15 @@ generating Python source (fast but opaque).
 
 from __future__ import annotations
 
-import builtins
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ir.cfg import natural_loops
 from ir.core import MODULE_FUNCTION, Exit, Function, Module, Uop
-from ir.uops import DEOPT, Effect, Flag
+from ir.uops import DEOPT, Effect, Flag, missing_arguments
 
 from .profile import INT64_MAX, INT64_MIN, BigInt, Profile, profile_type
+
 
 UNBOUND = object()
 
@@ -82,7 +83,7 @@ class Interpreter:
     def call(self, name: str, args: list) -> object:
         fn = self.functions[name]
         if len(args) < len(fn.params):
-            raise TypeError(_missing_arguments(name, fn.params[len(args):]))
+            raise TypeError(missing_arguments(name, fn.params[len(args):]))
         if len(args) != len(fn.params):
             n = len(fn.params)
             raise TypeError(f"{name}() takes {n} positional argument{'s' * (n != 1)} "
@@ -162,22 +163,8 @@ class Interpreter:
             raise
 
 
-def _missing_arguments(name: str, missing: list[str]) -> str:
-    """CPython's message: ``f() missing 2 required positional arguments: 'b' and 'c'``."""
-    quoted = [f"'{p}'" for p in missing]
-    if len(quoted) == 1:
-        listed = quoted[0]
-    elif len(quoted) == 2:
-        listed = " and ".join(quoted)
-    else:
-        listed = ", ".join(quoted[:-1]) + ", and " + quoted[-1]
-    n = len(missing)
-    return f"{name}() missing {n} required positional argument{'s' * (n != 1)}: {listed}"
-
-
 def compile_function(interp: Interpreter, fn: Function, tier1: bool) -> CompiledFunction:
     """Turn each uop into a closure ``step(vals, frame)``."""
-    from ir.cfg import natural_loops
 
     local_index = {name: i for i, name in enumerate(fn.locals)}
     scratch = fn.max_value() + 1  # where effect-only uops drop their ignored result
@@ -235,15 +222,11 @@ def _compile_uop(interp: Interpreter, u: Uop, local_index: dict[str, int], scrat
         return step
     if e is Effect.LOAD_FAST_CHECK:
         s = local_index[u.imms[0]]
-        name = u.imms[0]
+        check = d.runtime(interp, UNBOUND, *u.imms)   # raises UnboundLocalError
 
         def step(vals, frame):
             v = frame[s]
-            if v is UNBOUND:
-                raise UnboundLocalError(
-                    f"cannot access local variable '{name}' where it is not associated "
-                    f"with a value")
-            vals[o] = v
+            vals[o] = check(v) if v is UNBOUND else v
         return step
     if e is Effect.STORE_FAST:
         s = local_index[u.imms[0]]
@@ -252,29 +235,22 @@ def _compile_uop(interp: Interpreter, u: Uop, local_index: dict[str, int], scrat
         def step(vals, frame):
             frame[s] = vals[a]
         return step
+    # Frame and call semantics shared with the runtime helpers of compiled code
+    # (UopDef.runtime, ir/uops.py).
     if e is Effect.LOAD_GLOBAL:
-        name = u.imms[0]
-        g = interp.globals
-        bi = builtins.__dict__
+        f = d.runtime(interp, UNBOUND, *u.imms)
 
         def step(vals, frame):
-            try:
-                vals[o] = g[name]
-            except KeyError:
-                try:
-                    vals[o] = bi[name]
-                except KeyError:
-                    raise NameError(f"name '{name}' is not defined") from None
+            vals[o] = f()
         return step
     if e is Effect.STORE_GLOBAL:
-        name = u.imms[0]
-        g = interp.globals
+        f = d.runtime(interp, UNBOUND, *u.imms)
         a = ins[0]
 
         def step(vals, frame):
-            g[name] = vals[a]
+            f(vals[a])
         return step
-    if e is Effect.CALL_FUNCTION:
+    if e is Effect.CALL_FUNCTION:   # UopDef.runtime's call_function, without its env check
         callee = u.imms[0]
         call = interp.call
 
@@ -282,16 +258,15 @@ def _compile_uop(interp: Interpreter, u: Uop, local_index: dict[str, int], scrat
             vals[o] = call(callee, [vals[a] for a in ins])
         return step
     if e is Effect.CALL_BUILTIN:
-        f = getattr(builtins, u.imms[0])
-        return _value_step(f, ins, o, seen)
+        return _value_step(d.runtime(interp, UNBOUND, *u.imms), ins, o, seen)
     if e is Effect.CALL_METHOD:
-        name = u.imms[0]
+        f = d.runtime(interp, UNBOUND, *u.imms)
 
         def step(vals, frame):
             args = [vals[a] for a in ins]
             if seen is not None:
                 seen.add((profile_type(args[0]),))
-            vals[o] = getattr(args[0], name)(*args[1:])
+            vals[o] = f(*args)
         return step
     if e is Effect.VALUE:
         return _value_step(d.implementation(u.imms), ins, o, seen)

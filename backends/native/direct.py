@@ -37,6 +37,8 @@ from __future__ import annotations
 import ctypes
 
 from backends.copy_and_patch import uop_stencils as S
+from backends.interp.interpreter import UNBOUND
+
 
 STACK_WORDS = 1 << 18   # 2 MiB of frames; a call that does not fit takes the helper path
 
@@ -145,7 +147,6 @@ class DirectCalls:
 
     def finisher(self, name: str):
         """`finish(callee_frame_address, *args)` for direct call sites of `name`."""
-        from backends.interp.interpreter import UNBOUND
 
         runtime = self.runtime
         interp = runtime.interp

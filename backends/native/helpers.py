@@ -31,7 +31,6 @@ exceptions it raises is built in (`record_frames`), so needs no wrapper.
 
 from __future__ import annotations
 
-import builtins
 import struct
 from _ctypes import PyObj_FromPtr, Py_DECREF, Py_INCREF
 
@@ -272,36 +271,6 @@ class HelperRuntime:
         d = u.defn
         e = d.effect
         env = self.env
-        if e is Effect.LOAD_FAST_CHECK:
-            name = u.imms[0]
-
-            def load_fast_check(value):
-                if value is UNBOUND:
-                    raise UnboundLocalError(
-                        f"cannot access local variable '{name}' where it is not "
-                        "associated with a value")
-                return value
-            return load_fast_check
-        if e is Effect.LOAD_GLOBAL:
-            name = u.imms[0]
-
-            def load_global():
-                g = env.globals if env is not None else {}
-                if name in g:
-                    return g[name]
-                try:
-                    return builtins.__dict__[name]
-                except KeyError:
-                    raise NameError(f"name '{name}' is not defined") from None
-            return load_global
-        if e is Effect.STORE_GLOBAL:
-            name = u.imms[0]
-
-            def store_global(value):
-                if env is None:
-                    raise RuntimeError("native code has no globals (NativeCode env)")
-                env.globals[name] = value
-            return store_global
         if e is Effect.CALL_FUNCTION:
             callee = u.imms[0]
             fast = getattr(env, "fast_calls", None)
@@ -317,17 +286,8 @@ class HelperRuntime:
                         return f(*args)
                     return call(callee, list(args))
                 return call_function
-
-            def call_function(*args):
-                if env is None:
-                    raise RuntimeError("native code cannot call functions without an env")
-                return env.call(callee, list(args))
-            return call_function
-        if e is Effect.CALL_BUILTIN:
-            return getattr(builtins, u.imms[0])
-        if e is Effect.CALL_METHOD:
-            name = u.imms[0]
-            return lambda obj, *args: getattr(obj, name)(*args)
+        if d.runtime is not None:   # frame and call semantics, shared with tier 1
+            return d.runtime(env, UNBOUND, *u.imms)
         f = d.implementation(u.imms)
         if f is None:
             def missing(*args):

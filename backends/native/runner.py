@@ -41,11 +41,13 @@ import struct
 
 from backends.copy_and_patch import uop_stencils as S
 from backends.copy_and_patch.emitter import HEADER_WORDS, CodeBlob  # noqa: F401
+from backends.copy_and_patch.stencil import HoleValue as V
+from ir.uops import U
 
 from .execmem import ExecutableMemory
-from .helpers import (INT64_MAX, INT64_MIN, MASK64, UNBOUND, HelperRuntime,  # noqa: F401
-                      Refused, box, converter, from_word, release, signed, take, to_word,
-                      unbox)
+from .helpers import (INT64_MAX, INT64_MIN, MASK64, UNBOUND, HelperRuntime, Refused,  # noqa: F401
+                      box, converter, from_word, release, signed, take, to_word, unbox)
+
 
 SITE_T = ctypes.CFUNCTYPE(ctypes.c_int64)  # a site function: no arguments needed
 FINISH_T = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64)
@@ -100,12 +102,11 @@ class NativeCode:
 
     def _locals_written(self) -> set[str]:
         """Locals some `_STORE_FAST` writes (their frame word is its output)."""
-        from backends.copy_and_patch.stencil import HoleValue as V
 
         by_word = {w: name for name, w in self.blob.frame.local_word.items()}
         return {by_word[values[V.SLOT2] // 8]
                 for values, site in zip(self.blob.values, self.blob.sites)
-                if site is not None and site.name == "_STORE_FAST" and V.SLOT2 in values
+                if site is not None and site.name == U._STORE_FAST and V.SLOT2 in values
                 and values[V.SLOT2] // 8 in by_word}
 
     def address_map(self):

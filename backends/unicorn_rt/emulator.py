@@ -42,6 +42,11 @@ import unicorn
 from unicorn import x86_const as X
 from unicorn.unicorn_py3.unicorn import uclib
 
+from backends.copy_and_patch import capi
+
+from . import native_hooks
+
+
 CODE_BASE = 0x1000_0000
 DATA_BASE = 0x2000_0000
 STACK_BASE = 0x3000_0000
@@ -196,7 +201,6 @@ class Emulator:
     def add_native(self, name: str) -> int:
         """Address to call for C-API function `name` (capi.py), carried out natively by
         the C hook `native_hooks.call_native` (no Python on the way)."""
-        from backends.copy_and_patch import capi
 
         result, kinds = capi.FUNCTIONS[name]
         if len(self.natives) * HELPER_SLOT >= self.helper_size:
@@ -206,8 +210,6 @@ class Emulator:
         return NATIVE_BASE + (len(self.natives) - 1) * HELPER_SLOT
 
     def _install_natives(self) -> None:
-        from . import native_hooks
-
         ctx, keep = native_hooks.natives_context(NATIVE_BASE, self.natives, RESERVED)
         if self._natives_keep is not None:   # keep the counts of the old table
             for ret, n in native_hooks.site_counts(self._natives_keep).items():
@@ -228,7 +230,6 @@ class Emulator:
     def calls_from(self) -> Counter[int]:
         """Call site (return address) -> calls out of the code: Python helpers and C-API
         functions."""
-        from . import native_hooks
 
         out = Counter(self.python_calls)
         out.update(self.native_calls_before)

@@ -26,6 +26,11 @@ import functools
 from unicorn import x86_const as X
 from unicorn.unicorn_py3.unicorn import uclib
 
+from backends.copy_and_patch.cache import build_library
+from backends.copy_and_patch.patcher import layout, link
+from backends.native.execmem import ExecutableMemory
+
+
 SITE_TABLE = 1 << 12   # call sites counted per emulator (open addressing)
 
 # slot kinds: how the function is called and what it returns
@@ -131,9 +136,6 @@ class Natives(ctypes.Structure):
 @functools.cache
 def hook_functions() -> dict[str, int]:
     """name -> address of each hook, compiled once (disk-cached like the stencils)."""
-    from backends.copy_and_patch.cache import build_library
-    from backends.copy_and_patch.patcher import layout, link
-    from backends.native.execmem import ExecutableMemory
 
     lib = build_library(SOURCE)
     names = ["count_block", "call_native"]
@@ -200,6 +202,7 @@ def add_hook(uc, kind: int, function: int, context, begin: int, end: int) -> Non
                                ctypes.c_void_p(ctypes.addressof(context)),
                                ctypes.c_uint64(begin), ctypes.c_uint64(end))
     if status != 0:
+        # lazy: unicorn is slow to import; only this path needs it
         import unicorn
 
         raise unicorn.UcError(status)

@@ -44,11 +44,14 @@ from collections.abc import Callable
 
 import unicorn
 
+from backends.copy_and_patch import capi
 from backends.copy_and_patch.emitter import CodeBlob
 from backends.native import runner as native
 from backends.native.runner import Refused
 
+from . import native_hooks
 from .emulator import CODE_BASE, DATA_BASE, MASK64, Emulator, MemoryAccess, Step, signed
+
 
 __all__ = ["MODES", "Refused", "UnicornCode"]
 
@@ -136,11 +139,11 @@ class UnicornCode:
             return sum(self._full_counts.values())
         return sum(n * len(self._instructions_in(*key)) for key, n in self._blocks.items())
 
-
     def _instructions_in(self, start: int, size: int) -> tuple[int, ...]:
         key = (start, size)
         hit = self._block_insns.get(key)
         if hit is None:
+            # lazy: capstone is slow to import; only this path needs it
             import capstone
 
             md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
@@ -151,7 +154,6 @@ class UnicornCode:
     # -- emulators ------------------------------------------------------------------
     def _emulator(self, depth: int) -> Emulator:
         while len(self._emulators) <= depth:
-            from backends.copy_and_patch import capi
 
             sites = self.helpers.site_functions
             externs = sorted(self.blob.externs)
@@ -169,7 +171,6 @@ class UnicornCode:
             # Hooks stay for the emulator's life: Unicorn instruments code for the hooks
             # present when it translates it, so per-run hooks would miss cached code.
             if self.mode == "blocks":   # a C hook (native_hooks.count_block)
-                from . import native_hooks
 
                 n = len(code)
                 counts, sizes = (ctypes.c_uint64 * n)(), (ctypes.c_uint32 * n)()
@@ -267,6 +268,7 @@ class UnicornCode:
         return flush
 
     def _decoder(self):
+        # lazy: capstone is slow to import; only this path needs it
         import capstone
 
         md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)

@@ -52,6 +52,7 @@ from backends.native.direct import DirectCalls
 from backends.native.runner import EXITED, NativeCode, Refused
 from backends.tracing import CodeMap, Cost
 from ir.core import MODULE_FUNCTION, Function, Module
+from ir.uops import U
 from passes.pipeline import parse_pipeline
 
 from .names import BACKENDS, JIT_BACKENDS
@@ -93,7 +94,7 @@ class Tier2:
 
     def __post_init__(self):
         self.cold_sites = frozenset((u.exit.block, u.exit.index)
-                                    for _, _, u in self.opt.fn.uops() if u.name == "_EXIT_COLD")
+                                    for _, _, u in self.opt.fn.uops() if u.name == U._EXIT_COLD)
 
 
 @dataclass

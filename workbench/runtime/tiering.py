@@ -16,6 +16,7 @@ from backends.interp.interpreter import Interpreter
 from backends.interp.profile import Profile
 from ir.cfg import natural_loops
 from ir.core import MODULE_FUNCTION, Block, Function, Module, Target, Uop
+from ir.uops import U
 from passes.base import Pass, PassContext
 from passes.manager import Instrumentation, PassManager
 
@@ -58,7 +59,7 @@ def warm_up(module: Module, budget: int = 50_000) -> tuple[Profile, dict]:
 
 def globals_written_by_functions(module: Module) -> set[str]:
     return {u.imms[0] for fn in module.functions if fn.name != MODULE_FUNCTION
-            for _, _, u in fn.uops() if u.name == "_STORE_GLOBAL"}
+            for _, _, u in fn.uops() if u.name == U._STORE_GLOBAL}
 
 
 def constant_globals(module: Module, fn_name: str, values: dict) -> dict:
@@ -75,7 +76,7 @@ def add_entry_dispatcher(fn: Function) -> list[str]:
     """Prepend ``_ENTRY ^entry, ^header...``; returns the tier-1 labels of the targets."""
     targets = [fn.entry.label] + [loop.header for loop in natural_loops(fn)]
     label = fn.new_label("entry")
-    fn.blocks.insert(0, Block(label, [Uop("_ENTRY", targets=[Target(t) for t in targets],
+    fn.blocks.insert(0, Block(label, [Uop(U._ENTRY, targets=[Target(t) for t in targets],
                                           line=fn.line)]))
     return targets
 
@@ -107,6 +108,6 @@ def optimize(module: Module, fn: Function, passes: list[Pass], profile: Profile 
         ctx.log = bisect_log
         ctx.transformations = len(bisect_log)
     PassManager(passes, Instrumentation(verify_each=verify)).run_function(opt, ctx)
-    loaded = {u.imms[0] for _, _, u in fn.uops() if u.name == "_LOAD_GLOBAL"}
+    loaded = {u.imms[0] for _, _, u in fn.uops() if u.name == U._LOAD_GLOBAL}
     assumed = {k: v for k, v in ctx.constant_globals.items() if k in loaded}
     return Optimized(opt, entries, assumed)

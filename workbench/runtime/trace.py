@@ -3,7 +3,7 @@ command prints it, ``--json`` writes it and ``api.Trace`` shows it."""
 
 from __future__ import annotations
 
-from ir.uops import UOPS, Flag
+from ir.uops import UOPS, Flag, U
 
 
 def trace_report(rt, stdout: str) -> dict:
@@ -31,9 +31,9 @@ def trace_report(rt, stdout: str) -> dict:
         totals["uops"] += n
         if uop in UOPS and UOPS[uop].has(Flag.GUARD):
             totals["guards"] += n
-        if uop in ("_LOAD_FAST", "_LOAD_FAST_CHECK"):
+        if uop in (U._LOAD_FAST, U._LOAD_FAST_CHECK):
             totals["local_loads"] += n
-        elif uop == "_STORE_FAST":
+        elif uop == U._STORE_FAST:
             totals["local_stores"] += n
         row = {"function": fn, "uop": uop, "count": n}
         if machine:
