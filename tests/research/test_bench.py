@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyperf  # a declared dependency: missing, the tests fail rather than skip
 import pytest
 
 from workbench import bench
@@ -110,7 +111,6 @@ def _report(files_configs, scale=1.0, warmups=1):
 
 
 def test_pyperf_suite_names_values_and_metadata():
-    pyperf = pytest.importorskip("pyperf")
     report = _report([("a/fib_mod.py", "cpython"), ("a/fib_mod.py", "native+default"),
                       ("a/fib_mod.py", "native"),
                       ("a/fib_mod.py", "native+regalloc(linear-scan)")])
@@ -139,7 +139,6 @@ def test_pyperf_suite_names_values_and_metadata():
 
 
 def test_pyperf_suite_boxed_and_same_stems():
-    pytest.importorskip("pyperf")
     report = _report([("a/k.py", "native+default+boxed"), ("b/k.py", "native+default+boxed")],
                      warmups=0)
     suite = bench.to_pyperf_suite(report, boxed=True)
@@ -150,7 +149,6 @@ def test_pyperf_suite_boxed_and_same_stems():
 
 
 def test_pyperf_suite_pypy_has_its_own_python_metadata(monkeypatch):
-    pytest.importorskip("pyperf")
     monkeypatch.setattr(bench, "configs", lambda boxed=False: [
         ("cpython", [sys.executable]), ("pypy3", ["/opt/pypy/bin/pypy3"])])
     monkeypatch.setattr(bench, "_python_metadata", lambda exe: {
@@ -183,7 +181,6 @@ def test_bad_output_path_is_one_line_before_any_run(path, why, tmp_path, capsys,
 def test_bench_output_is_a_pyperf_suite_show_and_compare_to_read(tmp_path):
     """One real run (a tiny program, --repeat 2, two configurations) -> a.json; b.json the
     same benchmarks 2x slower; pyperf loads, shows and compares them."""
-    pyperf = pytest.importorskip("pyperf")
     p = tmp_path / "tiny.py"
     p.write_text("x = 0\nfor i in range(50):\n    x += i\nprint(x)\n")
     a, b = tmp_path / "a.json", tmp_path / "b.json"
