@@ -15,6 +15,7 @@ from pathlib import Path
 
 from workbench.benchmarks import (KERNEL_NAMES, KERNELS_DIR, PROGRAM_NAMES, PROGRAMS_DIR,
                                   kernel_files, program_files)
+from workbench.benchmarks.asv_bench.programs import SMALL_SIZES, shrink
 
 # The project's own programs, inside the package (workbench/benchmarks/programs): the
 # reference kernels and the larger benchmark programs.  Both lists raise at import (a
@@ -25,44 +26,16 @@ PROGRAMS = program_files()
 assert [p.stem for p in KERNELS] == sorted(KERNEL_NAMES) and len(KERNELS) == 8
 assert [p.stem for p in PROGRAMS] == sorted(PROGRAM_NAMES) and len(PROGRAMS) == 5
 
-# Sizes the kernels run at in the fast suite: (full literal, reduced literal) for each
-# numeric argument in the script's ``if __name__ == "__main__":`` block.
-REDUCED_SIZES: dict[str, dict[str, str]] = {
-    "collatz": {"100_000": "3_000"},
-    "fib_big": {"20_000": "2_000"},
-    "fib_mod": {"5_000_000": "20_000"},
-    "gcd_sum": {"600": "40"},
-    "mandelbrot": {"200, 200, 200": "24, 20, 30"},
-    "sieve": {"2_000_000": "30_000"},
-    "spectral_norm": {"120": "12"},
-    "sum_loop": {"10_000_000": "20_000"},
-}
-
-# The same for the larger programs (workbench/benchmarks/programs/*.py): small enough for
-# Unicorn with no passes, large enough that their loops and calls still tier up (and that
-# sum_squares_big still passes 2**63: its scale follows n).
-PROGRAM_SIZES: dict[str, dict[str, str]] = {
-    "alloc_loop": {"400_000": "300"},
-    "insertion_sort": {"3_500": "60"},
-    "matmul": {"160": "8"},
-    "nbody": {"10, 10_000": "4, 30"},
-    "sum_squares_big": {"3_000_000": "300"},
-}
-assert not set(REDUCED_SIZES) & set(PROGRAM_SIZES)
-
-_MAIN_GUARD = 'if __name__ == "__main__":'
+# Sizes the kernels and the larger programs run at in the fast suite: (full literal,
+# reduced literal) for each numeric argument in the script's main block -- one table,
+# the asv benchmarks' (workbench/benchmarks/asv_bench/programs.py).
+REDUCED_SIZES: dict[str, dict[str, str]] = {n: SMALL_SIZES[n] for n in KERNEL_NAMES}
+PROGRAM_SIZES: dict[str, dict[str, str]] = {n: SMALL_SIZES[n] for n in PROGRAM_NAMES}
 
 
 def reduced_source(path: Path) -> str:
     """The kernel's (or program's) source with its main-block size arguments made small."""
-    src = path.read_text()
-    head, guard, main = src.partition(_MAIN_GUARD)
-    assert guard, f"{path.name} has no main block"
-    sizes = REDUCED_SIZES.get(path.stem) or PROGRAM_SIZES[path.stem]
-    for full, small in sizes.items():
-        assert full in main, f"{path.name}: {full!r} not in the main block"
-        main = main.replace(full, small)
-    return head + guard + main
+    return shrink(path.read_text(), path.stem)
 
 
 @dataclass

@@ -17,9 +17,11 @@ import io
 from pathlib import Path
 
 
-# program -> {full-size text in its main block: small-size text}; the same sizes the
-# tests run the programs at (tests/helpers.py REDUCED_SIZES, PROGRAM_SIZES), small enough
-# for Unicorn with no passes, large enough that the loops and calls still tier up.
+# program -> {full-size text in its main block: small-size text}: the sizes the tests run
+# the programs at too (tests/helpers.py reads them here), small enough for Unicorn with no
+# passes, large enough that the loops and calls still tier up (and that sum_squares_big
+# still passes 2**63: its scale follows n).  Kept in this file, not imported from the
+# package, because asv imports it against every older commit it times.
 SMALL_SIZES: dict[str, dict[str, str]] = {
     "collatz": {"100_000": "3_000"},
     "fib_big": {"20_000": "2_000"},
@@ -60,7 +62,12 @@ def program_path(name: str) -> Path:
 
 def small_source(name: str) -> str:
     """The program's source with its main-block sizes made small."""
-    src = program_path(name).read_text()
+    return shrink(program_path(name).read_text(), name)
+
+
+def shrink(src: str, name: str) -> str:
+    """``src`` (program ``name``'s text) with its main-block sizes made small; the tests
+    run the programs at these sizes too (tests/helpers.py)."""
     head, guard, main = src.partition(_MAIN_GUARD)
     if not guard:
         raise ValueError(f"{name}: no main block")
@@ -135,6 +142,16 @@ def unicorn_totals(program: str, pipeline: str) -> dict:
     return dict(t.totals)
 
 
+def _track(count: str):
+    """An asv track_ benchmark of one Unicorn total (``count``, also its unit)."""
+    def track(self, cache, program, pipeline):
+        return cache[program, pipeline][count]
+
+    track.__name__ = f"track_{count}"
+    track.unit = count
+    return track
+
+
 class Unicorn:
     """Counts of what the compiled code executed, under Unicorn: machine ``instructions``,
     memory ``loads`` and ``stores``, ``calls`` out of the code (C API, Python helpers), and
@@ -156,27 +173,8 @@ class Unicorn:
         if (program, pipeline) not in cache:
             raise NotImplementedError("--backend unicorn is not available here")
 
-    def track_instructions(self, cache, program, pipeline):
-        return cache[program, pipeline]["instructions"]
-
-    track_instructions.unit = "instructions"
-
-    def track_loads(self, cache, program, pipeline):
-        return cache[program, pipeline]["loads"]
-
-    track_loads.unit = "loads"
-
-    def track_stores(self, cache, program, pipeline):
-        return cache[program, pipeline]["stores"]
-
-    track_stores.unit = "stores"
-
-    def track_guards(self, cache, program, pipeline):
-        return cache[program, pipeline]["guards"]
-
-    track_guards.unit = "guards"
-
-    def track_calls(self, cache, program, pipeline):
-        return cache[program, pipeline]["calls"]
-
-    track_calls.unit = "calls"
+    track_instructions = _track("instructions")
+    track_loads = _track("loads")
+    track_stores = _track("stores")
+    track_guards = _track("guards")
+    track_calls = _track("calls")
