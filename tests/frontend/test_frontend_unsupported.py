@@ -152,12 +152,12 @@ def test_enough_cases():
 
 
 def test_every_unsupported_node_name_is_tested():
-    from ir.frontend import _UNSUPPORTED_NAMES
+    from ir.frontend import UNSUPPORTED_NAMES
 
     tested = {m.split("unsupported: ")[1] for _, m in UNSUPPORTED}
     # (async for/with and await cannot occur outside an async function, reported first)
     untestable = {"async for", "async with", "await"}
-    assert set(_UNSUPPORTED_NAMES.values()) - untestable <= tested
+    assert set(UNSUPPORTED_NAMES.values()) - untestable <= tested
 
 
 def test_rejection_happens_before_anything_runs(tmp_path, monkeypatch, capsys):

@@ -26,7 +26,7 @@ def same_as_cpython(tmp_path, source: str, passes: str = "default") -> None:
         ref.stdout, ref.returncode, last(ref.stderr))
 
 
-# Fixed (found by the fuzzer): ir/frontend.py: in `acc += (r if c else 0)` (and `a + (b if c
+# Fixed (found by the fuzzer): ir/frontend: in `acc += (r if c else 0)` (and `a + (b if c
 # else d)`, f(x, a or b), ...) the value loaded before the conditional expression is used
 # after the blocks it creates, breaking the 'values never cross blocks' invariant;
 # specialize's side exit does not carry it and tier 1 resumes with None (TypeError)
@@ -96,7 +96,7 @@ def test_utf8_bom_script(tmp_path):
     same_as_cpython(tmp_path, b"\xef\xbb\xbfprint(1)\n")
 
 
-# Fixed (found by the fuzzer): ir/frontend.py compiles expressions recursively: a sum of
+# Fixed (found by the fuzzer): ir/frontend compiles expressions recursively: a sum of
 # ~500 terms (fine for CPython) exhausts Python's recursion limit and ends as 'internal
 # error: RecursionError' (status 70)
 def test_long_expression(tmp_path):

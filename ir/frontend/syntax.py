@@ -1,0 +1,54 @@
+"""The frontend's vocabulary: operator tokens, the constructs it rejects, its error."""
+
+from __future__ import annotations
+
+import ast
+
+from ..errors import WorkbenchError
+
+
+BUILTINS = frozenset("""
+    abs all any bin bool chr divmod float hex int isinstance len list max min oct ord
+    pow print range repr reversed round sorted str sum tuple
+""".split())
+
+BINOP_TOKENS = {
+    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
+    ast.Mod: "%", ast.Pow: "**", ast.LShift: "<<", ast.RShift: ">>", ast.BitAnd: "&",
+    ast.BitOr: "|", ast.BitXor: "^",
+}
+CMP_TOKENS = {
+    ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!=",
+    ast.Is: "is", ast.IsNot: "is_not", ast.In: "in", ast.NotIn: "not_in",
+}
+UNARY_TOKENS = {ast.USub: "neg", ast.UAdd: "pos", ast.Invert: "invert"}
+
+UNSUPPORTED_NAMES = {
+    ast.Import: "import", ast.ImportFrom: "import", ast.ClassDef: "class definition",
+    ast.Lambda: "lambda", ast.Try: "try statement", ast.With: "with statement",
+    ast.Dict: "dict display", ast.Set: "set display", ast.ListComp: "list comprehension",
+    ast.SetComp: "set comprehension", ast.DictComp: "dict comprehension",
+    ast.GeneratorExp: "generator expression", ast.Yield: "yield", ast.YieldFrom: "yield",
+    ast.Await: "await", ast.AsyncFunctionDef: "async function", ast.AsyncFor: "async for",
+    ast.AsyncWith: "async with", ast.Delete: "del statement", ast.Assert: "assert statement",
+    ast.Raise: "raise statement", ast.NamedExpr: "assignment expression (:=)",
+    ast.Match: "match statement", ast.Nonlocal: "nonlocal statement",
+    ast.JoinedStr: "f-string", ast.Starred: "starred expression", ast.Slice: "slice",
+    ast.Attribute: "attribute access", ast.TryStar: "try statement",
+}
+
+
+class FrontendError(WorkbenchError):
+    pass
+
+
+def unsupported(filename: str, node: ast.AST, what: str) -> FrontendError:
+    line = getattr(node, "lineno", 1)
+    col = getattr(node, "col_offset", 0) + 1
+    return FrontendError(f"{filename}:{line}:{col}: unsupported: {what}")
+
+
+def describe(node: ast.AST) -> str:
+    return UNSUPPORTED_NAMES.get(type(node), type(node).__name__)
+
+
