@@ -95,6 +95,70 @@ class Block:
         return [t.block for t in self.uops[-1].targets]
 
 
+FUNCTION_KINDS = ("function", "generator", "coroutine", "class")
+
+
+@dataclass(frozen=True)
+class Signature:
+    """How a Python call binds its arguments to a function's parameters: what CPython
+    keeps in the code object and the function's defaults.
+
+    A function without one takes exactly its ``params``, positionally (the frontend's
+    plain module functions, which ``_CALL_FUNCTION`` calls directly). With one, the
+    params are laid out as CPython lays out ``co_varnames``: the positional ones (the
+    first ``posonly`` positional-only, the last ``defaults`` with defaults), the
+    keyword-only ones, ``*args``, ``**kwargs``, then one cell per free variable of a
+    closure; the function object (``_MAKE_FUNCTION``) binds a call and enters with them.
+    ``kind`` says what calling it makes: a result, a generator, a coroutine, or (a class
+    body) the namespace it fills.
+    """
+
+    positional: int
+    posonly: int = 0
+    defaults: int = 0
+    kwonly: int = 0
+    kwdefaults: tuple[str, ...] = ()
+    varargs: bool = False
+    varkw: bool = False
+    free: tuple[str, ...] = ()
+    kind: str = "function"
+
+    @classmethod
+    def of(cls, nparams: int, **fields) -> "Signature":
+        """The signature of a function with ``nparams`` params and these fields."""
+        rest = (fields.get("kwonly", 0) + fields.get("varargs", False)
+                + fields.get("varkw", False) + len(fields.get("free", ())))
+        sig = cls(nparams - rest, **fields)
+        sig.check()
+        return sig
+
+    def check(self) -> None:
+        if self.positional < 0:
+            raise ValueError("the signature names more parameters than the function has")
+        if not (0 <= self.posonly <= self.positional and 0 <= self.defaults <= self.positional):
+            raise ValueError("posonly and defaults count positional parameters")
+        if self.kind not in FUNCTION_KINDS:
+            raise ValueError(f"unknown function kind {self.kind!r}")
+
+    @property
+    def nparams(self) -> int:
+        """Parameters a call binds (the closure's cells come after them)."""
+        return self.positional + self.kwonly + self.varargs + self.varkw
+
+    def text(self) -> str:
+        """The IR text: ``sig(defaults 1, varargs, free(x))``; parser._signature reads it."""
+        parts = [f"{k} {getattr(self, k)}" for k in ("posonly", "defaults", "kwonly")
+                 if getattr(self, k)]
+        if self.kwdefaults:
+            parts.append("kwdefaults(" + ", ".join(self.kwdefaults) + ")")
+        parts += [k for k in ("varargs", "varkw") if getattr(self, k)]
+        if self.free:
+            parts.append("free(" + ", ".join(self.free) + ")")
+        if self.kind != "function":
+            parts.append(f"kind {self.kind}")
+        return "sig(" + ", ".join(parts) + ")"
+
+
 @dataclass
 class Function:
     name: str
@@ -104,6 +168,7 @@ class Function:
     types: dict[int, str] = field(default_factory=dict)  # value -> type fact
     locs: dict[int, str] = field(default_factory=dict)   # value -> r0 / s3
     line: int | None = None
+    signature: Signature | None = None   # None: a plain positional function
     _next_value: int | None = field(default=None, compare=False, repr=False)
     _where: dict | None = field(default=None, compare=False, repr=False)
 

@@ -9,7 +9,7 @@ import ast
 import re
 from dataclasses import dataclass
 
-from .core import Block, Exit, Function, Module, Target, Uop
+from .core import Block, Exit, Function, Module, Signature, Target, Uop
 from .errors import WorkbenchError
 from .uops import BINOPS, CMPOPS, UNOPS, UOPS, Imm
 
@@ -33,7 +33,7 @@ _TOKEN = re.compile(r"""
     (?P<ws>\s+)
   | (?P<value>%\d+)
   | (?P<label_ref>\^(?:\$|[^\W\d])(?:[\w$.]|[^\x00-\x7f\s])*)
-  | (?P<func>@(?:<module>|[^\W\d](?:\w|[^\x00-\x7f\s])*))
+  | (?P<func>@(?:<|[^\W\d])(?:[\w.<>#]|[^\x00-\x7f\s])*)
   | (?P<number>-?0x[0-9a-f]+|-?(?:\d[\d_]*)(?:\.\d*)?(?:[eE][+-]?\d+)?|-inf\b)
   | (?P<string>'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
   | (?P<ident>(?:\$|[^\W\d])(?:[\w$.]|[^\x00-\x7f\s])*)
@@ -182,6 +182,10 @@ class _LineParser:
             return self.ident(f"a {kind.value} name")
         if kind is Imm.FUNC:
             return self.take("func", what="a function like @f").text[1:]
+        if kind is Imm.NAMES:
+            self.take("ident", "names", what="names(a, b)")
+            self.take("punct", "(")
+            return tuple(t.text for t in _ident_list(self, "a name"))
         if kind is Imm.INT:
             tok = self.take("number", what="an integer")
             if not re.fullmatch(r"-?\d+", tok.text):
@@ -310,6 +314,8 @@ def parse_module(text: str, filename: str = "<string>", *, header: bool = True) 
             p.take("punct", "(")
             fn.params = [t.text for t in _ident_list(p, "a parameter name")]
             fn.locals = list(fn.params)
+            if p.accept("ident", "sig"):
+                fn.signature = _signature(p, len(fn.params))
             if p.accept("ident", "locals"):
                 p.take("punct", "(")
                 for tok in _ident_list(p, "a local name"):
@@ -375,6 +381,32 @@ def _ident_list(p: _LineParser, what: str) -> list[Tok]:
         out.append(p.take("ident", what=what))
     p.take("punct", ")")
     return out
+
+
+def _signature(p: _LineParser, nparams: int) -> Signature:
+    """``sig(defaults 1, varargs, free(x))``: the clauses Signature.text prints."""
+    fields: dict = {}
+    p.take("punct", "(")
+    while not p.accept("punct", ")"):
+        if fields:
+            p.take("punct", ",")
+        key = p.take("ident", what="a signature field").text
+        if key in ("posonly", "defaults", "kwonly"):
+            tok = p.take("number", what="a count")
+            fields[key] = p.integer(tok.text, tok)
+        elif key in ("varargs", "varkw"):
+            fields[key] = True
+        elif key in ("kwdefaults", "free"):
+            p.take("punct", "(")
+            fields[key] = tuple(t.text for t in _ident_list(p, "a name"))
+        elif key == "kind":
+            fields[key] = p.take("ident", what="a function kind").text
+        else:
+            raise p.error(f"unknown signature field {key!r}")
+    try:
+        return Signature.of(nparams, **fields)
+    except ValueError as e:
+        raise p.error(str(e)) from None
 
 
 def parse_function(text: str, filename: str = "<string>") -> Function:

@@ -41,6 +41,8 @@ def format_imm(kind: Imm, value) -> str:
         return format_const(value)
     if kind is Imm.FUNC:
         return f"@{value}"
+    if kind is Imm.NAMES:
+        return "names(" + ", ".join(value) + ")"
     return str(value)
 
 
@@ -102,6 +104,8 @@ class Printer:
     def function(self) -> str:
         fn = self.fn
         head = f"func @{fn.name}(" + ", ".join(fn.params) + ")"
+        if fn.signature is not None:
+            head += " " + fn.signature.text()
         extra = [n for n in fn.locals if n not in fn.params]
         if extra:
             head += " locals(" + ", ".join(extra) + ")"

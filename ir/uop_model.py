@@ -45,6 +45,7 @@ class Imm(enum.Enum):
     FUNC = "func"        # @name of a module function
     NAME = "name"        # builtin or method name
     INT = "int"          # small integer count
+    NAMES = "names"      # a tuple of identifiers, names(end, sep): keyword names of a call
 
 
 class Effect(enum.Enum):
