@@ -96,6 +96,7 @@ class Block:
 
 
 FUNCTION_KINDS = ("function", "generator", "coroutine", "class")
+SUSPENDING_KINDS = frozenset({"generator", "coroutine"})   # calls make a suspendable frame
 
 
 @dataclass(frozen=True)

@@ -63,9 +63,11 @@ class Effect(enum.Enum):
     CALL_FUNCTION = "call_function"
     CALL_BUILTIN = "call_builtin"
     CALL_METHOD = "call_method"
+    RUNTIME = "runtime"          # output = runtime(env, ...)(*inputs): needs the executor
     JUMP = "jump"
     BRANCH = "branch"
     RETURN = "return"
+    YIELD = "yield"              # suspend a generator, to resume at the target block
     ENTRY = "entry"              # dispatch to the entry point the runtime asks for
     COPY = "copy"                # output = input (a register move or a reload)
     SPILL = "spill"              # no value semantics: the allocator's bookkeeping
@@ -278,8 +280,9 @@ TYPES = ("int", "float", "bool", "none", "list", "tuple", "str")
 WORD_TYPES = ("int", "float", "bool")       # raw machine words in compiled code
 _STENCIL_EFFECTS = (Effect.VALUE, Effect.CHECKED, Effect.LOAD_CONST)
 _RUNTIME_EFFECTS = (Effect.LOAD_FAST_CHECK, Effect.LOAD_GLOBAL, Effect.STORE_GLOBAL,
-                    Effect.CALL_FUNCTION, Effect.CALL_BUILTIN, Effect.CALL_METHOD)
-_CONTROL_EFFECTS = (Effect.JUMP, Effect.BRANCH, Effect.RETURN, Effect.ENTRY)
+                    Effect.CALL_FUNCTION, Effect.CALL_BUILTIN, Effect.CALL_METHOD,
+                    Effect.RUNTIME)
+_CONTROL_EFFECTS = (Effect.JUMP, Effect.BRANCH, Effect.RETURN, Effect.ENTRY, Effect.YIELD)
 _C_OPERAND = re.compile(r"\b([FO]?)([ABC])\b")
 
 

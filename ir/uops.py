@@ -39,6 +39,10 @@ from .semantics import (BINOPS, BUILTIN_RESULT, CMPOPS, ITER_SEQ_RESULT, UNOPS, 
                         call_builtin, call_function, call_method, index_result, iter_seq,
                         load_fast_check, load_global, missing_arguments, range_arg,
                         range_has_next, range_step, store_global, unpack)  # noqa: F401
+from .scope_semantics import (build_class, call, is_returned, load_attr, load_deref,
+                              load_name, make_cell, make_empty_cell, make_function,
+                              resume_value, returned_value, send, store_attr, store_deref,
+                              store_name, yield_from_iter)
 from .uop_model import (DEOPT, GUARD_POSITIONS, INT64_MAX, INT64_MIN, TYPES, UOPS, VARIADIC,
                         WORD_TYPES, Deopt, Effect, Family, Flag, Imm, U, UopDef, UopNames,
                         When, define, family, fits_int64, lookup, table_loaded, undefine,
@@ -501,6 +505,57 @@ define(UopDef("_LIST_APPEND", inputs=("list", "value"), output=True, flags=Flag.
         ERROR_IF(PyList_Append(OA, OB) < 0);
         Py_INCREF(Py_None);
         OUT = WORD(Py_None);"""))
+
+# --------------------------------------------------------------------------- functions, cells, classes
+# A def, a lambda or a class body is a function of the module; _MAKE_FUNCTION makes the
+# Python function object of one (what CPython's MAKE_FUNCTION does with a code object).
+# Its inputs: the positional defaults, then the keyword-only ones (Signature.kwdefaults),
+# then one cell per free variable (Signature.free).
+
+define(UopDef("_MAKE_FUNCTION", inputs=(VARIADIC,), output=True, imms=(Imm.FUNC,),
+               flags=P, effect=Effect.RUNTIME, runtime=make_function,
+               doc="the function object of @f, with its defaults and closure cells"))
+define(UopDef("_MAKE_CELL", inputs=("value",), output=True, flags=P, impl=make_cell,
+               doc="a cell holding value: a local that an inner function reads"))
+define(UopDef("_MAKE_EMPTY_CELL", output=True, flags=P, impl=make_empty_cell,
+               doc="an empty cell for a local not bound yet"))
+define(UopDef("_LOAD_DEREF", inputs=("cell",), output=True, imms=(Imm.NAME, Imm.INT),
+               make_impl=load_deref,
+               doc="a cell's contents (int 1: a free variable, for the error message)"))
+define(UopDef("_STORE_DEREF", inputs=("cell", "value"), imms=(Imm.NAME,),
+               make_impl=store_deref, doc="set a cell's contents"))
+define(UopDef("_LOAD_NAME", inputs=("ns",), output=True, imms=(Imm.NAME,), flags=E,
+               effect=Effect.RUNTIME, runtime=load_name, doc="a class body's name: namespace, globals, builtins"))
+define(UopDef("_STORE_NAME", inputs=("ns", "value"), imms=(Imm.NAME,), flags=E,
+               make_impl=store_name, doc="bind a name in a class body's namespace"))
+define(UopDef("_BUILD_CLASS", inputs=("body", VARIADIC), output=True,
+               imms=(Imm.NAME, Imm.NAMES), flags=E, make_impl=build_class,
+               doc="class name(*bases, **keywords), its body run on the namespace"))
+define(UopDef("_LOAD_ATTR", inputs=("obj",), output=True, imms=(Imm.NAME,), flags=E,
+               make_impl=load_attr, doc="obj.name"))
+define(UopDef("_STORE_ATTR", inputs=("obj", "value"), imms=(Imm.NAME,), flags=E,
+               make_impl=store_attr, doc="obj.name = value"))
+define(UopDef("_CALL", inputs=("callee", VARIADIC), output=True, imms=(Imm.NAMES,),
+               flags=E, make_impl=call,
+               doc="callee(*args), the last len(names) arguments passed by keyword"))
+
+# --------------------------------------------------------------------------- generators
+
+define(UopDef("_YIELD_VALUE", inputs=("value",), targets=1, flags=Flag.TERMINATOR,
+               effect=Effect.YIELD,
+               doc="suspend the generator with value; it resumes at the target block"))
+define(UopDef("_RESUME_VALUE", inputs=("sent",), output=True, impl=resume_value,
+               doc="what send() passed to the resumed generator, or raise what throw() did"))
+define(UopDef("_GET_YIELD_FROM_ITER", inputs=("iterable",), output=True, flags=E,
+               impl=yield_from_iter, doc="the iterator yield from drives"))
+define(UopDef("_SEND", inputs=("iter", "sent"), output=True, flags=E, impl=send,
+               doc="one step of yield from: the value to yield, or its end (_IS_RETURNED)"))
+define(UopDef("_IS_RETURNED", inputs=("step",), output=True, flags=P, result="bool",
+               impl=is_returned, doc="has the iterator of yield from finished?"))
+define(UopDef("_RETURNED_VALUE", inputs=("step",), output=True, flags=P,
+               impl=returned_value, doc="the value of a finished yield from"))
+define(UopDef("_GET_ITER", inputs=("iterable",), output=True, flags=E, impl=iter,
+               doc="iter(iterable)"))
 
 # --------------------------------------------------------------------------- allocator
 

@@ -139,6 +139,33 @@ def run_python(path: Path | str, cwd: Path | str | None = None,
                           timeout=timeout, env=plain_env())
 
 
+def cli_in_process(*args) -> tuple[int, str, str]:
+    """``workbench ARGS`` in this process: (status, stdout, stderr)."""
+    from workbench.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main([str(a) for a in args])
+    return status, out.getvalue(), err.getvalue()
+
+
+EVERY_BACKEND = ("interp", "native", "unicorn")
+
+
+def assert_every_backend_like_cpython(source: str, tmp_path: Path, name: str = "prog",
+                                      backends=EVERY_BACKEND, args=()) -> str:
+    """``workbench run --backend B`` prints what ``python3 prog.py`` prints, exits with
+    its status and ends stderr with its last traceback line, for each backend B."""
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    want = run_python(path, cwd=tmp_path)
+    for backend in backends:
+        status, out, err = cli_in_process("run", "--backend", backend, *args, path)
+        assert (backend, status, out, last_line(err)) == \
+            (backend, want.returncode, want.stdout, last_line(want.stderr)), err
+    return want.stdout
+
+
 ANSI_ESCAPE = re.compile(r"\x1b\[")
 
 

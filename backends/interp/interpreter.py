@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ir.cfg import natural_loops
-from ir.core import MODULE_FUNCTION, Exit, Function, Module, Uop
+from ir.core import MODULE_FUNCTION, SUSPENDING_KINDS, Exit, Function, Module, Uop
 from ir.uops import DEOPT, Effect, Flag, missing_arguments
 
+from .function_objects import FunctionObjects
+from .generators import Suspension, make_generator
 from .profile import INT64_MAX, INT64_MIN, BigInt, Profile, profile_type
 
 
@@ -74,6 +76,8 @@ class Interpreter:
         self.fast_calls: dict[str, Callable] = {}
         # The native runtime's direct calls (backends.native.direct.DirectCalls) or None.
         self.direct = None
+        self.function_objects = FunctionObjects(
+            self.functions, self.enter, lambda: self.globals.get("__name__"))
 
     # -- entry points ---------------------------------------------------------
 
@@ -88,6 +92,14 @@ class Interpreter:
             n = len(fn.params)
             raise TypeError(f"{name}() takes {n} positional argument{'s' * (n != 1)} "
                             f"but {len(args)} {'was' if len(args) == 1 else 'were'} given")
+        return self.enter(name, args)
+
+    def enter(self, name: str, args: list) -> object:
+        """Run ``name`` on arguments already bound to its params (by ``call``'s checks,
+        or by CPython through the function object ``make_function`` made)."""
+        sig = self.functions[name].signature
+        if sig is not None and sig.kind in SUSPENDING_KINDS:
+            return make_generator(self, name, args, UNBOUND)
         if self.depth >= RECURSION_LIMIT:
             raise RecursionError("maximum recursion depth exceeded")
         fast = self.fast_calls.get(name)
@@ -96,6 +108,10 @@ class Interpreter:
         if self.call_hook is not None:
             return self.call_hook(name, args)
         return self.call_tier1(name, args)
+
+    def make_function(self, name: str, inputs: tuple):
+        """``_MAKE_FUNCTION``'s object (backends/interp/function_objects.py)."""
+        return self.function_objects.make(name, inputs)
 
     def call_tier1(self, name: str, args: list) -> object:
         cf = self.compile(name)
@@ -143,8 +159,10 @@ class Interpreter:
                     t = term[1]
                 elif kind is Effect.ENTRY:
                     t = term[1][entry]
-                else:  # RETURN
+                elif kind is Effect.RETURN:
                     return vals[term[1]]
+                else:  # YIELD: a generator's frame suspends (backends/interp/generators)
+                    return Suspension(vals[term[1]], term[2].block)
                 blk = blocks[t.block]
                 if t.args:
                     blk.moves[id(t)](vals)
@@ -186,6 +204,8 @@ def compile_function(interp: Interpreter, fn: Function, tier1: bool) -> Compiled
             term = (Effect.JUMP, t.targets[0])
         elif d.effect is Effect.RETURN:
             term = (Effect.RETURN, t.inputs[0])
+        elif d.effect is Effect.YIELD:
+            term = (Effect.YIELD, t.inputs[0], t.targets[0])
         elif d.effect is Effect.ENTRY:
             term = (Effect.ENTRY, list(t.targets))
         else:
@@ -270,6 +290,8 @@ def _compile_uop(interp: Interpreter, u: Uop, local_index: dict[str, int], scrat
         return step
     if e is Effect.VALUE:
         return _value_step(d.implementation(u.imms), ins, o, seen)
+    if e is Effect.RUNTIME:
+        return _value_step(d.runtime(interp, UNBOUND, *u.imms), ins, o, seen)
     if e is Effect.CHECKED:
         f = d.implementation(u.imms)
         ex = u.exit

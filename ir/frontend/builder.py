@@ -3,31 +3,23 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
 
 from ..core import Block, Function, Target, Uop
 from ..uops import UOPS, U
 from .cleanup import mark_checked_loads, prune_unreachable, renumber
 from .expressions import Expressions
+from .functions import Functions
 from .loops import LoopLabels, Loops
 from .statements import Statements
+from .scopes import NAMESPACE, ScopeInfo, cell_slot
 from .syntax import FrontendError, describe, unsupported
 
 
-@dataclass
-class Scope:
-    """How names resolve inside one function (or the module body)."""
-
-    is_module: bool
-    locals: set[str] = field(default_factory=set)
-    globals: set[str] = field(default_factory=set)
-
-
-class FunctionBuilder(Expressions, Statements, Loops):
+class FunctionBuilder(Expressions, Statements, Loops, Functions):
     """Emits the uops of one function, block by block."""
 
     def __init__(self, module_compiler, name: str, params: list[str],
-                 scope: Scope, line: int | None):
+                 scope: ScopeInfo, line: int | None):
         self.mc = module_compiler
         self.filename = module_compiler.filename
         self.fn = Function(name, list(params), list(params), line=line)
@@ -84,17 +76,44 @@ class FunctionBuilder(Expressions, Statements, Loops):
 
     # -- names ----------------------------------------------------------------
 
+    def where(self, name: str) -> str:
+        """How ``name`` is reached here: "fast", "cell", "free", "global" or "name"."""
+        return self.scope.resolve(name)
+
+    def is_builtin(self, name: str, node: ast.AST) -> bool:
+        """Does ``name`` surely mean the builtin at ``node``?"""
+        if self.where(name) not in ("global", "name") or self.mc.is_rebound(name):
+            return False
+        if self.scope.kind == "class" and name in self.scope.locals:
+            return False
+        return self.mc.static_callee(name) is None or (
+            self.scope.kind == "module" and not self.mc.defined_before(name, node))
+
     def load_name(self, node: ast.Name) -> int:
-        name = node.id
-        if name in self.scope.locals:
+        return self.load(node.id)
+
+    def load(self, name: str) -> int:
+        kind = self.where(name)
+        if kind == "fast":
             return self.emit(U._LOAD_FAST_CHECK, imms=(name,))
-        if name in self.mc.functions and not self.mc.is_rebound(name):
-            raise self.fail(node, f"function '{name}' used as a value")
+        if kind in ("cell", "free"):
+            cell = self.emit(U._LOAD_FAST, imms=(cell_slot(name),))
+            return self.emit(U._LOAD_DEREF, [cell], (name, int(kind == "free")))
+        if kind == "name":
+            ns = self.emit(U._LOAD_FAST, imms=(NAMESPACE,))
+            return self.emit(U._LOAD_NAME, [ns], (name,))
         return self.emit(U._LOAD_GLOBAL, imms=(name,))
 
     def store_name(self, name: str, value: int) -> None:
-        if name in self.scope.locals:
+        kind = self.where(name)
+        if kind == "fast":
             self.emit(U._STORE_FAST, [value], (name,))
+        elif kind in ("cell", "free"):
+            cell = self.emit(U._LOAD_FAST, imms=(cell_slot(name),))
+            self.emit(U._STORE_DEREF, [cell, value], (name,))
+        elif kind == "name":
+            ns = self.emit(U._LOAD_FAST, imms=(NAMESPACE,))
+            self.emit(U._STORE_NAME, [ns, value], (name,))
         else:
             self.emit(U._STORE_GLOBAL, [value], (name,))
 

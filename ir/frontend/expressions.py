@@ -99,40 +99,54 @@ class Expressions:
         return self.emit(U._LOAD_FAST, imms=(result,))
 
     def expr_Call(self, node: ast.Call) -> int:
-        if node.keywords:
-            raise self.fail(node.keywords[0], "keyword arguments")
         for a in node.args:
             if isinstance(a, ast.Starred):
                 raise self.fail(a, "starred arguments")
+        for k in node.keywords:
+            if k.arg is None:
+                raise self.fail(k, "**keyword arguments")
         func = node.func
-        if isinstance(func, ast.Attribute):
+        if isinstance(func, ast.Attribute) and not node.keywords:
             obj = self.expr(func.value)
             args = [self.expr(a) for a in node.args]
             self.at(node)
             return self.emit(U._CALL_METHOD, [obj, *args], (func.attr,))
-        if not isinstance(func, ast.Name):
-            raise self.fail(func, "call of a computed function")
-        name = func.id
-        if name in self.scope.locals or name in self.scope.globals:
-            raise self.fail(func, f"call of variable '{name}'")
-        if name in self.mc.functions and not self.mc.is_rebound(name):
-            callee = self.mc.functions[name]
-            before_def = self.scope.is_module and not self.mc.defined_before(name, node)
-            if not before_def:
-                args = [self.expr(a) for a in node.args]
-                self.at(node)
-                return self.emit(U._CALL_FUNCTION, args, (callee.name,))
-            if name not in BUILTINS:  # called before its def has run
-                self.at(node)  # NameError before any argument is evaluated, as CPython
-                return self.emit(U._LOAD_GLOBAL, imms=(name,))
-            # else the builtin it will shadow, as in CPython before the def runs
+        if isinstance(func, ast.Name) and not node.keywords:
+            direct = self.direct_call(func.id, node)
+            if direct is not None:
+                return direct
+        # Any other callee is a value: CPython binds the arguments (``_CALL``).
+        callee = self.expr(func)
+        args = [self.expr(a) for a in node.args]
+        args += [self.expr(k.value) for k in node.keywords]
+        self.at(node)
+        return self.emit(U._CALL, [callee, *args], (tuple(k.arg for k in node.keywords),))
+
+    def direct_call(self, name: str, node: ast.Call) -> int | None:
+        """A call the frontend resolves now: a plain module function
+        (``_CALL_FUNCTION``), a builtin (``_CALL_BUILTIN``) or a method's ``super()``."""
+        if self.where(name) not in ("global", "name") or (
+                self.scope.kind == "class" and name in self.scope.locals):
+            return None
+        if name == "super":
+            return self.zero_argument_super(node)
+        callee = self.mc.static_callee(name)
+        if callee is not None:
+            if self.scope.kind == "module" and not self.mc.defined_before(name, node):
+                return None   # before its def has run: NameError, or the builtin shadowed
+            args = [self.expr(a) for a in node.args]
+            self.at(node)
+            return self.emit(U._CALL_FUNCTION, args, (callee,))
         if name in BUILTINS and not self.mc.is_rebound(name):
             args = [self.expr(a) for a in node.args]
             self.at(node)
             return self.emit(U._CALL_BUILTIN, args, (name,))
-        if name in self.mc.module_names:
-            raise self.fail(func, f"call of variable '{name}'")
-        raise self.fail(func, f"call of '{name}'")
+        return None
+
+    def expr_Attribute(self, node: ast.Attribute) -> int:
+        obj = self.expr(node.value)
+        self.at(node)
+        return self.emit(U._LOAD_ATTR, [obj], (node.attr,))
 
     def expr_Subscript(self, node: ast.Subscript) -> int:
         if isinstance(node.slice, ast.Slice):

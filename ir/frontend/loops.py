@@ -45,9 +45,7 @@ class Loops:
                     and it.func.id == "range" and not it.keywords
                     and 1 <= len(it.args) <= 3
                     and not any(isinstance(a, ast.Starred) for a in it.args)
-                    and "range" not in self.scope.locals and not self.mc.is_rebound("range")
-                    and ("range" not in self.mc.functions
-                         or self.scope.is_module and not self.mc.defined_before("range", it)))
+                    and self.is_builtin("range", it))
         head, body, exit = self.new_block(), self.new_block(), self.new_block()
         else_block = self.new_block() if node.orelse else None
         after = (else_block or exit).label

@@ -1,25 +1,30 @@
-"""ModuleCompiler: a whole script to a Module; every ``def`` compiled statically."""
+"""ModuleCompiler: a whole script to a Module, one IR function per scope."""
 
 from __future__ import annotations
 
 import ast
 import math
 
-from ..core import MODULE_FUNCTION, Function, Module
+from ..core import MODULE_FUNCTION, Function, Module, Signature
 from ..limits import deep_recursion
-from .builder import FunctionBuilder, Scope
+from ..uops import U
+from .builder import FunctionBuilder
+from .scopes import GENEXPR_ITER, NAMESPACE, SENT, ScopeInfo, ScopeTree, cell_slot
 from .syntax import FrontendError, UNSUPPORTED_NAMES, describe, unsupported
 
 
 class ModuleCompiler:
+    """Compiles every scope of a script: the module body, each def, lambda and class
+    body (in source order, each nested one after its parent), to a Module."""
+
     def __init__(self, source: str, filename: str):
         self.source, self.filename = source, filename
-        self.functions: dict[str, ast.FunctionDef] = {}
-        self.module_names: set[str] = set()   # names assigned at module level
-        self.rebound: set[str] = set()         # names assigned anywhere but a def
-        self.def_lines: dict[str, int] = {}
-        self.bindings: dict[str, tuple[str, ast.AST]] = {}  # name -> its first binding
         self.constants: dict[tuple, object] = {}
+        self.names: dict[int, str] = {}        # id(node) -> its function's IR name
+        self.static: dict[str, str] = {}       # global name -> IR name of a plain def
+        self.def_lines: dict[str, int] = {}
+        self.module_bound: set[str] = set()    # bound at module level or declared global
+        self.scopes: ScopeTree | None = None
 
     def constant(self, v):
         """One object per distinct literal in the module, as CPython's compiler merges
@@ -28,10 +33,19 @@ class ModuleCompiler:
         return self.constants.setdefault(key, v)
 
     def is_rebound(self, name: str) -> bool:
-        return name in self.rebound
+        """Is the global ``name`` bound by the script (so not surely the builtin)?"""
+        return name in self.module_bound
+
+    def static_callee(self, name: str) -> str | None:
+        """The IR function a call of the global ``name`` surely reaches, if any: a
+        plain module-level def that nothing else binds (``_CALL_FUNCTION``)."""
+        return self.static.get(name)
 
     def defined_before(self, name: str, node: ast.AST) -> bool:
         return self.def_lines.get(name, 1 << 30) < getattr(node, "lineno", 0)
+
+    def function_name(self, node: ast.AST) -> str:
+        return self.names[id(node)]
 
     def compile(self) -> Module:
         try:
@@ -45,94 +59,203 @@ class ModuleCompiler:
             raise FrontendError(f"{self.filename}:1:1: {e}") from None
         _character_columns(tree, self.source)
         self.check_nodes(tree)
-        for stmt in tree.body:
-            if isinstance(stmt, ast.FunctionDef):
-                if stmt.name in self.functions:
-                    raise unsupported(self.filename, stmt,
-                                      f"redefinition of function '{stmt.name}'")
-                self.functions[stmt.name] = stmt
-                self.def_lines[stmt.name] = stmt.lineno
+        self.tree = tree
+        self.scopes = ScopeTree(tree, self.source, self.filename)
         self.collect_bindings(tree)
-        clashes = [self.bindings[name] for name in self.functions if name in self.rebound]
-        if clashes:
-            name, node = min(clashes, key=lambda c: (c[1].lineno, c[1].col_offset))
-            raise unsupported(self.filename, node,
-                              f"global declaration of function '{name}'"
-                              if isinstance(node, ast.Global) else
-                              f"function '{name}' is also assigned as a variable")
+        order = self.name_scopes(self.scopes.module)
         module = Module(self.filename)
-        mscope = Scope(is_module=True)
-        main = FunctionBuilder(self, MODULE_FUNCTION, [], mscope, None)
+        main = FunctionBuilder(self, MODULE_FUNCTION, [], self.scopes.module, None)
         main.body(tree.body)
         module.functions.append(main.finish())
-        for node in self.functions.values():
-            module.functions.append(self.compile_function(node))
+        for info in order:
+            module.functions.append(self.compile_scope(info))
         return module
 
     def check_nodes(self, tree: ast.Module) -> None:
         """Reject constructs outside the subset wherever they appear, up front."""
-        _mark_method_callees(tree)
         for node in ast.walk(tree):
-            if type(node) in UNSUPPORTED_NAMES and not (
-                    isinstance(node, ast.Attribute) and self.is_method_callee(node)):
+            if type(node) in UNSUPPORTED_NAMES:
                 raise unsupported(self.filename, node, describe(node))
-            if isinstance(node, ast.FunctionDef):
-                a = node.args
-                if node.decorator_list:
-                    raise unsupported(self.filename, node.decorator_list[0], "decorator")
-                defaults = a.defaults + [d for d in a.kw_defaults if d is not None]
-                if defaults:
-                    raise unsupported(self.filename, defaults[0], "default argument")
-                if a.vararg or a.kwarg:
-                    raise unsupported(self.filename, a.vararg or a.kwarg,
-                                      "*args or **kwargs parameter")
-                if a.kwonlyargs or a.posonlyargs:
-                    raise unsupported(self.filename, (a.posonlyargs or a.kwonlyargs)[0],
-                                      "keyword-only or positional-only parameter")
+            if isinstance(node, ast.comprehension) and node.is_async:
+                raise unsupported(self.filename, node.target, "async comprehension")
 
-    def is_method_callee(self, node: ast.Attribute) -> bool:
-        return getattr(node, "_callee", False)
+    def name_scopes(self, top: ScopeInfo) -> list[ScopeInfo]:
+        """Unique IR names (the qualname, ``#2`` on for a second one), in source order."""
+        order: list[ScopeInfo] = []
+        used: dict[str, int] = {}
+
+        def visit(info: ScopeInfo) -> None:
+            for child in info.children:
+                n = used[child.qualname] = used.get(child.qualname, 0) + 1
+                self.names[id(child.node)] = child.qualname + (f"#{n}" if n > 1 else "")
+                order.append(child)
+            for child in info.children:
+                visit(child)
+        visit(top)
+        order.sort(key=lambda i: (i.node.lineno, i.node.col_offset))
+        for stmt in self.tree.body:
+            if isinstance(stmt, ast.FunctionDef) and _is_plain(stmt) \
+                    and stmt.name not in self.module_bound:
+                self.static[stmt.name] = self.names[id(stmt)]
+                self.def_lines[stmt.name] = stmt.lineno
+        return order
 
     def collect_bindings(self, tree: ast.Module) -> None:
-        """Names bound at module level, or declared ``global`` in some function."""
-        def bound(name: str, node: ast.AST) -> None:
-            old = self.bindings.get(name)
-            if old is None or (node.lineno, node.col_offset) < (old[1].lineno,
-                                                                 old[1].col_offset):
-                self.bindings[name] = (name, node)
+        """Names bound more than once at module level, or declared ``global``: such a
+        name may be rebound, so neither a def nor a builtin of that name is certain."""
+        seen: set[str] = set()
 
-        for stmt in tree.body:
-            if isinstance(stmt, ast.FunctionDef):
-                for node in ast.walk(stmt):
-                    if isinstance(node, ast.Global):
-                        self.rebound.update(node.names)
-                        for name in node.names:
-                            bound(name, node)
-                continue
-            for node in ast.walk(stmt):
-                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                    self.module_names.add(node.id)
-                    bound(node.id, node)
-        self.rebound |= self.module_names
+        def bind(name: str) -> None:
+            if name in seen:
+                self.module_bound.add(name)
+            seen.add(name)
 
-    def compile_function(self, node: ast.FunctionDef) -> Function:
-        params = [a.arg for a in node.args.args]
-        scope = Scope(is_module=False)
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Global):
-                scope.globals.update(sub.names)
-        for name in scope.globals:
-            if name in self.functions:
-                raise unsupported(self.filename, node, f"global declaration of function '{name}'")
-        stores = sorted((n.lineno, n.col_offset, n.id) for n in ast.walk(node)
-                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
-        scope.locals = (set(params) | {name for *_, name in stores}) - scope.globals
-        b = FunctionBuilder(self, node.name, params, scope, node.lineno)
-        for *_, name in stores:  # first-assignment order
-            if name in scope.locals and name not in b.fn.locals:
-                b.fn.locals.append(name)
-        b.body(node.body)
+        def visit(node: ast.AST, module_level: bool) -> None:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.Global):
+                    for name in child.names:
+                        bind(name)
+                        self.module_bound.add(name)
+                if not module_level:
+                    visit(child, False)
+                    continue
+                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    bind(child.name)
+                    if child.name in seen and not (isinstance(child, ast.FunctionDef)
+                                                   and child in tree.body):
+                        self.module_bound.add(child.name)
+                    visit(child, False)
+                    continue
+                if isinstance(child, ast.Lambda):
+                    visit(child, False)
+                    continue
+                if isinstance(child, ast.Name) and not isinstance(child.ctx, ast.Load):
+                    bind(child.id)
+                    self.module_bound.add(child.id)
+                elif isinstance(child, ast.alias):
+                    name = child.asname or child.name.split(".")[0]
+                    bind(name)
+                    self.module_bound.add(name)
+                elif isinstance(child, ast.ExceptHandler) and child.name:
+                    bind(child.name)
+                    self.module_bound.add(child.name)
+                visit(child, True)
+        visit(tree, True)
+
+    def compile_scope(self, info: ScopeInfo) -> Function:
+        node = info.node
+        name = self.names[id(node)]
+        if info.kind == "class":
+            params = [NAMESPACE] + [cell_slot(n) for n in info.free]
+            signature = Signature.of(len(params), free=tuple(info.free), kind="class")
+        elif isinstance(node, ast.GeneratorExp):
+            params = [GENEXPR_ITER] + [cell_slot(n) for n in info.free]
+            signature = Signature.of(len(params), free=tuple(info.free), kind="generator")
+        else:
+            a = node.args
+            positional = [x.arg for x in (*a.posonlyargs, *a.args)]
+            params = positional + [x.arg for x in a.kwonlyargs]
+            params += [x.arg for x in (a.vararg, a.kwarg) if x is not None]
+            params += [cell_slot(n) for n in info.free]
+            signature = None
+            kind = "generator" if _is_generator(node) else "function"
+            if self.static.get(getattr(node, "name", None)) != name:
+                signature = Signature.of(
+                    len(params), posonly=len(a.posonlyargs), defaults=len(a.defaults),
+                    kwonly=len(a.kwonlyargs),
+                    kwdefaults=tuple(x.arg for x, d in zip(a.kwonlyargs, a.kw_defaults)
+                                     if d is not None),
+                    varargs=a.vararg is not None, varkw=a.kwarg is not None,
+                    free=tuple(info.free), kind=kind)
+        b = FunctionBuilder(self, name, params, info, node.lineno)
+        b.fn.signature = signature
+        b.fn.locals += [cell_slot(n) for n in sorted(info.cells)
+                        if cell_slot(n) not in b.fn.locals]
+        if isinstance(node, ast.Lambda):
+            stmts: list[ast.stmt] = [ast.copy_location(ast.Return(node.body), node.body)]
+        elif isinstance(node, ast.GeneratorExp):
+            stmts = genexpr_body(node)
+        else:
+            stmts = node.body
+        for local in _binding_order(stmts) if info.kind != "class" else ():
+            if local in info.locals and local not in info.cells and local not in b.fn.locals:
+                b.fn.locals.append(local)
+        if signature is not None and signature.kind == "generator":
+            b.fn.locals.append(SENT)
+        b.enter_scope(node)
+        b.body(stmts)
+        b.leave_scope(node)
         return b.finish()
+
+
+def genexpr_body(node: ast.GeneratorExp) -> list[ast.stmt]:
+    """``(elt for t in it if c ...)`` as the body of its generator function:
+    ``for t in $iter: if c: ... yield elt``, the first iterable being the argument."""
+    inner: ast.stmt = ast.Expr(ast.Yield(node.elt))
+    for i, comp in reversed(list(enumerate(node.generators))):
+        for cond in reversed(comp.ifs):
+            inner = ast.If(cond, [inner], [])
+        it = ast.Name(GENEXPR_ITER, ast.Load()) if i == 0 else comp.iter
+        inner = ast.For(comp.target, it, [inner], [])
+    for n in ast.walk(ast.Module([inner], [])):
+        if not hasattr(n, "lineno") and isinstance(n, (ast.stmt, ast.expr)):
+            ast.copy_location(n, node)
+    return [inner]
+
+
+def _is_plain(node: ast.FunctionDef) -> bool:
+    """A def that ``_CALL_FUNCTION`` may call directly: positional parameters only,
+    and a call runs it (it is not a generator)."""
+    a = node.args
+    return not (node.decorator_list or a.defaults or a.kw_defaults or a.kwonlyargs
+                or a.posonlyargs or a.vararg or a.kwarg or _is_generator(node))
+
+
+def _is_generator(node: ast.AST) -> bool:
+    """Does the body of this def (or genexpr) itself contain a yield?"""
+    if isinstance(node, ast.GeneratorExp):
+        return True
+    if isinstance(node, ast.Lambda):
+        todo = [node.body]
+    else:
+        todo = list(node.body)
+    while todo:
+        n = todo.pop()
+        if isinstance(n, (ast.Yield, ast.YieldFrom)):
+            return True
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef,
+                          ast.GeneratorExp)):
+            continue
+        todo.extend(ast.iter_child_nodes(n))
+    return False
+
+
+def _binding_order(stmts: list[ast.stmt]) -> list[str]:
+    """Names a scope binds, in the order of their first binding in the source."""
+    found: list[tuple[int, int, str]] = []
+
+    def visit(n: ast.AST) -> None:
+        for child in ast.iter_child_nodes(n):
+            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+                found.append((child.lineno, child.col_offset, child.id))
+            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                found.append((child.lineno, child.col_offset, child.name))
+                continue
+            elif isinstance(child, ast.Lambda):
+                continue
+            elif isinstance(child, ast.alias):
+                found.append((getattr(child, "lineno", 0), getattr(child, "col_offset", 0),
+                              child.asname or child.name.split(".")[0]))
+            elif isinstance(child, ast.ExceptHandler) and child.name:
+                found.append((child.lineno, child.col_offset, child.name))
+            visit(child)
+
+    for stmt in stmts:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.append((stmt.lineno, stmt.col_offset, stmt.name))
+            continue
+        visit(ast.Module(body=[stmt], type_ignores=[]))
+    return [name for *_, name in sorted(found)]
 
 
 def _character_columns(tree: ast.AST, source: str) -> None:
@@ -145,12 +268,6 @@ def _character_columns(tree: ast.AST, source: str) -> None:
             continue
         encoded = lines[line - 1].encode("utf-8")
         node.col_offset = len(encoded[:node.col_offset].decode("utf-8", "replace"))
-
-
-def _mark_method_callees(tree: ast.AST) -> None:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            node.func._callee = True  # type: ignore[attr-defined]
 
 
 def compile_source(source: str, filename: str = "<string>") -> Module:

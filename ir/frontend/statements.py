@@ -1,4 +1,4 @@
-"""Statements other than loops: assignments, ``if``, ``return``, ``def``."""
+"""Statements other than loops and definitions: assignments, ``if``, ``return``."""
 
 from __future__ import annotations
 
@@ -26,8 +26,7 @@ class Statements:
         pass
 
     def stmt_Global(self, node: ast.Global) -> None:
-        if self.scope.is_module:
-            return  # a no-op at module level, as in CPython
+        pass   # the scopes already say where each name lives
 
     def stmt_Expr(self, node: ast.Expr) -> None:
         if isinstance(node.value, ast.Constant):
@@ -78,6 +77,10 @@ class Statements:
             index = self.expr(target.slice)
             self.at(target)
             self.emit(U._STORE_SUBSCR, [container, index, value])
+        elif isinstance(target, ast.Attribute):
+            obj = self.expr(target.value)
+            self.at(target)
+            self.emit(U._STORE_ATTR, [obj, value], (target.attr,))
         else:
             raise self.fail(target, f"assignment to {describe(target)}")
 
@@ -101,6 +104,14 @@ class Statements:
             self.at(node)
             new = self.emit(U._BINARY_OP, [old, rhs], (op,))
             self.emit(U._STORE_SUBSCR, [container, index, new])
+        elif isinstance(target, ast.Attribute):
+            obj = self.expr(target.value)
+            self.at(node)
+            old = self.emit(U._LOAD_ATTR, [obj], (target.attr,))
+            rhs = self.expr(node.value)
+            self.at(node)
+            new = self.emit(U._BINARY_OP, [old, rhs], (op,))
+            self.emit(U._STORE_ATTR, [obj, new], (target.attr,))
         else:
             raise self.fail(target, f"augmented assignment to {describe(target)}")
 
@@ -124,11 +135,4 @@ class Statements:
             self.body(node.orelse)
             self.jump(done.label)
         self.start(done)
-
-    def stmt_FunctionDef(self, node: ast.FunctionDef) -> None:
-        if not self.scope.is_module:
-            raise self.fail(node, "nested function")
-        if self.mc.functions.get(node.name) is not node:
-            raise self.fail(node, "function definition inside a compound statement")
-        # Module functions are compiled statically; the def itself does nothing here.
 

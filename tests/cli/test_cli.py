@@ -272,8 +272,9 @@ def test_bad_options(prog, args, message):
 @pytest.mark.parametrize("source, message", [
     ("x = (\n", "bad.py:1:5: SyntaxError: '(' was never closed"),
     ("import os\n", "bad.py:1:1: unsupported: import"),
-    ("print(1, end='')\n", "bad.py:1:10: unsupported: keyword arguments"),
-    ("def f():\n    def g():\n        pass\n", "bad.py:2:5: unsupported: nested function"),
+    ("x = 1\nmatch x:\n    case 1:\n        pass\n", "bad.py:2:1: unsupported: match statement"),
+    ("def f(x):\n    match x:\n        case _:\n            pass\n",
+     "bad.py:2:5: unsupported: match statement"),
 ])
 @pytest.mark.parametrize("command", ["run", "pipeline"])
 def test_bad_python(tmp_path, command, source, message):

@@ -135,8 +135,9 @@ BAD_FILES = [
     ("bin.py", b"\x7fELF\x02\x01\x01\x00\xff\xfe\x00\x00", "bin.py: not UTF-8 text"),
     ("nul.py", b"print(1)\x00\n", "SyntaxError: source code string cannot contain null bytes"),
     ("syntax.py", b"def f(:\n", "syntax.py:1:7: SyntaxError"),
-    ("cls.py", b"class A:\n    pass\n", "cls.py:1:1: unsupported: class definition"),
-    ("lam.py", b"f = lambda: 1\n", "lam.py:1:5: unsupported: lambda"),
+    ("match.py", b"match 1:\n    case 1:\n        pass\n", "match.py:1:1: unsupported: match statement"),
+    ("match2.py", b"f = 1\nmatch f:\n    case _:\n        pass\n",
+     "match2.py:2:1: unsupported: match statement"),
     ("bad.uop", b"module 'm'\nfunc @f( {\n", "bad.uop:2:10: expected a parameter name"),
     ("undef.uop", b"module 'm'\nfunc @f() {\nbb0:\n  _RETURN %0\n}\n",
      "%0 is used but never defined"),
@@ -223,7 +224,7 @@ def test_corrupting_plugin_named_by_pipeline_verify_each(prog):
     r = run_cli("pipeline", "--load", BAD_PASSES, "--passes", "corrupt", "--verify-each",
                 "prog.py", cwd=prog)
     assert user_error(r) == VERIFIER.format(
-        fn="<module>", where="bb0:1 (%1 = _CALL_BUILTIN print %9999)")
+        fn="<module>", where="bb0:1 (_STORE_GLOBAL f %9999)")
 
 
 @pytest.mark.parametrize("command", ["run", "trace"])

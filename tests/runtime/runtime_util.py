@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 from pathlib import Path
 
-from helpers import KERNELS, REDUCED_SIZES, run_cpython
+from helpers import KERNELS, REDUCED_SIZES, cli_in_process, run_cpython
 
 # Smaller than helpers.REDUCED_SIZES: every kernel still tiers up (hot calls and loops)
 # and leaves compiled code through its exits, but Unicorn running generic uops through
@@ -34,14 +32,7 @@ def write(tmp_path: Path, name: str, source: str) -> Path:
     return path
 
 
-def cli(*args) -> tuple[int, str, str]:
-    """``workbench ARGS`` in this process: (status, stdout, stderr)."""
-    from workbench.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main([str(a) for a in args])
-    return status, out.getvalue(), err.getvalue()
+cli = cli_in_process   # ``workbench ARGS`` in this process: (status, stdout, stderr)
 
 
 def trace_json(path: Path, *args) -> dict:

@@ -51,7 +51,7 @@ from backends.interp.profile import Profile
 from backends.native.direct import DirectCalls
 from backends.native.runner import EXITED, NativeCode, Refused
 from backends.tracing import CodeMap, Cost
-from ir.core import MODULE_FUNCTION, Function, Module
+from ir.core import MODULE_FUNCTION, SUSPENDING_KINDS, Function, Module
 from ir.uops import U
 from passes.pipeline import parse_pipeline
 
@@ -165,6 +165,10 @@ class Runtime:
         if name in self.tier2:
             return self.tier2[name]
         fn = self.interp.functions[name]
+        if fn.signature is not None and fn.signature.kind in SUSPENDING_KINDS:
+            # A suspended frame is resumed by the tier-1 driver (backends/interp/generators).
+            self.tier2[name] = None
+            return None
         opt = optimize(self.module, fn, self.pipeline, self.profile, self.interp.globals,
                        verify=self.verify, bisect_limit=self.bisect_limit,
                        bisect_log=self.bisect_log if self.bisect_limit is not None else None)

@@ -1,0 +1,57 @@
+"""Generators: a generator function's call makes a real Python generator object, which
+runs the function's frame in the executor until ``_YIELD_VALUE`` suspends it.
+
+A suspended frame needs nothing but its locals: the generic IR keeps no value across a
+block boundary, and ``_YIELD_VALUE`` ends its block, so resuming is entering the frame
+at the block after the yield (the way OSR enters a loop header), with what ``send``
+passed in the frame's ``$sent`` local. The driver is a Python generator, so iteration,
+``send``, ``throw`` and ``close`` are CPython's own; an exception thrown in is handed to
+the frame as a Thrown, raised by the resumed block's ``_RESUME_VALUE``.
+
+Generators run in tier 1: the runtime does not optimize them yet.
+"""
+
+from __future__ import annotations
+
+from ir.scope_semantics import SENT, Thrown
+
+
+
+class Suspension:
+    """What the executor returns when a frame yields: the value, and where to resume."""
+
+    __slots__ = ("value", "resume")
+
+    def __init__(self, value, resume: str):
+        self.value, self.resume = value, resume
+
+
+def make_generator(interp, name: str, args: list, unbound):
+    """The generator object of a call of ``name`` (``unbound``: the executor's marker
+    of a local without a value)."""
+    cf = interp.compile(name)
+    frame = list(args) + [unbound] * (len(cf.fn.locals) - len(args))
+    sent_slot = cf.local_index.get(SENT)
+    gen = _run(interp, cf, frame, sent_slot)
+    qualname = name.split("#")[0]
+    gen.__qualname__ = qualname
+    gen.__name__ = qualname.rsplit(".", 1)[-1]
+    return gen
+
+
+def _run(interp, cf, frame: list, sent_slot: int | None):
+    label = cf.entry
+    while True:
+        interp.depth += 1
+        try:
+            r = interp.execute(cf, frame, label)
+        finally:
+            interp.depth -= 1
+        if type(r) is not Suspension:
+            return r
+        label = r.resume
+        try:
+            sent = yield r.value
+        except BaseException as e:   # throw() and close(): raised where the frame resumes
+            sent = Thrown(e)
+        frame[sent_slot] = sent

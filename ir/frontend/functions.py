@@ -1,0 +1,159 @@
+"""``def``, ``lambda`` and ``class``: each body is a function of the module of its own
+(compiled by ModuleCompiler), and the statement makes its object at run time with
+``_MAKE_FUNCTION`` (defaults and closure cells as inputs), then ``_BUILD_CLASS`` for a
+class, decorators applied with ``_CALL``, as CPython's compiler does."""
+
+from __future__ import annotations
+
+import ast
+
+from ..uops import U
+from .scopes import NAMESPACE, SENT, cell_slot
+
+
+class Functions:
+    """Mixed into FunctionBuilder: function and class objects, closures, ``super()``."""
+
+    def stmt_FunctionDef(self, node: ast.FunctionDef) -> None:
+        decorators = [self.expr(d) for d in node.decorator_list]
+        f = self.function_object(node)
+        self.store_name(node.name, self.decorate(node, decorators, f))
+
+    def stmt_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        raise self.fail(node, "async function")
+
+    def expr_Lambda(self, node: ast.Lambda) -> int:
+        return self.function_object(node)
+
+    def function_object(self, node) -> int:
+        """The function object of a def or lambda: defaults are evaluated here, in the
+        enclosing scope, then the cells of its free variables are passed in."""
+        a = node.args
+        inputs = [self.expr(d) for d in a.defaults]
+        inputs += [self.expr(d) for d in a.kw_defaults if d is not None]
+        inputs += self.closure(node)
+        self.at(node)
+        return self.emit(U._MAKE_FUNCTION, inputs, (self.mc.function_name(node),))
+
+    def closure(self, node) -> list[int]:
+        """This scope's cells of the free variables of ``node``'s scope, in its order."""
+        return [self.emit(U._LOAD_FAST, imms=(cell_slot(name),))
+                for name in self.mc.scopes.of(node).free]
+
+    def decorate(self, node, decorators: list[int], obj: int) -> int:
+        self.at(node)
+        for d in reversed(decorators):
+            obj = self.emit(U._CALL, [d, obj], ((),))
+        return obj
+
+    def stmt_ClassDef(self, node: ast.ClassDef) -> None:
+        decorators = [self.expr(d) for d in node.decorator_list]
+        self.at(node)
+        body = self.emit(U._MAKE_FUNCTION, self.closure(node), (self.mc.function_name(node),))
+        for b in node.bases:
+            if isinstance(b, ast.Starred):
+                raise self.fail(b, "starred base class")
+        bases = [self.expr(b) for b in node.bases]
+        for k in node.keywords:
+            if k.arg is None:
+                raise self.fail(k, "**keywords in a class definition")
+        keywords = [self.expr(k.value) for k in node.keywords]
+        self.at(node)
+        cls = self.emit(U._BUILD_CLASS, [body, *bases, *keywords],
+                        (node.name, tuple(k.arg for k in node.keywords)))
+        self.store_name(node.name, self.decorate(node, decorators, cls))
+
+    def enter_scope(self, node) -> None:
+        """The start of a body: cells for the locals inner scopes read (a parameter's
+        holds its argument); a class body first binds ``__module__``, ``__qualname__``
+        and its docstring, as CPython's does."""
+        for name in sorted(self.scope.cells):
+            if self.scope.kind != "class" and name in self.fn.params:
+                cell = self.emit(U._MAKE_CELL, [self.emit(U._LOAD_FAST, imms=(name,))])
+            else:
+                cell = self.emit(U._MAKE_EMPTY_CELL)
+            self.emit(U._STORE_FAST, [cell], (cell_slot(name),))
+        if self.scope.kind == "class":
+            self.store_name("__module__", self.emit(U._LOAD_GLOBAL, imms=("__name__",)))
+            qualname = self.emit(U._LOAD_CONST, imms=(self.mc.constant(self.scope.qualname),))
+            self.store_name("__qualname__", qualname)
+            doc = ast.get_docstring(node, clean=False)
+            if doc is not None:
+                self.store_name("__doc__", self.emit(U._LOAD_CONST,
+                                                     imms=(self.mc.constant(doc),)))
+
+    def leave_scope(self, node) -> None:
+        """A class body ends by handing ``type`` its ``__class__`` cell to fill."""
+        if self.scope.kind == "class" and "__class__" in self.scope.cells:
+            cell = self.emit(U._LOAD_FAST, imms=(cell_slot("__class__"),))
+            ns = self.emit(U._LOAD_FAST, imms=(NAMESPACE,))
+            self.emit(U._STORE_NAME, [ns, cell], ("__classcell__",))
+
+    # -- generators -----------------------------------------------------------
+
+    def expr_Yield(self, node: ast.Yield) -> int:
+        if node.value is None:
+            v = self.emit(U._LOAD_CONST, imms=(None,))
+        else:
+            v = self.expr(node.value)
+        self.at(node)
+        return self.suspend(v)
+
+    def suspend(self, value: int, resume=None) -> int:
+        """``_YIELD_VALUE`` ends the block; the frame resumes at the next one with what
+        was sent in ``$sent``."""
+        resume = resume or self.new_block()
+        self.emit(U._YIELD_VALUE, [value], targets=(resume.label,))
+        self.start(resume)
+        return self.emit(U._RESUME_VALUE, [self.emit(U._LOAD_FAST, imms=(SENT,))])
+
+    def expr_YieldFrom(self, node: ast.YieldFrom) -> int:
+        """A loop of ``_SEND`` steps; each value the inner iterator gives is yielded,
+        and what is sent back (or thrown in) goes to it on the next step."""
+        it = self.emit(U._GET_YIELD_FROM_ITER, [self.expr(node.value)])
+        self.at(node)
+        it_slot, step_slot = self.temp("yf"), self.temp("step")
+        self.emit(U._STORE_FAST, [it], (it_slot,))
+        self.emit(U._STORE_FAST, [self.emit(U._LOAD_CONST, imms=(None,))], (SENT,))
+        head, body, done = self.new_block(), self.new_block(), self.new_block()
+        self.jump(head.label)
+        self.start(head)
+        step = self.emit(U._SEND, [self.emit(U._LOAD_FAST, imms=(it_slot,)),
+                                   self.emit(U._LOAD_FAST, imms=(SENT,))])
+        self.emit(U._STORE_FAST, [step], (step_slot,))
+        self.emit(U._BRANCH, [self.emit(U._IS_RETURNED, [step])],
+                  targets=(done.label, body.label))
+        self.start(body)
+        value = self.emit(U._LOAD_FAST, imms=(step_slot,))
+        self.emit(U._YIELD_VALUE, [value], targets=(head.label,))
+        self.start(done)
+        return self.emit(U._RETURNED_VALUE, [self.emit(U._LOAD_FAST, imms=(step_slot,))])
+
+    def expr_GeneratorExp(self, node: ast.GeneratorExp) -> int:
+        """The generator function of the expression, called on its first iterator
+        (evaluated here, in the enclosing scope, as CPython does)."""
+        self.at(node)
+        f = self.emit(U._MAKE_FUNCTION, self.closure(node), (self.mc.function_name(node),))
+        it = self.emit(U._GET_ITER, [self.expr(node.generators[0].iter)])
+        self.at(node)
+        return self.emit(U._CALL, [f, it], ((),))
+
+    def stmt_Nonlocal(self, node: ast.Nonlocal) -> None:
+        pass   # the scopes already say where each name lives
+
+    def zero_argument_super(self, node: ast.Call) -> int | None:
+        """``super()`` in a method is ``super(__class__, <first argument>)``: CPython
+        finds both in the calling frame, which compiled code does not have."""
+        if self.where("super") != "global" or self.mc.is_rebound("super") or node.args or node.keywords \
+                or "__class__" not in self.scope.free:
+            return None
+        fn = self.fn
+        nparams = fn.signature.nparams if fn.signature is not None else len(fn.params)
+        positional = fn.signature.positional if fn.signature is not None else nparams
+        if positional == 0:
+            return None   # CPython's RuntimeError, from super() itself
+        self.at(node)
+        callee = self.emit(U._LOAD_GLOBAL, imms=("super",))
+        cls = self.load("__class__")
+        first = self.load(fn.params[0])
+        return self.emit(U._CALL, [callee, cls, first], ((),))
