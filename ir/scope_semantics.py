@@ -148,6 +148,17 @@ def yield_from_iter(obj):
     return iter(obj)
 
 
+def get_awaitable(obj):
+    """The iterator ``await obj`` drives: a generator-based coroutine itself, else what
+    the type's ``__await__`` returns (CPython's GET_AWAITABLE)."""
+    if isinstance(obj, types.GeneratorType) and obj.gi_code.co_flags & 0x100:
+        return obj   # CO_ITERABLE_COROUTINE: @types.coroutine
+    method = getattr(type(obj), "__await__", None)
+    if method is None:
+        raise TypeError(f"object {type(obj).__name__} can't be used in 'await' expression")
+    return method(obj)
+
+
 def send(it, sent):
     """One step of ``yield from it``: the next value to yield, or Returned(result)."""
     try:

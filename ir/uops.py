@@ -39,7 +39,7 @@ from .semantics import (BINOPS, BUILTIN_RESULT, CMPOPS, ITER_SEQ_RESULT, UNOPS, 
                         call_builtin, call_function, call_method, index_result, iter_seq,
                         load_fast_check, load_global, missing_arguments, range_arg,
                         range_has_next, range_step, store_global, unpack)  # noqa: F401
-from .scope_semantics import (build_class, call, is_returned, load_attr, load_deref,
+from .scope_semantics import (build_class, call, get_awaitable, is_returned, load_attr, load_deref,
                               load_name, make_cell, make_empty_cell, make_function,
                               resume_value, returned_value, send, store_attr, store_deref,
                               store_name, yield_from_iter)
@@ -548,6 +548,8 @@ define(UopDef("_RESUME_VALUE", inputs=("sent",), output=True, impl=resume_value,
                doc="what send() passed to the resumed generator, or raise what throw() did"))
 define(UopDef("_GET_YIELD_FROM_ITER", inputs=("iterable",), output=True, flags=E,
                impl=yield_from_iter, doc="the iterator yield from drives"))
+define(UopDef("_GET_AWAITABLE", inputs=("awaitable",), output=True, flags=E,
+               impl=get_awaitable, doc="the iterator await drives"))
 define(UopDef("_SEND", inputs=("iter", "sent"), output=True, flags=E, impl=send,
                doc="one step of yield from: the value to yield, or its end (_IS_RETURNED)"))
 define(UopDef("_IS_RETURNED", inputs=("step",), output=True, flags=P, result="bool",

@@ -1,5 +1,6 @@
-"""Generators: a generator function's call makes a real Python generator object, which
-runs the function's frame in the executor until ``_YIELD_VALUE`` suspends it.
+"""Generators and coroutines: a generator function's call makes a real Python generator
+object, which runs the function's frame in the executor until ``_YIELD_VALUE`` suspends
+it; an ``async def``'s call makes a Coroutine over the same driver.
 
 A suspended frame needs nothing but its locals: the generic IR keeps no value across a
 block boundary, and ``_YIELD_VALUE`` ends its block, so resuming is entering the frame
@@ -8,13 +9,14 @@ passed in the frame's ``$sent`` local. The driver is a Python generator, so iter
 ``send``, ``throw`` and ``close`` are CPython's own; an exception thrown in is handed to
 the frame as a Thrown, raised by the resumed block's ``_RESUME_VALUE``.
 
-Generators run in tier 1: the runtime does not optimize them yet.
+Both run in tier 1: the runtime does not optimize them yet.
 """
 
 from __future__ import annotations
 
-from ir.scope_semantics import SENT, Thrown
+import collections.abc
 
+from ir.scope_semantics import SENT, Thrown
 
 
 class Suspension:
@@ -26,16 +28,48 @@ class Suspension:
         self.value, self.resume = value, resume
 
 
+class Coroutine:
+    """The coroutine object of a call of an ``async def``: what ``await`` and event
+    loops (asyncio's tasks) drive with send, throw and close. Its steps are those of a
+    generator driver over the frame; ``await`` on it delegates to that driver."""
+
+    __slots__ = ("_driver", "__name__", "__qualname__")
+
+    def __init__(self, driver, name: str, qualname: str):
+        self._driver, self.__name__, self.__qualname__ = driver, name, qualname
+
+    def send(self, value):
+        return self._driver.send(value)
+
+    def throw(self, *exc):
+        return self._driver.throw(*exc)
+
+    def close(self):
+        return self._driver.close()
+
+    def __await__(self):
+        return self._driver
+
+    def __repr__(self):
+        return f"<coroutine object {self.__qualname__} at {id(self):#x}>"
+
+
+collections.abc.Coroutine.register(Coroutine)   # asyncio.iscoroutine() accepts it
+Coroutine.__name__ = Coroutine.__qualname__ = "coroutine"   # type(c).__name__, as CPython
+
+
 def make_generator(interp, name: str, args: list, unbound):
-    """The generator object of a call of ``name`` (``unbound``: the executor's marker
-    of a local without a value)."""
+    """The generator (or coroutine) object of a call of ``name`` (``unbound``: the
+    executor's marker of a local without a value)."""
     cf = interp.compile(name)
     frame = list(args) + [unbound] * (len(cf.fn.locals) - len(args))
     sent_slot = cf.local_index.get(SENT)
     gen = _run(interp, cf, frame, sent_slot)
     qualname = name.split("#")[0]
-    gen.__qualname__ = qualname
-    gen.__name__ = qualname.rsplit(".", 1)[-1]
+    short = qualname.rsplit(".", 1)[-1]
+    if cf.fn.signature.kind == "coroutine":
+        return Coroutine(gen, short, qualname)
+    gen.__qualname__, gen.__name__ = qualname, short
     return gen
 
 

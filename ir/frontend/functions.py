@@ -20,7 +20,7 @@ class Functions:
         self.store_name(node.name, self.decorate(node, decorators, f))
 
     def stmt_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
-        raise self.fail(node, "async function")
+        self.stmt_FunctionDef(node)
 
     def expr_Lambda(self, node: ast.Lambda) -> int:
         return self.function_object(node)
@@ -108,9 +108,16 @@ class Functions:
         return self.emit(U._RESUME_VALUE, [self.emit(U._LOAD_FAST, imms=(SENT,))])
 
     def expr_YieldFrom(self, node: ast.YieldFrom) -> int:
+        it = self.emit(U._GET_YIELD_FROM_ITER, [self.expr(node.value)])
+        return self.delegate(node, it)
+
+    def expr_Await(self, node: ast.Await) -> int:
+        it = self.emit(U._GET_AWAITABLE, [self.expr(node.value)])
+        return self.delegate(node, it)
+
+    def delegate(self, node, it: int) -> int:
         """A loop of ``_SEND`` steps; each value the inner iterator gives is yielded,
         and what is sent back (or thrown in) goes to it on the next step."""
-        it = self.emit(U._GET_YIELD_FROM_ITER, [self.expr(node.value)])
         self.at(node)
         it_slot, step_slot = self.temp("yf"), self.temp("step")
         self.emit(U._STORE_FAST, [it], (it_slot,))

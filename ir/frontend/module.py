@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import math
 
-from ..core import MODULE_FUNCTION, Function, Module, Signature
+from ..core import MODULE_FUNCTION, SUSPENDING_KINDS, Function, Module, Signature
 from ..limits import deep_recursion
 from ..uops import U
 from .builder import FunctionBuilder
@@ -94,7 +94,7 @@ class ModuleCompiler:
         visit(top)
         order.sort(key=lambda i: (i.node.lineno, i.node.col_offset))
         for stmt in self.tree.body:
-            if isinstance(stmt, ast.FunctionDef) and _is_plain(stmt) \
+            if type(stmt) is ast.FunctionDef and _is_plain(stmt) \
                     and stmt.name not in self.module_bound:
                 self.static[stmt.name] = self.names[id(stmt)]
                 self.def_lines[stmt.name] = stmt.lineno
@@ -159,6 +159,10 @@ class ModuleCompiler:
             params += [cell_slot(n) for n in info.free]
             signature = None
             kind = "generator" if _is_generator(node) else "function"
+            if isinstance(node, ast.AsyncFunctionDef):
+                if kind == "generator":
+                    raise unsupported(self.filename, node, "async generator")
+                kind = "coroutine"
             if self.static.get(getattr(node, "name", None)) != name:
                 signature = Signature.of(
                     len(params), posonly=len(a.posonlyargs), defaults=len(a.defaults),
@@ -180,7 +184,7 @@ class ModuleCompiler:
         for local in _binding_order(stmts) if info.kind != "class" else ():
             if local in info.locals and local not in info.cells and local not in b.fn.locals:
                 b.fn.locals.append(local)
-        if signature is not None and signature.kind == "generator":
+        if signature is not None and signature.kind in SUSPENDING_KINDS:
             b.fn.locals.append(SENT)
         b.enter_scope(node)
         b.body(stmts)

@@ -27,7 +27,7 @@ UNSUPPORTED_NAMES = {
     ast.Import: "import", ast.ImportFrom: "import", ast.Try: "try statement", ast.With: "with statement",
     ast.Dict: "dict display", ast.Set: "set display", ast.ListComp: "list comprehension",
     ast.SetComp: "set comprehension", ast.DictComp: "dict comprehension",
-    ast.Await: "await", ast.AsyncFunctionDef: "async function", ast.AsyncFor: "async for",
+    ast.AsyncFor: "async for",
     ast.AsyncWith: "async with", ast.Delete: "del statement", ast.Assert: "assert statement",
     ast.Raise: "raise statement", ast.NamedExpr: "assignment expression (:=)",
     ast.Match: "match statement",

@@ -1,6 +1,7 @@
 """Generators on every backend against CPython: yield, send, throw, close, return values,
-yield from (delegation, its result, throw forwarded), generator expressions, and
-generators consumed by CPython code (list, sum, sorted, max, zip)."""
+yield from (delegation, its result, throw forwarded), generator expressions,
+generators consumed by CPython code (list, sum, sorted, max, zip), and async def/await
+coroutines driven by send."""
 
 import pytest
 
@@ -78,6 +79,33 @@ pairs = list((a, b) for a in range(3) for b in "xy" if a != 1)
 print(pairs)
 k = 10
 print(list(i + k for i in range(3)), list(zip((x for x in "ab"), (y for y in [1, 2]))))
+''',
+    "coroutines": '''
+class Ready:
+    def __init__(self, v):
+        self.v = v
+    def __await__(self):
+        got = yield self.v
+        return got * 2
+
+async def add(a, b):
+    x = await Ready(a)
+    return x + b
+
+async def main(n):
+    total = 0
+    for i in range(n):
+        total += await add(i, 1)
+    return total
+
+c = main(300)
+v = c.send(None)
+steps = 0
+while steps < 299:
+    v = c.send(v)
+    steps += 1
+print(v, steps, type(c).__name__, c.__qualname__)
+c.send(v)
 ''',
 }
 
