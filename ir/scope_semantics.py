@@ -19,6 +19,11 @@ def make_function(env, unbound, name):
     return make_function
 
 
+def module_globals(env, unbound):
+    """``globals()``: the script's module dict (the builtin would see the helper's)."""
+    return lambda: env.globals
+
+
 def make_cell(value):
     return types.CellType(value)
 

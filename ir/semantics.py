@@ -118,6 +118,9 @@ def store_global(env, unbound, name):
         if env is None:
             raise RuntimeError("native code has no globals (NativeCode env)")
         env.globals[name] = value
+        hook = getattr(env, "on_global_write", None)
+        if hook is not None:
+            hook(name, value)
     return store_global
 
 

@@ -41,6 +41,7 @@ from .semantics import (BINOPS, BUILTIN_RESULT, CMPOPS, ITER_SEQ_RESULT, UNOPS, 
                         range_has_next, range_step, store_global, unpack)  # noqa: F401
 from .scope_semantics import (build_class, call, get_awaitable, is_returned, load_attr, load_deref,
                               load_name, make_cell, make_empty_cell, make_function,
+                              module_globals,
                               resume_value, returned_value, send, store_attr, store_deref,
                               store_name, yield_from_iter)
 from .uop_model import (DEOPT, GUARD_POSITIONS, INT64_MAX, INT64_MIN, TYPES, UOPS, VARIADIC,
@@ -515,6 +516,8 @@ define(UopDef("_LIST_APPEND", inputs=("list", "value"), output=True, flags=Flag.
 define(UopDef("_MAKE_FUNCTION", inputs=(VARIADIC,), output=True, imms=(Imm.FUNC,),
                flags=P, effect=Effect.RUNTIME, runtime=make_function,
                doc="the function object of @f, with its defaults and closure cells"))
+define(UopDef("_GLOBALS", output=True, flags=P, effect=Effect.RUNTIME,
+               runtime=module_globals, doc="globals(): the module's dict"))
 define(UopDef("_MAKE_CELL", inputs=("value",), output=True, flags=P, impl=make_cell,
                doc="a cell holding value: a local that an inner function reads"))
 define(UopDef("_MAKE_EMPTY_CELL", output=True, flags=P, impl=make_empty_cell,

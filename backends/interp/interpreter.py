@@ -12,6 +12,9 @@ generating Python source (fast but opaque).
 
 from __future__ import annotations
 
+import builtins
+import sys
+import types
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -65,7 +68,16 @@ class Interpreter:
         self.module = module
         self.functions = module.function_map()
         self.profile = profile
-        self.globals: dict[str, object] = {"__name__": "__main__"}
+        # The script's globals are the dict of a real module, ``sys.modules["__main__"]``
+        # while the script runs, as under CPython (pickle, dataclasses, inspect find it).
+        self.main_module = types.ModuleType("__main__")
+        self.globals: dict[str, object] = self.main_module.__dict__
+        self.globals["__builtins__"] = builtins
+        if module.name.endswith(".py"):
+            self.globals["__file__"] = module.name
+        # A tiered runtime watches global writes (``_STORE_GLOBAL``): optimized code may
+        # have folded the old value.
+        self.on_global_write: Callable | None = None
         self.compiled: dict[str, CompiledFunction] = {}
         self.depth = 0
         # A tiered runtime replaces these to count calls and back edges.
@@ -82,7 +94,13 @@ class Interpreter:
     # -- entry points ---------------------------------------------------------
 
     def run_main(self) -> None:
-        self.call(MODULE_FUNCTION, [])
+        saved = sys.modules.get("__main__")
+        sys.modules["__main__"] = self.main_module
+        try:
+            self.call(MODULE_FUNCTION, [])
+        finally:
+            if saved is not None:
+                sys.modules["__main__"] = saved
 
     def call(self, name: str, args: list) -> object:
         fn = self.functions[name]

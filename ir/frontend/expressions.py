@@ -5,7 +5,8 @@ from __future__ import annotations
 import ast
 
 from ..uops import U
-from .syntax import BINOP_TOKENS, BUILTINS, CMP_TOKENS, UNARY_TOKENS
+from .scopes import NAMESPACE
+from .syntax import BINOP_TOKENS, BUILTINS, CMP_TOKENS, FRAME_BUILTINS, UNARY_TOKENS
 
 
 class Expressions:
@@ -130,6 +131,11 @@ class Expressions:
             return None
         if name == "super":
             return self.zero_argument_super(node)
+        if name in FRAME_BUILTINS and not self.mc.is_rebound(name) and not node.args:
+            return self.frame_builtin(name, node)
+        if name in ("eval", "exec") and not self.mc.is_rebound(name) \
+                and len(node.args) == 1 and not node.keywords:
+            return self.evaluate_source(name, node)
         callee = self.mc.static_callee(name)
         if callee is not None:
             if self.scope.kind == "module" and not self.mc.defined_before(name, node):
@@ -147,6 +153,29 @@ class Expressions:
         obj = self.expr(node.value)
         self.at(node)
         return self.emit(U._LOAD_ATTR, [obj], (node.attr,))
+
+    def frame_builtin(self, name: str, node: ast.Call) -> int:
+        """``globals()``, and ``locals()``/``vars()`` where they are a namespace dict:
+        CPython's builtins read the calling frame, which compiled code does not have."""
+        self.at(node)
+        if name == "globals" or self.scope.kind == "module":
+            ns = self.emit(U._GLOBALS)
+        elif self.scope.kind == "class":
+            ns = self.emit(U._LOAD_FAST, imms=(NAMESPACE,))
+        else:
+            raise self.fail(node, f"{name}() in a function")
+        # dir() is the sorted names (the real builtin ``sorted``, whatever the script binds)
+        return self.emit(U._CALL_BUILTIN, [ns], ("sorted",)) if name == "dir" else ns
+
+    def evaluate_source(self, name: str, node: ast.Call) -> int:
+        """``eval(s)``/``exec(s)`` run in the script's globals (the builtin alone would
+        take the helper's frame); inside a function they would need its locals too."""
+        if self.scope.kind != "module":
+            raise self.fail(node, f"{name}() without globals in a function")
+        source = self.expr(node.args[0])
+        self.at(node)
+        ns = self.emit(U._GLOBALS)
+        return self.emit(U._CALL_BUILTIN, [source, ns], (name,))
 
     def expr_Subscript(self, node: ast.Subscript) -> int:
         if isinstance(node.slice, ast.Slice):

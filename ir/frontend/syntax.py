@@ -12,6 +12,10 @@ BUILTINS = frozenset("""
     pow print range repr reversed round sorted str sum tuple
 """.split())
 
+# Builtins that read the calling frame: the frontend gives them the script's (see
+# Expressions.frame_builtin); a call with arguments needs no frame.
+FRAME_BUILTINS = frozenset({"globals", "locals", "vars", "dir"})
+
 BINOP_TOKENS = {
     ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
     ast.Mod: "%", ast.Pow: "**", ast.LShift: "<<", ast.RShift: ">>", ast.BitAnd: "&",

@@ -1,6 +1,7 @@
 """Functions as values, on every backend against CPython: def and lambda make real
 function objects (defaults, keyword-only and keyword arguments, *args and **kwargs),
-closures with nonlocal, nested functions, decorators, functions passed to CPython code."""
+closures with nonlocal, nested functions, decorators, functions passed to CPython code,
+and the builtins that read the caller's namespace (globals, locals, vars, dir, eval, exec)."""
 
 import pytest
 
@@ -116,6 +117,21 @@ print(fib(18), fact(20), fact(30))
 def deep(n):
     return 0 if n == 0 else 1 + deep(n - 1)
 print(deep(400))
+''',
+    "namespaces": '''
+x = 2
+g = globals()
+print(g["x"], "x" in globals(), g is globals(), __name__)
+print(eval("x * 21"), sorted(k for k in vars() if not k.startswith("__")))
+exec("y = x + 1")
+class C:
+    a = 1
+    names = sorted(locals())
+def f():
+    global x
+    x = 7
+f()
+print(y, x, g["x"], C.names, dir() == sorted(dir()))
 ''',
 }
 

@@ -132,7 +132,7 @@ class Runtime:
         self.interp = Interpreter(module, self.profile)
         # Optimized code may fold globals that only <module> writes; a write to one
         # drops the code that assumed its old value (CPython's dict watchers).
-        self.interp.globals = WatchedGlobals(self.interp.globals, self.on_global_write)
+        self.interp.on_global_write = self.on_global_write
         self.tier2: dict[str, Tier2 | None] = {}
         self.calls: Counter = Counter()
         self.arrivals: Counter = Counter()
@@ -451,15 +451,3 @@ class _SkipNextFrame(list):
             self.skip -= 1
             return
         super().append(frame)
-
-
-class WatchedGlobals(dict):
-    """The module's globals, telling the runtime about every write."""
-
-    def __init__(self, initial: dict, on_write):
-        super().__init__(initial)
-        self.on_write = on_write
-
-    def __setitem__(self, key, value) -> None:
-        super().__setitem__(key, value)
-        self.on_write(key, value)
