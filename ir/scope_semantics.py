@@ -24,6 +24,18 @@ def module_globals(env, unbound):
     return lambda: env.globals
 
 
+def setup_annotations(ns):
+    """A module or class body that annotates names starts with ``__annotations__``."""
+    if "__annotations__" not in ns:
+        ns["__annotations__"] = {}
+
+
+def store_annotation(name):
+    def store_annotation(ns, annotation):
+        ns["__annotations__"][name] = annotation
+    return store_annotation
+
+
 def make_cell(value):
     return types.CellType(value)
 

@@ -41,7 +41,7 @@ from .semantics import (BINOPS, BUILTIN_RESULT, CMPOPS, ITER_SEQ_RESULT, UNOPS, 
                         range_has_next, range_step, store_global, unpack)  # noqa: F401
 from .scope_semantics import (build_class, call, get_awaitable, is_returned, load_attr, load_deref,
                               load_name, make_cell, make_empty_cell, make_function,
-                              module_globals,
+                              module_globals, setup_annotations, store_annotation,
                               resume_value, returned_value, send, store_attr, store_deref,
                               store_name, yield_from_iter)
 from .uop_model import (DEOPT, GUARD_POSITIONS, INT64_MAX, INT64_MIN, TYPES, UOPS, VARIADIC,
@@ -518,6 +518,11 @@ define(UopDef("_MAKE_FUNCTION", inputs=(VARIADIC,), output=True, imms=(Imm.FUNC,
                doc="the function object of @f, with its defaults and closure cells"))
 define(UopDef("_GLOBALS", output=True, flags=P, effect=Effect.RUNTIME,
                runtime=module_globals, doc="globals(): the module's dict"))
+define(UopDef("_SETUP_ANNOTATIONS", inputs=("ns",), flags=E, impl=setup_annotations,
+               doc="ns['__annotations__'] = {} unless there"))
+define(UopDef("_STORE_ANNOTATION", inputs=("ns", "annotation"), imms=(Imm.NAME,),
+               flags=E, make_impl=store_annotation,
+               doc="ns['__annotations__'][name] = annotation"))
 define(UopDef("_MAKE_CELL", inputs=("value",), output=True, flags=P, impl=make_cell,
                doc="a cell holding value: a local that an inner function reads"))
 define(UopDef("_MAKE_EMPTY_CELL", output=True, flags=P, impl=make_empty_cell,

@@ -73,6 +73,8 @@ class Functions:
             else:
                 cell = self.emit(U._MAKE_EMPTY_CELL)
             self.emit(U._STORE_FAST, [cell], (cell_slot(name),))
+        if self.scope.kind in ("module", "class") and _annotates(node):
+            self.emit(U._SETUP_ANNOTATIONS, [self.namespace()])
         if self.scope.kind == "class":
             self.store_name("__module__", self.emit(U._LOAD_GLOBAL, imms=("__name__",)))
             qualname = self.emit(U._LOAD_CONST, imms=(self.mc.constant(self.scope.qualname),))
@@ -81,6 +83,12 @@ class Functions:
             if doc is not None:
                 self.store_name("__doc__", self.emit(U._LOAD_CONST,
                                                      imms=(self.mc.constant(doc),)))
+
+    def namespace(self) -> int:
+        """The dict a module's or class body's names live in."""
+        if self.scope.kind == "class":
+            return self.emit(U._LOAD_FAST, imms=(NAMESPACE,))
+        return self.emit(U._GLOBALS)
 
     def leave_scope(self, node) -> None:
         """A class body ends by handing ``type`` its ``__class__`` cell to fill."""
@@ -164,3 +172,16 @@ class Functions:
         cls = self.load("__class__")
         first = self.load(fn.params[0])
         return self.emit(U._CALL, [callee, cls, first], ((),))
+
+
+def _annotates(node) -> bool:
+    """Does this module or class body annotate a name (outside nested scopes)?"""
+    todo = list(node.body)
+    while todo:
+        n = todo.pop()
+        if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.simple:
+            return True
+        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                              ast.Lambda)):
+            todo.extend(ast.iter_child_nodes(n))
+    return False

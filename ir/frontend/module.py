@@ -25,6 +25,7 @@ class ModuleCompiler:
         self.def_lines: dict[str, int] = {}
         self.module_bound: set[str] = set()    # bound at module level or declared global
         self.scopes: ScopeTree | None = None
+        self.future_annotations = False   # from __future__ import annotations
 
     def constant(self, v):
         """One object per distinct literal in the module, as CPython's compiler merges
@@ -60,11 +61,15 @@ class ModuleCompiler:
         _character_columns(tree, self.source)
         self.check_nodes(tree)
         self.tree = tree
+        self.future_annotations = any(
+            isinstance(s, ast.ImportFrom) and s.module == "__future__"
+            and any(a.name == "annotations" for a in s.names) for s in tree.body)
         self.scopes = ScopeTree(tree, self.source, self.filename)
         self.collect_bindings(tree)
         order = self.name_scopes(self.scopes.module)
         module = Module(self.filename)
         main = FunctionBuilder(self, MODULE_FUNCTION, [], self.scopes.module, None)
+        main.enter_scope(tree)
         main.body(tree.body)
         module.functions.append(main.finish())
         for info in order:

@@ -52,9 +52,19 @@ class Statements:
         return True
 
     def stmt_AnnAssign(self, node: ast.AnnAssign) -> None:
-        if node.value is None:
-            return
-        self.assign(node.target, self.expr(node.value))
+        if node.value is not None:
+            self.assign(node.target, self.expr(node.value))
+        if isinstance(node.target, ast.Name) and node.simple \
+                and self.scope.kind in ("module", "class"):
+            # A module's or class's annotated name goes to its __annotations__ (what
+            # dataclasses reads); a function's annotations of locals are not evaluated.
+            if self.mc.future_annotations:
+                note = self.emit(U._LOAD_CONST,
+                                 imms=(self.mc.constant(ast.unparse(node.annotation)),))
+            else:
+                note = self.expr(node.annotation)
+            self.at(node)
+            self.emit(U._STORE_ANNOTATION, [self.namespace(), note], (node.target.id,))
 
     def assign(self, target: ast.expr, value: int) -> None:
         self.at(target)
