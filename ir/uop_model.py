@@ -63,6 +63,7 @@ class Effect(enum.Enum):
     CALL_FUNCTION = "call_function"
     CALL_BUILTIN = "call_builtin"
     CALL_METHOD = "call_method"
+    RUNTIME = "runtime"          # output = runtime(env, unbound, *imms)(*inputs)
     JUMP = "jump"
     BRANCH = "branch"
     RETURN = "return"
@@ -278,7 +279,8 @@ TYPES = ("int", "float", "bool", "none", "list", "tuple", "str")
 WORD_TYPES = ("int", "float", "bool")       # raw machine words in compiled code
 _STENCIL_EFFECTS = (Effect.VALUE, Effect.CHECKED, Effect.LOAD_CONST)
 _RUNTIME_EFFECTS = (Effect.LOAD_FAST_CHECK, Effect.LOAD_GLOBAL, Effect.STORE_GLOBAL,
-                    Effect.CALL_FUNCTION, Effect.CALL_BUILTIN, Effect.CALL_METHOD)
+                    Effect.CALL_FUNCTION, Effect.CALL_BUILTIN, Effect.CALL_METHOD,
+                    Effect.RUNTIME)
 _CONTROL_EFFECTS = (Effect.JUMP, Effect.BRANCH, Effect.RETURN, Effect.ENTRY)
 _C_OPERAND = re.compile(r"\b([FO]?)([ABC])\b")
 

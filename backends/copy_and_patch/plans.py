@@ -33,7 +33,7 @@ def direct(name: str) -> bool:
 
 # Helper effects with semantics of their own (backends.native.helpers), not the uop's impl.
 HELPER_EFFECTS = frozenset({"LOAD_FAST_CHECK", "LOAD_GLOBAL", "STORE_GLOBAL", "CALL_FUNCTION",
-                            "CALL_BUILTIN", "CALL_METHOD"})
+                            "CALL_BUILTIN", "CALL_METHOD", "RUNTIME"})
 GUARD_KINDS = {"INT": "int", "FLOAT": "float", "BOOL": "bool", "LIST": "list"}
 
 # (base, inputs, output, has_output, nregs, saves, exit) -> (variant, hot part, cold part,

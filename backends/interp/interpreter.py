@@ -259,6 +259,8 @@ def _compile_uop(interp: Interpreter, u: Uop, local_index: dict[str, int], scrat
         return step
     if e is Effect.CALL_BUILTIN:
         return _value_step(d.runtime(interp, UNBOUND, *u.imms), ins, o, seen)
+    if e is Effect.RUNTIME:
+        return _value_step(d.runtime(interp, UNBOUND, *u.imms), ins, o, None)
     if e is Effect.CALL_METHOD:
         f = d.runtime(interp, UNBOUND, *u.imms)
 

@@ -7,9 +7,13 @@ from dataclasses import dataclass, field
 
 from ..core import Block, Function, Target, Uop
 from ..uops import UOPS, U
+from .calls import Calls
 from .cleanup import mark_checked_loads, prune_unreachable, renumber
+from .comprehensions import Comprehensions
+from .data import DataExpressions
 from .expressions import Expressions
 from .loops import LoopLabels, Loops
+from .simple import SimpleStatements
 from .statements import Statements
 from .syntax import FrontendError, describe, unsupported
 
@@ -23,7 +27,8 @@ class Scope:
     globals: set[str] = field(default_factory=set)
 
 
-class FunctionBuilder(Expressions, Statements, Loops):
+class FunctionBuilder(Expressions, DataExpressions, Calls, Comprehensions, Statements,
+                      SimpleStatements, Loops):
     """Emits the uops of one function, block by block."""
 
     def __init__(self, module_compiler, name: str, params: list[str],
@@ -36,6 +41,7 @@ class FunctionBuilder(Expressions, Statements, Loops):
         self.next_label = 0
         self.next_temp = 0
         self.loops: list[LoopLabels] = []
+        self.renames: list[dict[str, str]] = []   # comprehension scopes (comprehensions.py)
         self.line: int | None = line
         self.block = self.new_block()
         self.fn.blocks.append(self.block)
@@ -86,6 +92,9 @@ class FunctionBuilder(Expressions, Statements, Loops):
 
     def load_name(self, node: ast.Name) -> int:
         name = node.id
+        hidden = self.comprehension_local(name) if self.renames else None
+        if hidden is not None:
+            return self.emit(U._LOAD_FAST_CHECK, imms=(hidden,))
         if name in self.scope.locals:
             return self.emit(U._LOAD_FAST_CHECK, imms=(name,))
         if name in self.mc.functions and not self.mc.is_rebound(name):
@@ -93,7 +102,10 @@ class FunctionBuilder(Expressions, Statements, Loops):
         return self.emit(U._LOAD_GLOBAL, imms=(name,))
 
     def store_name(self, name: str, value: int) -> None:
-        if name in self.scope.locals:
+        hidden = self.comprehension_local(name) if self.renames else None
+        if hidden is not None:
+            self.emit(U._STORE_FAST, [value], (hidden,))
+        elif name in self.scope.locals:
             self.emit(U._STORE_FAST, [value], (name,))
         else:
             self.emit(U._STORE_GLOBAL, [value], (name,))

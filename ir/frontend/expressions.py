@@ -20,7 +20,7 @@ class Expressions:
 
     def expr_Constant(self, node: ast.Constant) -> int:
         v = node.value
-        if v is None or isinstance(v, (bool, int, float, str)):
+        if v is None or v is Ellipsis or isinstance(v, (bool, int, float, str, bytes, complex)):
             return self.emit(U._LOAD_CONST, imms=(self.mc.constant(v),))
         raise self.fail(node, f"{type(v).__name__} literal")
 
@@ -99,22 +99,25 @@ class Expressions:
         return self.emit(U._LOAD_FAST, imms=(result,))
 
     def expr_Call(self, node: ast.Call) -> int:
-        if node.keywords:
-            raise self.fail(node.keywords[0], "keyword arguments")
-        for a in node.args:
-            if isinstance(a, ast.Starred):
-                raise self.fail(a, "starred arguments")
         func = node.func
+        plain = not node.keywords and not any(isinstance(a, ast.Starred) for a in node.args)
+        if not plain:
+            if (isinstance(func, ast.Name) and func.id in self.mc.functions
+                    and not self.mc.is_rebound(func.id)):
+                what = "keyword arguments" if node.keywords else "starred arguments"
+                raise self.fail(node.keywords[0] if node.keywords else node, what)
+            return self.value_call(node)
         if isinstance(func, ast.Attribute):
             obj = self.expr(func.value)
             args = [self.expr(a) for a in node.args]
             self.at(node)
             return self.emit(U._CALL_METHOD, [obj, *args], (func.attr,))
         if not isinstance(func, ast.Name):
-            raise self.fail(func, "call of a computed function")
+            return self.value_call(node)   # calls.py: any callee value
         name = func.id
-        if name in self.scope.locals or name in self.scope.globals:
-            raise self.fail(func, f"call of variable '{name}'")
+        if (name in self.scope.locals or name in self.scope.globals
+                or (self.renames and self.comprehension_local(name) is not None)):
+            return self.value_call(node)
         if name in self.mc.functions and not self.mc.is_rebound(name):
             callee = self.mc.functions[name]
             before_def = self.scope.is_module and not self.mc.defined_before(name, node)
@@ -130,24 +133,26 @@ class Expressions:
             args = [self.expr(a) for a in node.args]
             self.at(node)
             return self.emit(U._CALL_BUILTIN, args, (name,))
-        if name in self.mc.module_names:
-            raise self.fail(func, f"call of variable '{name}'")
-        raise self.fail(func, f"call of '{name}'")
+        return self.value_call(node)   # a global variable or any builtin
 
     def expr_Subscript(self, node: ast.Subscript) -> int:
-        if isinstance(node.slice, ast.Slice):
-            raise self.fail(node.slice, "slice")
         container = self.expr(node.value)
         index = self.expr(node.slice)
         self.at(node)
         return self.emit(U._BINARY_SUBSCR, [container, index])
 
     def expr_List(self, node: ast.List) -> int:
+        if any(isinstance(e, ast.Starred) for e in node.elts):
+            return self.starred_list(node.elts)   # data.py
         items = [self.expr(e) for e in node.elts]
         self.at(node)
         return self.emit(U._BUILD_LIST, items)
 
     def expr_Tuple(self, node: ast.Tuple) -> int:
+        if any(isinstance(e, ast.Starred) for e in node.elts):
+            lst = self.starred_list(node.elts)   # data.py
+            self.at(node)
+            return self.emit(U._LIST_TO_TUPLE, [lst])
         items = [self.expr(e) for e in node.elts]
         self.at(node)
         return self.emit(U._BUILD_TUPLE, items)

@@ -7,8 +7,9 @@ import math
 
 from ..core import MODULE_FUNCTION, Function, Module
 from ..limits import deep_recursion
+from .bindings import bound_names, has_star_import
 from .builder import FunctionBuilder, Scope
-from .syntax import FrontendError, UNSUPPORTED_NAMES, describe, unsupported
+from .syntax import BUILTINS, FrontendError, UNSUPPORTED_NAMES, describe, unsupported
 
 
 class ModuleCompiler:
@@ -109,11 +110,12 @@ class ModuleCompiler:
                         for name in node.names:
                             bound(name, node)
                 continue
-            for node in ast.walk(stmt):
-                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                    self.module_names.add(node.id)
-                    bound(node.id, node)
+            for name, node in bound_names(stmt):
+                self.module_names.add(name)
+                bound(name, node)
         self.rebound |= self.module_names
+        if has_star_import(tree):   # any builtin may be rebound by the import
+            self.rebound |= BUILTINS - self.functions.keys()
 
     def compile_function(self, node: ast.FunctionDef) -> Function:
         params = [a.arg for a in node.args.args]
@@ -124,8 +126,7 @@ class ModuleCompiler:
         for name in scope.globals:
             if name in self.functions:
                 raise unsupported(self.filename, node, f"global declaration of function '{name}'")
-        stores = sorted((n.lineno, n.col_offset, n.id) for n in ast.walk(node)
-                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+        stores = sorted((n.lineno, n.col_offset, name) for name, n in bound_names(node))
         scope.locals = (set(params) | {name for *_, name in stores}) - scope.globals
         b = FunctionBuilder(self, node.name, params, scope, node.lineno)
         for *_, name in stores:  # first-assignment order

@@ -24,17 +24,13 @@ CMP_TOKENS = {
 UNARY_TOKENS = {ast.USub: "neg", ast.UAdd: "pos", ast.Invert: "invert"}
 
 UNSUPPORTED_NAMES = {
-    ast.Import: "import", ast.ImportFrom: "import", ast.ClassDef: "class definition",
+    ast.ClassDef: "class definition",
     ast.Lambda: "lambda", ast.Try: "try statement", ast.With: "with statement",
-    ast.Dict: "dict display", ast.Set: "set display", ast.ListComp: "list comprehension",
-    ast.SetComp: "set comprehension", ast.DictComp: "dict comprehension",
     ast.GeneratorExp: "generator expression", ast.Yield: "yield", ast.YieldFrom: "yield",
     ast.Await: "await", ast.AsyncFunctionDef: "async function", ast.AsyncFor: "async for",
-    ast.AsyncWith: "async with", ast.Delete: "del statement", ast.Assert: "assert statement",
-    ast.Raise: "raise statement", ast.NamedExpr: "assignment expression (:=)",
+    ast.AsyncWith: "async with",
     ast.Match: "match statement", ast.Nonlocal: "nonlocal statement",
-    ast.JoinedStr: "f-string", ast.Starred: "starred expression", ast.Slice: "slice",
-    ast.Attribute: "attribute access", ast.TryStar: "try statement",
+    ast.TryStar: "try statement",
 }
 
 
