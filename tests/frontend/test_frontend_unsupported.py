@@ -11,44 +11,26 @@ from workbench.cli import main
 # (source, the complete message for a file named prog.py).  Columns are 1-based
 # characters, pointing at the construct itself.
 UNSUPPORTED = [
-    ("import os\n", "prog.py:1:1: unsupported: import"),
-    ("x = 1\nfrom os import path\n", "prog.py:2:1: unsupported: import"),
+    ("from . import x\n", "prog.py:1:1: unsupported: relative import"),
+    ("x = 1\nfrom .m import y\n", "prog.py:2:1: unsupported: relative import"),
     ("x = 1\nclass A:\n    pass\n", "prog.py:2:1: unsupported: class definition"),
     ("f = lambda: 1\n", "prog.py:1:5: unsupported: lambda"),
     ("try:\n    pass\nexcept ValueError:\n    pass\n", "prog.py:1:1: unsupported: try statement"),
     ("try:\n    pass\nexcept* ValueError:\n    pass\n", "prog.py:1:1: unsupported: try statement"),
     ("def f(x):\n    with x:\n        pass\n", "prog.py:2:5: unsupported: with statement"),
-    ("d = {}\n", "prog.py:1:5: unsupported: dict display"),
-    ("d = {'a': 1}\n", "prog.py:1:5: unsupported: dict display"),
-    ("s = {1, 2}\n", "prog.py:1:5: unsupported: set display"),
-    ("l = [x for x in range(3)]\n", "prog.py:1:5: unsupported: list comprehension"),
-    ("s = {x for x in 'ab'}\n", "prog.py:1:5: unsupported: set comprehension"),
-    ("d = {x: 1 for x in 'ab'}\n", "prog.py:1:5: unsupported: dict comprehension"),
     ("print(sum(x for x in [1]))\n", "prog.py:1:10: unsupported: generator expression"),
+    ("d = {x: (y for y in 'a') for x in 'ab'}\n",
+     "prog.py:1:9: unsupported: generator expression"),
     ("def f():\n    yield 1\n", "prog.py:2:5: unsupported: yield"),
     ("def f(g):\n    yield from g\n", "prog.py:2:5: unsupported: yield"),
     ("async def f():\n    pass\n", "prog.py:1:1: unsupported: async function"),
-    ("x = 1\ndel x\n", "prog.py:2:1: unsupported: del statement"),
-    ("x = [1]\ndel x[0]\n", "prog.py:2:1: unsupported: del statement"),
-    ("x = 1\nassert x\n", "prog.py:2:1: unsupported: assert statement"),
-    ("def f():\n    raise ValueError\n", "prog.py:2:5: unsupported: raise statement"),
-    ("if (n := 10) > 5:\n    print(n)\n", "prog.py:1:5: unsupported: assignment expression (:=)"),
+    ("def f():\n    x = 1\n    del x\n", "prog.py:3:9: unsupported: del of a local variable"),
+    ("def f():\n    raise\n", "prog.py:2:5: unsupported: bare raise"),
     ("x = 1\nmatch x:\n    case 1:\n        pass\n", "prog.py:2:1: unsupported: match statement"),
     ("def f():\n    x = 1\n    def g():\n        nonlocal x\n",
      "prog.py:4:9: unsupported: nonlocal statement"),
-    ("x = 1\nprint(f'{x}')\n", "prog.py:2:7: unsupported: f-string"),
-    ("x = 'a' if 1 else f'b'\n", "prog.py:1:19: unsupported: f-string"),
-    ("a = [1, 2]\nprint(*a)\n", "prog.py:2:7: unsupported: starred expression"),
-    ("a, *b = [1, 2, 3]\n", "prog.py:1:4: unsupported: starred expression"),
-    ("x = [1, 2][1:]\n", "prog.py:1:12: unsupported: slice"),
-    ("x = [1, 2]\nx[0:1] = [2]\n", "prog.py:2:3: unsupported: slice"),
-    ("x = [1, 2]\nx[::2] += [1]\n", "prog.py:2:3: unsupported: slice"),
-    ("x = 1\nprint(x.real)\n", "prog.py:2:7: unsupported: attribute access"),
-    ("def f():\n    return\nprint(f.__name__)\n", "prog.py:3:7: unsupported: attribute access"),
-    ("x = [1]\nx.y = 1\n", "prog.py:2:1: unsupported: attribute access"),
-    ("x = [1]\nx.y += 1\n", "prog.py:2:1: unsupported: attribute access"),
-    ("print(1, end='')\n", "prog.py:1:10: unsupported: keyword arguments"),
-    ("x = sorted([2, 1], reverse=True)\n", "prog.py:1:20: unsupported: keyword arguments"),
+    ("def f(a):\n    return a\nprint(f(a=1))\n", "prog.py:3:9: unsupported: keyword arguments"),
+    ("def f(a):\n    return a\nprint(f(*[1]))\n", "prog.py:3:7: unsupported: starred arguments"),
     ("@staticmethod\ndef f():\n    pass\n", "prog.py:1:2: unsupported: decorator"),
     ("def f(a, b=1):\n    pass\n", "prog.py:1:12: unsupported: default argument"),
     ("def f(a, *, b=1):\n    pass\n", "prog.py:1:15: unsupported: default argument"),
@@ -67,29 +49,23 @@ UNSUPPORTED = [
     ("def f():\n    pass\nx = f\n", "prog.py:3:5: unsupported: function 'f' used as a value"),
     ("def f():\n    return f\n", "prog.py:2:12: unsupported: function 'f' used as a value"),
     ("print(f)\ndef f():\n    pass\n", "prog.py:1:7: unsupported: function 'f' used as a value"),
-    ("x = 1\nx()\n", "prog.py:2:1: unsupported: call of variable 'x'"),
-    ("def f(g):\n    return g(1)\n", "prog.py:2:12: unsupported: call of variable 'g'"),
-    ("def f():\n    global h\n    return h()\n",
-     "prog.py:3:12: unsupported: call of variable 'h'"),
-    ("def f():\n    return 1\nf()()\n", "prog.py:3:1: unsupported: call of a computed function"),
-    ("x = open('f')\n", "prog.py:1:5: unsupported: call of 'open'"),
+    ("def f():\n    pass\nprint(f.__name__)\n",
+     "prog.py:3:7: unsupported: function 'f' used as a value"),
     ("def f():\n    pass\ndef f():\n    pass\n",
      "prog.py:3:1: unsupported: redefinition of function 'f'"),
     ("def f():\n    pass\nf = 1\n",
      "prog.py:3:1: unsupported: function 'f' is also assigned as a variable"),
     ("for f in [1]:\n    pass\ndef f():\n    pass\n",
      "prog.py:1:5: unsupported: function 'f' is also assigned as a variable"),
+    ("import f\ndef f():\n    pass\n",
+     "prog.py:1:8: unsupported: function 'f' is also assigned as a variable"),
     ("def g():\n    global f\n    f = 1\ndef f():\n    pass\n",
      "prog.py:2:5: unsupported: global declaration of function 'f'"),
     ("a = [1]\nx = a @ a\n", "prog.py:2:5: unsupported: matrix multiplication"),
     ("a = [1]\na @= a\n", "prog.py:2:1: unsupported: matrix multiplication"),
-    ("x = b'abc'\n", "prog.py:1:5: unsupported: bytes literal"),
-    ("x = 1j\n", "prog.py:1:5: unsupported: complex literal"),
-    ("x = -2j\n", "prog.py:1:6: unsupported: complex literal"),
-    ("x = ...\n", "prog.py:1:5: unsupported: ellipsis literal"),
     # columns count characters, not UTF-8 bytes
-    ("x = 'éé' + f'{1}'\n", "prog.py:1:12: unsupported: f-string"),
-    ("print('日本', [1][0:])\n", "prog.py:1:17: unsupported: slice"),
+    ("x = 'éé' + (lambda: 1)\n", "prog.py:1:13: unsupported: lambda"),
+    ("print('日本', [1][0:], lambda: 0)\n", "prog.py:1:22: unsupported: lambda"),
 ]
 
 SYNTAX_ERRORS = [
@@ -139,15 +115,13 @@ def test_cli_reports_one_line_and_status_2(source, message, tmp_path, monkeypatc
 def test_enough_cases():
     assert len(UNSUPPORTED) >= 30
     constructs = {m.split("unsupported: ")[1] for _, m in UNSUPPORTED}
-    for name in ["import", "class definition", "lambda", "try statement", "with statement",
-                 "dict display", "set display", "list comprehension", "generator expression",
-                 "yield", "async function", "del statement", "assert statement",
-                 "raise statement", "assignment expression (:=)", "match statement",
-                 "nonlocal statement", "f-string", "starred expression", "slice",
-                 "attribute access", "keyword arguments", "decorator", "default argument",
-                 "*args or **kwargs parameter", "keyword-only or positional-only parameter",
-                 "nested function", "matrix multiplication", "bytes literal",
-                 "complex literal"]:
+    for name in ["relative import", "class definition", "lambda", "try statement",
+                 "with statement", "generator expression", "yield", "async function",
+                 "del of a local variable", "bare raise", "match statement",
+                 "nonlocal statement", "keyword arguments", "starred arguments", "decorator",
+                 "default argument", "*args or **kwargs parameter",
+                 "keyword-only or positional-only parameter", "nested function",
+                 "matrix multiplication"]:
         assert name in constructs, name
 
 
@@ -163,13 +137,13 @@ def test_every_unsupported_node_name_is_tested():
 def test_rejection_happens_before_anything_runs(tmp_path, monkeypatch, capsys):
     """An unsupported construct late in a file: nothing of the program is printed."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "prog.py").write_text("print('hello')\nx = 1\nprint(x.real)\n")
+    (tmp_path / "prog.py").write_text("print('hello')\nx = 1\nprint(lambda: x)\n")
     assert main(["run", "prog.py"]) == 2
     out, err = capsys.readouterr()
-    assert out == "" and err == "prog.py:3:7: unsupported: attribute access\n"
+    assert out == "" and err == "prog.py:3:7: unsupported: lambda\n"
 
 
 def test_windows_line_endings_keep_columns():
     with pytest.raises(FrontendError) as e:
-        compile_source("x = 1\r\ny = 'é' + x.real\r\n", "prog.py")
-    assert str(e.value) == "prog.py:2:11: unsupported: attribute access"
+        compile_source("x = 1\r\ny = 'é' + (lambda: x)\r\n", "prog.py")
+    assert str(e.value) == "prog.py:2:12: unsupported: lambda"
