@@ -563,6 +563,10 @@ define(UopDef("_CALL", inputs=("callable", VARIADIC), output=True, imms=(Imm.NAM
                doc="callable(args..., k=v...): the last len(names) are keyword arguments"))
 define(UopDef("_CALL_EX", inputs=("callable", "args", "kwargs"), output=True, flags=E,
                impl=C.call_ex, doc="callable(*args, **kwargs); kwargs a dict or None"))
+define(UopDef("_DELETE_FAST", imms=(Imm.LOCAL,), flags=Flag.TIER1_ONLY,
+               effect=Effect.DELETE_FAST,
+               doc="del local: unbound again (later loads raise UnboundLocalError); the "
+                   "passes do not model an unbinding store, so its function stays in tier 1"))
 define(UopDef("_LOAD_ASSERTION_ERROR", output=True, flags=P, impl=lambda: AssertionError,
                doc="the builtin AssertionError, whatever the globals say (assert)"))
 define(UopDef("_RAISE", inputs=("exc", VARIADIC), flags=E, impl=C.raise_,

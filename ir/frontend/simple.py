@@ -58,8 +58,10 @@ class SimpleStatements:
 
     def delete_name(self, target: ast.Name) -> None:
         name = target.id
-        if self.comprehension_local(name) is not None or name in self.scope.locals:
-            raise self.fail(target, "del of a local variable")
+        hidden = self.comprehension_local(name) if self.renames else None
+        if hidden is not None or name in self.scope.locals:
+            self.emit(U._DELETE_FAST, imms=(hidden or name,))
+            return
         if name in self.mc.functions:
             raise self.fail(target, f"del of function '{name}'")
         self.emit(U._DELETE_GLOBAL, imms=(name,))

@@ -109,3 +109,41 @@ ERRORS = {
 @pytest.mark.parametrize("name", sorted(ERRORS))
 def test_flow_errors(tmp_path, name, backend):
     check(tmp_path, ERRORS[name], backend)
+
+
+DELETE = """
+    def f(n):
+        x = n
+        t = 0
+        for i in range(n):
+            y = i * 2
+            del y
+            t += i
+        del x
+        if n > 28:
+            print(x)
+        return t
+
+
+    g = 1
+
+
+    def h():
+        return g + 1
+
+
+    for i in range(29):
+        r = f(i), h()
+    print(r)
+    del g
+    print(h())
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("case", ["local", "global"])
+def test_del_unbinds(tmp_path, backend, case):
+    """A deleted local is unbound again (its function stays in tier 1: the passes do not
+    model unbinding); a deleted global is gone for code compiled while it existed."""
+    src = DELETE.replace("range(29)", "range(30)") if case == "local" else DELETE
+    check(tmp_path, src, backend)

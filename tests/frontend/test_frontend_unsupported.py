@@ -24,7 +24,8 @@ UNSUPPORTED = [
     ("def f():\n    yield 1\n", "prog.py:2:5: unsupported: yield"),
     ("def f(g):\n    yield from g\n", "prog.py:2:5: unsupported: yield"),
     ("async def f():\n    pass\n", "prog.py:1:1: unsupported: async function"),
-    ("def f():\n    x = 1\n    del x\n", "prog.py:3:9: unsupported: del of a local variable"),
+    ("def f(a):\n    return a\nprint(f(**{'a': 1}))\n",
+     "prog.py:3:9: unsupported: keyword arguments"),
     ("def f():\n    raise\n", "prog.py:2:5: unsupported: bare raise"),
     ("x = 1\nmatch x:\n    case 1:\n        pass\n", "prog.py:2:1: unsupported: match statement"),
     ("def f():\n    x = 1\n    def g():\n        nonlocal x\n",
@@ -117,7 +118,7 @@ def test_enough_cases():
     constructs = {m.split("unsupported: ")[1] for _, m in UNSUPPORTED}
     for name in ["relative import", "class definition", "lambda", "try statement",
                  "with statement", "generator expression", "yield", "async function",
-                 "del of a local variable", "bare raise", "match statement",
+                 "bare raise", "match statement",
                  "nonlocal statement", "keyword arguments", "starred arguments", "decorator",
                  "default argument", "*args or **kwargs parameter",
                  "keyword-only or positional-only parameter", "nested function",

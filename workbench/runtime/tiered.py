@@ -52,7 +52,7 @@ from backends.native.direct import DirectCalls
 from backends.native.runner import EXITED, NativeCode, Refused
 from backends.tracing import CodeMap, Cost
 from ir.core import MODULE_FUNCTION, Function, Module
-from ir.uops import U
+from ir.uops import Flag, U
 from passes.pipeline import parse_pipeline
 
 from .names import BACKENDS, JIT_BACKENDS
@@ -165,6 +165,9 @@ class Runtime:
         if name in self.tier2:
             return self.tier2[name]
         fn = self.interp.functions[name]
+        if any(u.defn.has(Flag.TIER1_ONLY) for _, _, u in fn.uops()):
+            self.tier2[name] = None   # what the passes cannot optimize stays in tier 1
+            return None
         opt = optimize(self.module, fn, self.pipeline, self.profile, self.interp.globals,
                        verify=self.verify, bisect_limit=self.bisect_limit,
                        bisect_log=self.bisect_log if self.bisect_limit is not None else None)
@@ -459,3 +462,10 @@ class WatchedGlobals(dict):
     def __setitem__(self, key, value) -> None:
         super().__setitem__(key, value)
         self.on_write(key, value)
+
+    def __delitem__(self, key) -> None:   # del of a global: code that assumed it goes
+        super().__delitem__(key)
+        self.on_write(key, _DELETED)
+
+
+_DELETED = object()
