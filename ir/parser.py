@@ -34,13 +34,14 @@ _TOKEN = re.compile(r"""
   | (?P<value>%\d+)
   | (?P<label_ref>\^(?:\$|[^\W\d])(?:[\w$.]|[^\x00-\x7f\s])*)
   | (?P<func>@(?:<|[^\W\d])(?:[\w.<>#]|[^\x00-\x7f\s])*)
+  | (?P<complex>\(-?{R}[+-]{R}j\)|-?{R}j\b)
   | (?P<number>-?0x[0-9a-f]+|-?(?:\d[\d_]*)(?:\.\d*)?(?:[eE][+-]?\d+)?|-inf\b)
-  | (?P<string>'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
+  | (?P<string>b?'(?:[^'\\\n]|\\.)*'|b?"(?:[^"\\\n]|\\.)*")
   | (?P<ident>(?:\$|[^\W\d])(?:[\w$.]|[^\x00-\x7f\s])*)
   | (?P<directive>\.[a-z]+)
   | (?P<op>\*\*=|//=|<<=|>>=|\*\*|//|<<|>>|<=|>=|==|!=|[-+*/%&|^]=|[-+*/%&|^<>])
   | (?P<punct>[(),:=@{}])
-""", re.VERBOSE)
+""".replace("{R}", r"(?:\d+(?:\.\d*)?(?:e[+-]?\d+)?|inf|nan)"), re.VERBOSE)
 
 _TYPE_OR_LOC = re.compile(r"[A-Za-z_]\w*")
 
@@ -163,6 +164,9 @@ class _LineParser:
             if any(c in text for c in ".eE"):
                 return float(text)
             return self.integer(text, t)
+        if t.kind == "complex":   # repr(): 1j, (1+2j), (-0-0j), (inf+nanj)
+            self.i += 1
+            return complex(t.text)
         if t.kind == "string":
             self.i += 1
             try:
@@ -271,7 +275,7 @@ class _LineParser:
 
 
 _NAMED_CONSTS = {"None": None, "True": True, "False": False, "inf": float("inf"),
-                 "nan": float("nan")}
+                 "nan": float("nan"), "Ellipsis": Ellipsis}
 
 
 def _line_parser(text: str, filename: str, lineno: int,

@@ -103,26 +103,10 @@ def build_class(name, kwnames):
     return build_class
 
 
-def call(kwnames):
-    """``callee(*positional, **dict(zip(kwnames, last values)))``."""
-    nk = len(kwnames)
-    if not nk:
-        return lambda callee, *args: callee(*args)
-
-    def call(callee, *args):
-        n = len(args) - nk
-        return callee(*args[:n], **dict(zip(kwnames, args[n:])))
-    return call
 
 
-def load_attr(name):
-    return lambda obj: getattr(obj, name)
 
 
-def store_attr(name):
-    def store_attr(obj, value):
-        setattr(obj, name, value)
-    return store_attr
 
 
 # --------------------------------------------------------------------------- generators

@@ -36,30 +36,6 @@ def base_binop(op: str) -> str:
     return op[:-1] if op.endswith("=") and op not in CMPOPS else op
 
 
-def unpack(n: int):
-    def unpack(v):
-        try:
-            items = tuple(v)
-        except TypeError:
-            raise TypeError(f"cannot unpack non-iterable {type(v).__name__} object") from None
-        if len(items) > n:
-            raise ValueError(f"too many values to unpack (expected {n})")
-        if len(items) < n:
-            raise ValueError(f"not enough values to unpack (expected {n}, got {len(items)})")
-        return items
-    return unpack
-
-
-def iter_seq(v):
-    """The sequence a lowered ``for`` loop indexes: lists and tuples as they are."""
-    if type(v) in (list, tuple, str, range):
-        return v
-    try:
-        return tuple(iter(v))
-    except TypeError:
-        raise TypeError(f"'{type(v).__name__}' object is not iterable") from None
-
-
 def range_arg(v):
     try:
         return operator.index(v)

@@ -29,6 +29,8 @@ class Flag(enum.Flag):
     BRANCH = enum.auto()      # conditional control transfer
     TERMINATOR = enum.auto()  # ends a block
     PROFILE = enum.auto()     # tier 1 records the operand types seen at this site
+    TIER1_ONLY = enum.auto()  # the passes do not model it: a function that has it is
+                              # never optimized (stays in tier 1, as `del` of a local)
     EXIT_MAY_RAISE = enum.auto()  # its exit may be where tier 1 raises (a zero divisor,
                                   # an index out of range): it is never dead code
 
@@ -58,6 +60,7 @@ class Effect(enum.Enum):
     LOAD_FAST = "load_fast"
     LOAD_FAST_CHECK = "load_fast_check"
     STORE_FAST = "store_fast"
+    DELETE_FAST = "delete_fast"  # unbind a frame local (UnboundLocalError if unbound)
     LOAD_GLOBAL = "load_global"
     STORE_GLOBAL = "store_global"
     CALL_FUNCTION = "call_function"

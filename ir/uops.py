@@ -35,15 +35,16 @@ from __future__ import annotations
 import operator
 
 # ir.uops is where code imports the table and its model from (re-exported: noqa F401)
+from . import constructs as C
 from .semantics import (BINOPS, BUILTIN_RESULT, CMPOPS, ITER_SEQ_RESULT, UNOPS, base_binop,
-                        call_builtin, call_function, call_method, index_result, iter_seq,
+                        call_builtin, call_function, call_method, index_result,
                         load_fast_check, load_global, missing_arguments, range_arg,
-                        range_has_next, range_step, store_global, unpack)  # noqa: F401
-from .scope_semantics import (build_class, call, get_awaitable, is_returned, load_attr, load_deref,
+                        range_has_next, range_step, store_global)  # noqa: F401
+from .scope_semantics import (build_class, get_awaitable, is_returned, load_deref,
                               load_name, make_cell, make_empty_cell, make_function,
-                              module_globals, setup_annotations, store_annotation,
-                              resume_value, returned_value, send, store_attr, store_deref,
-                              store_name, yield_from_iter)
+                              module_globals, resume_value, returned_value, send,
+                              setup_annotations, store_annotation, store_deref, store_name,
+                              yield_from_iter)
 from .uop_model import (DEOPT, GUARD_POSITIONS, INT64_MAX, INT64_MIN, TYPES, UOPS, VARIADIC,
                         WORD_TYPES, Deopt, Effect, Family, Flag, Imm, U, UopDef, UopNames,
                         When, define, family, fits_int64, lookup, table_loaded, undefine,
@@ -214,9 +215,9 @@ define(UopDef("_BUILD_LIST", inputs=(VARIADIC,), output=True, flags=P, result="l
 define(UopDef("_BUILD_TUPLE", inputs=(VARIADIC,), output=True, flags=P, result="tuple",
                impl=lambda *xs: xs, doc="(a, b, ...)"))
 define(UopDef("_UNPACK_SEQUENCE", inputs=("seq",), output=True, imms=(Imm.INT,),
-               flags=E, result="tuple", make_impl=unpack,
+               flags=E, result="tuple", make_impl=C.unpack,
                doc="tuple(seq), checked to have exactly n items"))
-define(UopDef("_ITER_SEQ", inputs=("iterable",), output=True, flags=E, impl=iter_seq,
+define(UopDef("_ITER_SEQ", inputs=("iterable",), output=True, flags=E, impl=C.iter_seq,
                result_rule=lambda types, imms: ITER_SEQ_RESULT.get(types[0]),
                doc="the indexable sequence a lowered for-loop walks"))
 # No ``result``: operator.index may return an int past 64 bits, and "int" means int64.
@@ -539,13 +540,6 @@ define(UopDef("_STORE_NAME", inputs=("ns", "value"), imms=(Imm.NAME,), flags=E,
 define(UopDef("_BUILD_CLASS", inputs=("body", VARIADIC), output=True,
                imms=(Imm.NAME, Imm.NAMES), flags=E, make_impl=build_class,
                doc="class name(*bases, **keywords), its body run on the namespace"))
-define(UopDef("_LOAD_ATTR", inputs=("obj",), output=True, imms=(Imm.NAME,), flags=E,
-               make_impl=load_attr, doc="obj.name"))
-define(UopDef("_STORE_ATTR", inputs=("obj", "value"), imms=(Imm.NAME,), flags=E,
-               make_impl=store_attr, doc="obj.name = value"))
-define(UopDef("_CALL", inputs=("callee", VARIADIC), output=True, imms=(Imm.NAMES,),
-               flags=E, make_impl=call,
-               doc="callee(*args), the last len(names) arguments passed by keyword"))
 
 # --------------------------------------------------------------------------- generators
 
@@ -572,6 +566,69 @@ define(UopDef("_GET_ITER", inputs=("iterable",), output=True, flags=E, impl=iter
 define(UopDef("_COPY", inputs=("value",), output=True, flags=P, effect=Effect.COPY,
                doc="a register-to-register move, a reload or a spill (by the locations)"))
 
+
+
+# --------------------------------------------------------------------------- constructs
+#
+# Everyday Python beyond arithmetic (ir/constructs.py has the semantics): attributes,
+# imports, displays, slices, f-strings, del, unpacking, raise, calls of any value with
+# keyword and star arguments. They run as Python helpers in compiled code.
+
+define(UopDef("_LOAD_ATTR", inputs=("owner",), output=True, imms=(Imm.NAME,), flags=E,
+               make_impl=C.load_attr, doc="owner.name"))
+define(UopDef("_STORE_ATTR", inputs=("owner", "value"), imms=(Imm.NAME,), flags=E,
+               make_impl=C.store_attr, doc="owner.name = value"))
+define(UopDef("_DELETE_ATTR", inputs=("owner",), imms=(Imm.NAME,), flags=E,
+               make_impl=C.delete_attr, doc="del owner.name"))
+define(UopDef("_DELETE_SUBSCR", inputs=("container", "index"), flags=E,
+               impl=C.delete_subscr, doc="del container[index]"))
+define(UopDef("_DELETE_GLOBAL", imms=(Imm.GLOBAL,), flags=E, effect=Effect.RUNTIME,
+               runtime=C.delete_global, doc="del name (a module global)"))
+define(UopDef("_IMPORT_NAME", output=True, imms=(Imm.NAME, Imm.NAMES), flags=E,
+               effect=Effect.RUNTIME, runtime=C.import_name,
+               doc="__import__(name, globals, None, fromlist, 0)"))
+define(UopDef("_IMPORT_FROM", inputs=("module",), output=True, imms=(Imm.NAME,), flags=E,
+               make_impl=C.import_from, doc="module.name, or the submodule"))
+define(UopDef("_IMPORT_STAR", imms=(Imm.NAME,), flags=E, effect=Effect.RUNTIME,
+               runtime=C.import_star, doc="from name import * (module level)"))
+define(UopDef("_BUILD_MAP", inputs=(VARIADIC,), output=True, flags=E, impl=C.build_map,
+               doc="{k0: v0, ...}: keys and values alternate"))
+define(UopDef("_BUILD_SET", inputs=(VARIADIC,), output=True, flags=E, impl=C.build_set,
+               doc="{a, b, ...}"))
+define(UopDef("_BUILD_SLICE", inputs=("start", "stop", "step"), output=True, flags=P,
+               impl=slice, doc="start:stop:step"))
+define(UopDef("_BUILD_STRING", inputs=(VARIADIC,), output=True, flags=P, result="str",
+               impl=C.build_string, doc="the parts of an f-string (strs), joined"))
+define(UopDef("_CONVERT_VALUE", inputs=("value",), output=True, imms=(Imm.NAME,), flags=E,
+               result="str", make_impl=C.convert_value, doc="!s !r !a: str, repr, ascii"))
+define(UopDef("_FORMAT_VALUE", inputs=("value", "spec"), output=True, flags=E,
+               result="str", impl=C.format_value, doc="format(value, spec)"))
+define(UopDef("_LIST_EXTEND", inputs=("list", "iterable"), flags=E, impl=C.list_extend,
+               doc="[*iterable]"))
+define(UopDef("_SET_UPDATE", inputs=("set", "iterable"), flags=E, impl=C.set_update,
+               doc="{*iterable}"))
+define(UopDef("_DICT_UPDATE", inputs=("dict", "mapping"), flags=E, impl=C.dict_update,
+               doc="{**mapping}"))
+define(UopDef("_DICT_MERGE", inputs=("callable", "dict", "mapping"), flags=E,
+               impl=C.dict_merge, doc="f(**mapping): no key twice"))
+define(UopDef("_LIST_TO_TUPLE", inputs=("list",), output=True, flags=P, result="tuple",
+               impl=C.list_to_tuple, doc="tuple(list), for (*a, b)"))
+define(UopDef("_UNPACK_EX", inputs=("seq",), output=True, imms=(Imm.INT, Imm.INT), flags=E,
+               result="tuple", make_impl=C.unpack_ex,
+               doc="a, *b, c = seq: the items before, the list of the middle, the after"))
+define(UopDef("_CALL", inputs=("callable", VARIADIC), output=True, imms=(Imm.NAMES,),
+               flags=E, make_impl=C.call_kw,
+               doc="callable(args..., k=v...): the last len(names) are keyword arguments"))
+define(UopDef("_CALL_EX", inputs=("callable", "args", "kwargs"), output=True, flags=E,
+               impl=C.call_ex, doc="callable(*args, **kwargs); kwargs a dict or None"))
+define(UopDef("_DELETE_FAST", imms=(Imm.LOCAL,), flags=Flag.TIER1_ONLY,
+               effect=Effect.DELETE_FAST,
+               doc="del local: unbound again (later loads raise UnboundLocalError); the "
+                   "passes do not model an unbinding store, so its function stays in tier 1"))
+define(UopDef("_LOAD_ASSERTION_ERROR", output=True, flags=P, impl=lambda: AssertionError,
+               doc="the builtin AssertionError, whatever the globals say (assert)"))
+define(UopDef("_RAISE", inputs=("exc", VARIADIC), flags=E, impl=C.raise_,
+               doc="raise exc [from cause]"))
 
 
 table_loaded()

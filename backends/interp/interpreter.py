@@ -266,6 +266,16 @@ def _compile_uop(interp: Interpreter, u: Uop, local_index: dict[str, int], scrat
             v = frame[s]
             vals[o] = check(v) if v is UNBOUND else v
         return step
+    if e is Effect.DELETE_FAST:
+        s = local_index[u.imms[0]]
+        name = u.imms[0]
+
+        def step(vals, frame):
+            if frame[s] is UNBOUND:
+                raise UnboundLocalError(f"cannot access local variable '{name}' where it "
+                                        f"is not associated with a value")
+            frame[s] = UNBOUND
+        return step
     if e is Effect.STORE_FAST:
         s = local_index[u.imms[0]]
         a = ins[0]
@@ -297,6 +307,8 @@ def _compile_uop(interp: Interpreter, u: Uop, local_index: dict[str, int], scrat
         return step
     if e is Effect.CALL_BUILTIN:
         return _value_step(d.runtime(interp, UNBOUND, *u.imms), ins, o, seen)
+    if e is Effect.RUNTIME:
+        return _value_step(d.runtime(interp, UNBOUND, *u.imms), ins, o, None)
     if e is Effect.CALL_METHOD:
         f = d.runtime(interp, UNBOUND, *u.imms)
 

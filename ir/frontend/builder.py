@@ -6,16 +6,21 @@ import ast
 
 from ..core import Block, Function, Target, Uop
 from ..uops import UOPS, U
+from .calls import Calls
 from .cleanup import mark_checked_loads, prune_unreachable, renumber
+from .comprehensions import Comprehensions
+from .data import DataExpressions
 from .expressions import Expressions
 from .functions import Functions
 from .loops import LoopLabels, Loops
+from .simple import SimpleStatements
 from .statements import Statements
 from .scopes import NAMESPACE, ScopeInfo, cell_slot
 from .syntax import FrontendError, describe, unsupported
 
 
-class FunctionBuilder(Expressions, Statements, Loops, Functions):
+class FunctionBuilder(Expressions, DataExpressions, Calls, Comprehensions, Statements,
+                      SimpleStatements, Loops, Functions):
     """Emits the uops of one function, block by block."""
 
     def __init__(self, module_compiler, name: str, params: list[str],
@@ -28,6 +33,7 @@ class FunctionBuilder(Expressions, Statements, Loops, Functions):
         self.next_label = 0
         self.next_temp = 0
         self.loops: list[LoopLabels] = []
+        self.renames: list[dict[str, str]] = []   # comprehension scopes (comprehensions.py)
         self.line: int | None = line
         self.block = self.new_block()
         self.fn.blocks.append(self.block)
@@ -77,8 +83,16 @@ class FunctionBuilder(Expressions, Statements, Loops, Functions):
     # -- names ----------------------------------------------------------------
 
     def where(self, name: str) -> str:
-        """How ``name`` is reached here: "fast", "cell", "free", "global" or "name"."""
+        """How ``name`` is reached here: "fast", "cell", "free", "global" or "name"
+        (a comprehension's own variable is "fast": its hidden local)."""
+        if self.renames and self.comprehension_local(name) is not None:
+            return "fast"
         return self.scope.resolve(name)
+
+    def slot(self, name: str) -> str:
+        """The frame slot of a "fast" name: a comprehension variable's hidden local."""
+        hidden = self.comprehension_local(name) if self.renames else None
+        return name if hidden is None else hidden
 
     def is_builtin(self, name: str, node: ast.AST) -> bool:
         """Does ``name`` surely mean the builtin at ``node``?"""
@@ -95,7 +109,7 @@ class FunctionBuilder(Expressions, Statements, Loops, Functions):
     def load(self, name: str) -> int:
         kind = self.where(name)
         if kind == "fast":
-            return self.emit(U._LOAD_FAST_CHECK, imms=(name,))
+            return self.emit(U._LOAD_FAST_CHECK, imms=(self.slot(name),))
         if kind in ("cell", "free"):
             cell = self.emit(U._LOAD_FAST, imms=(cell_slot(name),))
             return self.emit(U._LOAD_DEREF, [cell], (name, int(kind == "free")))
@@ -107,7 +121,7 @@ class FunctionBuilder(Expressions, Statements, Loops, Functions):
     def store_name(self, name: str, value: int) -> None:
         kind = self.where(name)
         if kind == "fast":
-            self.emit(U._STORE_FAST, [value], (name,))
+            self.emit(U._STORE_FAST, [value], (self.slot(name),))
         elif kind in ("cell", "free"):
             cell = self.emit(U._LOAD_FAST, imms=(cell_slot(name),))
             self.emit(U._STORE_DEREF, [cell, value], (name,))

@@ -29,6 +29,8 @@ def mark_checked_loads(fn: Function) -> None:
         for u in blocks[label].uops:
             if u.name == U._STORE_FAST:
                 cur.add(u.imms[0])
+            elif u.name == U._DELETE_FAST:
+                cur.discard(u.imms[0])
             elif u.name == U._LOAD_FAST_CHECK:
                 if rewrite and u.imms[0] in cur:
                     u.name = U._LOAD_FAST

@@ -21,7 +21,7 @@ class Expressions:
 
     def expr_Constant(self, node: ast.Constant) -> int:
         v = node.value
-        if v is None or isinstance(v, (bool, int, float, str)):
+        if v is None or v is Ellipsis or isinstance(v, (bool, int, float, str, bytes, complex)):
             return self.emit(U._LOAD_CONST, imms=(self.mc.constant(v),))
         raise self.fail(node, f"{type(v).__name__} literal")
 
@@ -100,32 +100,24 @@ class Expressions:
         return self.emit(U._LOAD_FAST, imms=(result,))
 
     def expr_Call(self, node: ast.Call) -> int:
-        for a in node.args:
-            if isinstance(a, ast.Starred):
-                raise self.fail(a, "starred arguments")
-        for k in node.keywords:
-            if k.arg is None:
-                raise self.fail(k, "**keyword arguments")
         func = node.func
-        if isinstance(func, ast.Attribute) and not node.keywords:
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            return self.value_call(node)   # calls.py: keywords, * and ** arguments
+        if isinstance(func, ast.Attribute):
             obj = self.expr(func.value)
             args = [self.expr(a) for a in node.args]
             self.at(node)
             return self.emit(U._CALL_METHOD, [obj, *args], (func.attr,))
-        if isinstance(func, ast.Name) and not node.keywords:
+        if isinstance(func, ast.Name):
             direct = self.direct_call(func.id, node)
             if direct is not None:
                 return direct
-        # Any other callee is a value: CPython binds the arguments (``_CALL``).
-        callee = self.expr(func)
-        args = [self.expr(a) for a in node.args]
-        args += [self.expr(k.value) for k in node.keywords]
-        self.at(node)
-        return self.emit(U._CALL, [callee, *args], (tuple(k.arg for k in node.keywords),))
+        return self.value_call(node)   # calls.py: any callee value, any builtin
 
     def direct_call(self, name: str, node: ast.Call) -> int | None:
         """A call the frontend resolves now: a plain module function
-        (``_CALL_FUNCTION``), a builtin (``_CALL_BUILTIN``) or a method's ``super()``."""
+        (``_CALL_FUNCTION``), a builtin (``_CALL_BUILTIN``), ``super()`` in a method, or a
+        builtin that reads the caller's namespace."""
         if self.where(name) not in ("global", "name") or (
                 self.scope.kind == "class" and name in self.scope.locals):
             return None
@@ -133,8 +125,7 @@ class Expressions:
             return self.zero_argument_super(node)
         if name in FRAME_BUILTINS and not self.mc.is_rebound(name) and not node.args:
             return self.frame_builtin(name, node)
-        if name in ("eval", "exec") and not self.mc.is_rebound(name) \
-                and len(node.args) == 1 and not node.keywords:
+        if name in ("eval", "exec") and not self.mc.is_rebound(name) and len(node.args) == 1:
             return self.evaluate_source(name, node)
         callee = self.mc.static_callee(name)
         if callee is not None:
@@ -148,11 +139,6 @@ class Expressions:
             self.at(node)
             return self.emit(U._CALL_BUILTIN, args, (name,))
         return None
-
-    def expr_Attribute(self, node: ast.Attribute) -> int:
-        obj = self.expr(node.value)
-        self.at(node)
-        return self.emit(U._LOAD_ATTR, [obj], (node.attr,))
 
     def frame_builtin(self, name: str, node: ast.Call) -> int:
         """``globals()``, and ``locals()``/``vars()`` where they are a namespace dict:
@@ -178,19 +164,23 @@ class Expressions:
         return self.emit(U._CALL_BUILTIN, [source, ns], (name,))
 
     def expr_Subscript(self, node: ast.Subscript) -> int:
-        if isinstance(node.slice, ast.Slice):
-            raise self.fail(node.slice, "slice")
         container = self.expr(node.value)
         index = self.expr(node.slice)
         self.at(node)
         return self.emit(U._BINARY_SUBSCR, [container, index])
 
     def expr_List(self, node: ast.List) -> int:
+        if any(isinstance(e, ast.Starred) for e in node.elts):
+            return self.starred_list(node.elts)   # data.py
         items = [self.expr(e) for e in node.elts]
         self.at(node)
         return self.emit(U._BUILD_LIST, items)
 
     def expr_Tuple(self, node: ast.Tuple) -> int:
+        if any(isinstance(e, ast.Starred) for e in node.elts):
+            lst = self.starred_list(node.elts)   # data.py
+            self.at(node)
+            return self.emit(U._LIST_TO_TUPLE, [lst])
         items = [self.expr(e) for e in node.elts]
         self.at(node)
         return self.emit(U._BUILD_TUPLE, items)

@@ -37,8 +37,12 @@ class Functions:
 
     def closure(self, node) -> list[int]:
         """This scope's cells of the free variables of ``node``'s scope, in its order."""
-        return [self.emit(U._LOAD_FAST, imms=(cell_slot(name),))
-                for name in self.mc.scopes.of(node).free]
+        cells = []
+        for name in self.mc.scopes.of(node).free:
+            if self.where(name) not in ("cell", "free"):   # an inlined comprehension's
+                raise self.fail(node, "closure over a comprehension variable")
+            cells.append(self.emit(U._LOAD_FAST, imms=(cell_slot(name),)))
+        return cells
 
     def decorate(self, node, decorators: list[int], obj: int) -> int:
         self.at(node)

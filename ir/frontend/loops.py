@@ -41,11 +41,7 @@ class Loops:
 
     def stmt_For(self, node: ast.For) -> None:
         it = node.iter
-        is_range = (isinstance(it, ast.Call) and isinstance(it.func, ast.Name)
-                    and it.func.id == "range" and not it.keywords
-                    and 1 <= len(it.args) <= 3
-                    and not any(isinstance(a, ast.Starred) for a in it.args)
-                    and self.is_builtin("range", it))
+        is_range = self.is_range_call(it)
         head, body, exit = self.new_block(), self.new_block(), self.new_block()
         else_block = self.new_block() if node.orelse else None
         after = (else_block or exit).label
@@ -54,6 +50,14 @@ class Loops:
         else:
             self.seq_loop(node, head, body, after)
         self.loop(head, body, node.orelse, exit, node.body, else_block)
+
+    def is_range_call(self, it: ast.expr) -> bool:
+        """``range(...)`` of the builtin, lowered to a counted loop."""
+        return (isinstance(it, ast.Call) and isinstance(it.func, ast.Name)
+                and it.func.id == "range" and not it.keywords
+                and 1 <= len(it.args) <= 3
+                and not any(isinstance(a, ast.Starred) for a in it.args)
+                and self.is_builtin("range", it))
 
     def range_loop(self, node: ast.For, it: ast.Call, head: Block, body: Block,
                    after: str) -> None:

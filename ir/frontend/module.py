@@ -9,8 +9,9 @@ from ..core import MODULE_FUNCTION, SUSPENDING_KINDS, Function, Module, Signatur
 from ..limits import deep_recursion
 from ..uops import U
 from .builder import FunctionBuilder
+from .bindings import has_star_import, import_binding
 from .scopes import GENEXPR_ITER, NAMESPACE, SENT, ScopeInfo, ScopeTree, cell_slot
-from .syntax import FrontendError, UNSUPPORTED_NAMES, describe, unsupported
+from .syntax import BUILTINS, FrontendError, UNSUPPORTED_NAMES, describe, unsupported
 
 
 class ModuleCompiler:
@@ -137,15 +138,19 @@ class ModuleCompiler:
                 if isinstance(child, ast.Name) and not isinstance(child.ctx, ast.Load):
                     bind(child.id)
                     self.module_bound.add(child.id)
-                elif isinstance(child, ast.alias):
-                    name = child.asname or child.name.split(".")[0]
-                    bind(name)
-                    self.module_bound.add(name)
+                elif isinstance(child, (ast.Import, ast.ImportFrom)):
+                    for a in child.names:
+                        if a.name != "*":
+                            name = import_binding(a, isinstance(child, ast.Import))
+                            bind(name)
+                            self.module_bound.add(name)
                 elif isinstance(child, ast.ExceptHandler) and child.name:
                     bind(child.name)
                     self.module_bound.add(child.name)
                 visit(child, True)
         visit(tree, True)
+        if has_star_import(tree):   # any builtin (or def) may be rebound by the import
+            self.module_bound |= BUILTINS | seen
 
     def compile_scope(self, info: ScopeInfo) -> Function:
         node = info.node
@@ -252,9 +257,10 @@ def _binding_order(stmts: list[ast.stmt]) -> list[str]:
                 continue
             elif isinstance(child, ast.Lambda):
                 continue
-            elif isinstance(child, ast.alias):
-                found.append((getattr(child, "lineno", 0), getattr(child, "col_offset", 0),
-                              child.asname or child.name.split(".")[0]))
+            elif isinstance(child, (ast.Import, ast.ImportFrom)):
+                found.extend((child.lineno, child.col_offset,
+                              import_binding(a, isinstance(child, ast.Import)))
+                             for a in child.names if a.name != "*")
             elif isinstance(child, ast.ExceptHandler) and child.name:
                 found.append((child.lineno, child.col_offset, child.name))
             visit(child)

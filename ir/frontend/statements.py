@@ -72,7 +72,7 @@ class Statements:
             self.store_name(target.id, value)
         elif isinstance(target, (ast.Tuple, ast.List)):
             if any(isinstance(e, ast.Starred) for e in target.elts):
-                raise self.fail(target, "starred assignment")
+                return self.unpack_starred(target, value)   # simple.py
             seq = self.emit(U._UNPACK_SEQUENCE, [value], (len(target.elts),))
             items = []
             for i in range(len(target.elts)):
@@ -81,16 +81,14 @@ class Statements:
             for t, v in zip(target.elts, items):
                 self.assign(t, v)
         elif isinstance(target, ast.Subscript):
-            if isinstance(target.slice, ast.Slice):
-                raise self.fail(target.slice, "slice")
             container = self.expr(target.value)
             index = self.expr(target.slice)
             self.at(target)
             self.emit(U._STORE_SUBSCR, [container, index, value])
         elif isinstance(target, ast.Attribute):
-            obj = self.expr(target.value)
+            owner = self.expr(target.value)
             self.at(target)
-            self.emit(U._STORE_ATTR, [obj, value], (target.attr,))
+            self.emit(U._STORE_ATTR, [owner, value], (target.attr,))
         else:
             raise self.fail(target, f"assignment to {describe(target)}")
 
@@ -105,7 +103,7 @@ class Statements:
             rhs = self.expr(node.value)
             self.at(node)
             self.store_name(target.id, self.emit(U._BINARY_OP, [old, rhs], (op,)))
-        elif isinstance(target, ast.Subscript) and not isinstance(target.slice, ast.Slice):
+        elif isinstance(target, ast.Subscript):
             container = self.expr(target.value)
             index = self.expr(target.slice)
             self.at(node)
@@ -115,13 +113,13 @@ class Statements:
             new = self.emit(U._BINARY_OP, [old, rhs], (op,))
             self.emit(U._STORE_SUBSCR, [container, index, new])
         elif isinstance(target, ast.Attribute):
-            obj = self.expr(target.value)
+            owner = self.expr(target.value)
             self.at(node)
-            old = self.emit(U._LOAD_ATTR, [obj], (target.attr,))
+            old = self.emit(U._LOAD_ATTR, [owner], (target.attr,))
             rhs = self.expr(node.value)
             self.at(node)
             new = self.emit(U._BINARY_OP, [old, rhs], (op,))
-            self.emit(U._STORE_ATTR, [obj, new], (target.attr,))
+            self.emit(U._STORE_ATTR, [owner, new], (target.attr,))
         else:
             raise self.fail(target, f"augmented assignment to {describe(target)}")
 

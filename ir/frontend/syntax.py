@@ -28,14 +28,9 @@ CMP_TOKENS = {
 UNARY_TOKENS = {ast.USub: "neg", ast.UAdd: "pos", ast.Invert: "invert"}
 
 UNSUPPORTED_NAMES = {
-    ast.Import: "import", ast.ImportFrom: "import", ast.Try: "try statement", ast.With: "with statement",
-    ast.Dict: "dict display", ast.Set: "set display", ast.ListComp: "list comprehension",
-    ast.SetComp: "set comprehension", ast.DictComp: "dict comprehension",
-    ast.AsyncFor: "async for",
-    ast.AsyncWith: "async with", ast.Delete: "del statement", ast.Assert: "assert statement",
-    ast.Raise: "raise statement", ast.NamedExpr: "assignment expression (:=)",
+    ast.Try: "try statement", ast.With: "with statement",
+    ast.AsyncFor: "async for", ast.AsyncWith: "async with",
     ast.Match: "match statement",
-    ast.JoinedStr: "f-string", ast.Starred: "starred expression", ast.Slice: "slice",
     ast.TryStar: "try statement",
 }
 

@@ -52,7 +52,7 @@ from backends.native.direct import DirectCalls
 from backends.native.runner import EXITED, NativeCode, Refused
 from backends.tracing import CodeMap, Cost
 from ir.core import MODULE_FUNCTION, SUSPENDING_KINDS, Function, Module
-from ir.uops import U
+from ir.uops import Flag, U
 from passes.pipeline import parse_pipeline
 
 from .names import BACKENDS, JIT_BACKENDS
@@ -168,6 +168,9 @@ class Runtime:
         if fn.signature is not None and fn.signature.kind in SUSPENDING_KINDS:
             # A suspended frame is resumed by the tier-1 driver (backends/interp/generators).
             self.tier2[name] = None
+            return None
+        if any(u.defn.has(Flag.TIER1_ONLY) for _, _, u in fn.uops()):
+            self.tier2[name] = None   # what the passes cannot optimize stays in tier 1
             return None
         opt = optimize(self.module, fn, self.pipeline, self.profile, self.interp.globals,
                        verify=self.verify, bisect_limit=self.bisect_limit,
