@@ -33,7 +33,12 @@ class Functions:
         inputs += [self.expr(d) for d in a.kw_defaults if d is not None]
         inputs += self.closure(node)
         self.at(node)
-        return self.emit(U._MAKE_FUNCTION, inputs, (self.mc.function_name(node),))
+        f = self.emit(U._MAKE_FUNCTION, inputs, (self.mc.function_name(node),))
+        doc = None if isinstance(node, ast.Lambda) else ast.get_docstring(node, clean=False)
+        if doc is not None:   # CPython keeps it with the code; here it is set on the object
+            text = self.emit(U._LOAD_CONST, imms=(self.mc.constant(doc),))
+            self.emit(U._STORE_ATTR, [f, text], ("__doc__",))
+        return f
 
     def closure(self, node) -> list[int]:
         """This scope's cells of the free variables of ``node``'s scope, in its order."""

@@ -1,6 +1,7 @@
 """Classes on every backend against CPython: class bodies, instances and attributes,
 methods, inheritance and super(), dunder methods, staticmethod/classmethod/property,
-__slots__, class attributes, instances used by CPython code (sort keys, set members)."""
+__slots__, class attributes, the stdlib's dataclasses, enum, functools.wraps and
+namedtuple on them, instances used by CPython code (sort keys, set members)."""
 
 import pytest
 
@@ -47,7 +48,7 @@ class Shape:
     def describe(self):
         return self.name + " with " + str(self.sides) + " sides"
     def area(self):
-        return self.missing
+        raise NotImplementedError("area of " + self.name)
 
 class Rect(Shape):
     sides = 4
@@ -101,6 +102,59 @@ for i in range(300):
     acc += Temp(i).f
 print(acc)
 t.other = 1
+''',
+    "stdlib": '''
+import dataclasses
+import enum
+import functools
+import collections
+
+@dataclasses.dataclass(order=True)
+class Point:
+    x: int
+    y: int = 0
+    def moved(self, dx):
+        return Point(self.x + dx, self.y)
+
+class Color(enum.Enum):
+    RED = 1
+    GREEN = 2
+
+p = Point(1)
+for i in range(200):
+    p = p.moved(1)
+print(p, Point(1, 2) < Point(2, 0), dataclasses.asdict(Point(3, 4)))
+print(Color.RED, Color(2).name, [c.value for c in Color])
+
+def trace(f):
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+    return wrapper
+
+@trace
+def add(a, b=1):
+    """adds"""
+    return a + b
+print(add(1), add(1, b=5), add.__name__, add.__doc__)
+Pair = collections.namedtuple("Pair", "a b")
+print(Pair(1, 2), Pair(1, 2).a, {f"k{i}": i * i for i in range(3)})
+
+class Node:
+    __slots__ = ("value", "next")
+    def __init__(self, value, next=None):
+        self.value, self.next = value, next
+    def __iter__(self):
+        n = self
+        while n is not None:
+            yield n.value
+            n = n.next
+    def __len__(self):
+        return sum(1 for _ in self)
+chain = None
+for i in range(100):
+    chain = Node(i, chain)
+print(len(chain), list(chain)[:5], sorted(chain)[-3:])
 ''',
     "nested_scopes": '''
 def make_class(base):

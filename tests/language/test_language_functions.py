@@ -36,10 +36,7 @@ def counter(start):
     return bump
 
 def adders(n):
-    out = []
-    for k in range(n):
-        out.append(lambda x, k=k: x + k)
-    return out
+    return [(lambda x, k=k: x + k) for k in range(n)]
 
 def compose(f, g):
     return lambda x: f(g(x))
@@ -48,7 +45,7 @@ c = counter(10)
 for i in range(500):
     c()
 print(c(), c(5))
-print(list(map(lambda a: a(100), adders(4))))
+print([a(100) for a in adders(4)], list(map(lambda a: a(1), adders(2))))
 inc_twice = compose(lambda v: v + 1, lambda v: v * 2)
 print(inc_twice(20))
 
@@ -73,9 +70,9 @@ late()
     "decorators": '''
 def trace(f):
     calls = []
-    def wrapper(x, *args, **kwargs):
+    def wrapper(*args, **kwargs):
         calls.append(args)
-        return f(x)
+        return f(*args, **kwargs)
     wrapper.calls = calls
     return wrapper
 
