@@ -84,6 +84,27 @@ def load_name(env, unbound, name):
     return load_name
 
 
+def delete_deref(name):
+    """``del x`` of a cell variable: the cell is emptied (CPython's DELETE_DEREF)."""
+    def delete_deref(cell):
+        try:
+            cell.cell_contents
+        except ValueError:
+            raise UnboundLocalError(f"cannot access local variable '{name}' where it is "
+                                    f"not associated with a value") from None
+        del cell.cell_contents
+    return delete_deref
+
+
+def delete_name(name):
+    def delete_name(ns):
+        try:
+            del ns[name]
+        except KeyError:
+            raise NameError(f"name '{name}' is not defined") from None
+    return delete_name
+
+
 def store_name(name):
     def store_name(ns, value):
         ns[name] = value

@@ -40,7 +40,7 @@ from .semantics import (BINOPS, BUILTIN_RESULT, CMPOPS, ITER_SEQ_RESULT, UNOPS, 
                         call_builtin, call_function, call_method, index_result,
                         load_fast_check, load_global, missing_arguments, range_arg,
                         range_has_next, range_step, store_global)  # noqa: F401
-from .scope_semantics import (build_class, get_awaitable, is_returned, load_deref,
+from .scope_semantics import (build_class, delete_deref, delete_name, get_awaitable, is_returned, load_deref,
                               load_name, make_cell, make_empty_cell, make_function,
                               module_globals, resume_value, returned_value, send,
                               setup_annotations, store_annotation, store_deref, store_name,
@@ -533,6 +533,10 @@ define(UopDef("_LOAD_DEREF", inputs=("cell",), output=True, imms=(Imm.NAME, Imm.
                doc="a cell's contents (int 1: a free variable, for the error message)"))
 define(UopDef("_STORE_DEREF", inputs=("cell", "value"), imms=(Imm.NAME,),
                make_impl=store_deref, doc="set a cell's contents"))
+define(UopDef("_DELETE_DEREF", inputs=("cell",), imms=(Imm.NAME,), make_impl=delete_deref,
+               doc="del of a local an inner function reads: its cell emptied"))
+define(UopDef("_DELETE_NAME", inputs=("ns",), imms=(Imm.NAME,), flags=E,
+               make_impl=delete_name, doc="del of a class body's name"))
 define(UopDef("_LOAD_NAME", inputs=("ns",), output=True, imms=(Imm.NAME,), flags=E,
                effect=Effect.RUNTIME, runtime=load_name, doc="a class body's name: namespace, globals, builtins"))
 define(UopDef("_STORE_NAME", inputs=("ns", "value"), imms=(Imm.NAME,), flags=E,

@@ -6,6 +6,7 @@ import ast
 
 from ..uops import U
 from .bindings import import_binding
+from .scopes import cell_slot
 
 
 class SimpleStatements:
@@ -64,9 +65,10 @@ class SimpleStatements:
         elif kind == "global":
             self.emit(U._DELETE_GLOBAL, imms=(name,))
         elif kind == "name":
-            raise self.fail(target, "del of a name in a class body")
+            self.emit(U._DELETE_NAME, [self.namespace()], (name,))
         else:
-            raise self.fail(target, "del of a variable an inner function reads")
+            cell = self.emit(U._LOAD_FAST, imms=(cell_slot(name),))
+            self.emit(U._DELETE_DEREF, [cell], (name,))
 
     def stmt_Assert(self, node: ast.Assert) -> None:
         fail, done = self.new_block(), self.new_block()

@@ -31,12 +31,19 @@ def format_program_error(exc: BaseException, filename: str) -> str:
         else:
             _repeated(lines, repeats)
             repeats = 0
-        lines.append(f'  File "{filename}", line {line}, in {func}\n')
+        lines.append(f'  File "{filename}", line {line}, in {code_name(func)}\n')
         if line is not None and 0 < line <= len(source):
             lines.append(f"    {source[line - 1].strip()}\n")
     _repeated(lines, repeats)
     lines.extend(traceback.format_exception_only(type(exc), exc))
     return "".join(lines)
+
+
+def code_name(function: str) -> str:
+    """What CPython's traceback names a frame by: the code's name, not the qualname
+    the IR function is called by (``C.m`` -> ``m``, ``f.<locals>.<lambda>#2`` ->
+    ``<lambda>``)."""
+    return function.split("#")[0].rsplit(".", 1)[-1]
 
 
 def _repeated(lines: list[str], repeats: int) -> None:
