@@ -277,10 +277,10 @@ def test_bisect_no_difference_is_status_1(tmp_path):
 
 
 def test_bisect_bad_input_is_status_2(tmp_path):
-    (tmp_path / "p.py").write_text("import os\n")
+    (tmp_path / "p.py").write_text("match 1:\n    case _:\n        pass\n")
     r = run_cli("bisect", "p.py", cwd=tmp_path)
     assert r.returncode == 2
-    assert one_line_error(r.stderr) == "p.py:1:1: unsupported: import"
+    assert one_line_error(r.stderr) == "p.py:1:1: unsupported: match statement"
 
 
 def test_runtime_bisect_limit_is_one_counter_across_functions(tmp_path):

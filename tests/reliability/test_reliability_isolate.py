@@ -80,7 +80,7 @@ def test_isolation_passes_everything_through(prog, args):
 
 @pytest.mark.parametrize("source, status", [
     ("print(1)\nprint(1 // 0)\n", 1),       # the program's own exception: traceback, 1
-    ("import os\n", 2),                      # a user error: one line, 2
+    ("match 1:\n    case _:\n        pass\n", 2),   # a user error: one line, 2
     ("x = (\n", 2),
 ])
 def test_isolation_passes_errors_through(tmp_path, source, status):
