@@ -33,15 +33,29 @@ SHIM_DIR = Path(__file__).resolve().parent / "pyperf_shim"
 ROOT = Path(__file__).resolve().parents[2]      # the checkout the workbench runs from
 ARGS_ENV = "PYPERF_SHIM_ARGS"                    # the shim's options (pyperf_shim/pyperf.py)
 
-# The benchmark's own options for a small run (unicorn, the fast tests); a benchmark
-# not named here has its sizes fixed in its script and runs at them.
+# The options of a small run (unicorn, the fast tests): the benchmark's own size
+# options, else the shim's ``--args NAME={index: value}`` (the workload's own argument
+# made small), else ``--global NAME=VALUE`` (a size constant of the script).  Not named
+# here: sizes the script fixes and checks, or builds inline (generators,
+# meteor_contest, richards, richards_super: small is the full size).
 SMALL_ARGS = {
-    "barnes_hut": ["--iterations", "2", "--particles", "20"],
-    "chaos": ["--width", "16", "--height", "16", "--iterations", "50"],
+    "barnes_hut": ["--iterations", "1", "--particles", "8"],
+    "chaos": ["--width", "8", "--height", "8", "--iterations", "20"],
+    "deltablue": ["--args", "deltablue={0: 5}"],
+    "fannkuch": ["--args", "fannkuch={0: 5}"],
+    "float": ["--args", "float={0: 100}"],
+    "go": ["--global", "GAMES=4"],
     "hexiom": ["--level", "2"],
-    "nbody": ["--iterations", "20"],
-    "pidigits": ["--digits", "50"],
-    "raytrace": ["--width", "8", "--height", "8"],
+    "nbody": ["--iterations", "10"],
+    "nqueens": ["--args", "nqueens={0: 4}"],
+    "pidigits": ["--digits", "20"],
+    "pprint": ["--args", "pprint_safe_repr={0: [{'a': (1, 2.5)}, 'xyz']}",
+               "--args", "pprint_pformat={0: [{'a': (1, 2.5)}, 'xyz', [1, 2, 3]]}"],
+    "raytrace": ["--width", "4", "--height", "4"],
+    "spectral_norm": ["--global", "DEFAULT_N=8"],
+    "scimark": ["--args", "scimark_sor={0: 6, 1: 1}", "--args", "scimark_lu={0: 6}",
+                "--args", "scimark_fft={0: 16, 1: 1}", "--args", "scimark_monte_carlo={0: 100}",
+                "--args", "scimark_sparse_mat_mult={0: 20, 1: 60}"],
 }
 
 # name, the workbench's argv after ``python -m workbench`` (None: CPython)

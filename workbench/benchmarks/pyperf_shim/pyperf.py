@@ -13,14 +13,21 @@ from ``sys.argv``: ``workbench run`` passes no arguments to the script, and its 
 ``sys.argv`` is the workbench's.  They are the benchmark's own options (its
 ``runner.argparser`` arguments, e.g. ``--iterations 10``, and the variant's positional
 ``extra_opts``) plus ``--loops N`` (default 1): the ``loops`` argument of a
-``bench_time_func`` workload, and the number of calls of a ``bench_func`` one.
+``bench_time_func`` workload, and the number of calls of a ``bench_func`` one; and
+``--args NAME=DICT`` (repeatable): for the benchmark NAME, the workload's positional
+arguments at the dict's indexes replaced by its values (a Python literal, e.g.
+``fannkuch={0: 6}``), and ``--global NAME=VALUE`` (repeatable): the script's global
+NAME set to the literal VALUE before each workload runs (``GAMES=5``), for a small run
+of a benchmark whose sizes are fixed in its script.
 """
 
 import argparse
+import ast
 import hashlib
 import os
 import platform
 import shlex
+import sys
 import time
 
 ARGS_ENV = "PYPERF_SHIM_ARGS"
@@ -88,6 +95,11 @@ class Runner:
         self.argparser = _argparser or argparse.ArgumentParser()
         self.argparser.add_argument("--loops", type=int, default=1,
                                     help="loops of each workload (shim: default 1)")
+        self.argparser.add_argument("--args", action="append", default=[],
+                                    metavar="NAME=DICT",
+                                    help="replace workload arguments (shim)")
+        self.argparser.add_argument("--global", action="append", default=[], dest="globals_",
+                                    metavar="NAME=VALUE", help="set a script global (shim)")
         self.args = None
         self.show_name = show_name
 
@@ -97,19 +109,48 @@ class Runner:
             self.args = self.argparser.parse_args(words)
             if self.args.loops < 1:
                 self.argparser.error("--loops must be >= 1")
+            self._override = {}
+            for spec in self.args.args:
+                name, _, text = spec.partition("=")
+                try:
+                    value = ast.literal_eval(text)
+                except (ValueError, SyntaxError):
+                    value = None
+                if not isinstance(value, dict):
+                    self.argparser.error("--args %s: not NAME={index: value, ...}" % spec)
+                self._override[name] = value
+            self._globals = {}
+            for spec in self.args.globals_:
+                name, _, text = spec.partition("=")
+                try:
+                    self._globals[name] = ast.literal_eval(text)
+                except (ValueError, SyntaxError):
+                    self.argparser.error("--global %s: not NAME=LITERAL" % spec)
         return self.args
 
     def _loops(self):
         return self.parse_args().loops
 
+    def _args(self, name, args):
+        """The workload's arguments, with ``--args`` replacements."""
+        self.parse_args()
+        main = sys.modules["__main__"]
+        for key, value in self._globals.items():
+            setattr(main, key, value)
+        args = list(args)
+        for i, v in self._override.get(name, {}).items():
+            args[i] = v
+        return args
+
     def bench_time_func(self, name, time_func, *args, **kwargs):
         loops = self._loops()
-        time_func(loops, *args)
+        time_func(loops, *self._args(name, args))
         print("%s: bench_time_func, %s" % (name, plural(loops, "loop")))
 
     def bench_func(self, name, func, *args, **kwargs):
         calls = self._loops()
         results = []
+        args = self._args(name, args)
         for _ in range(calls):
             results.append(func(*args))
         value = results[0] if calls == 1 else results
@@ -121,6 +162,7 @@ class Runner:
 
         calls = self._loops()
         results = []
+        args = self._args(name, args)
         for _ in range(calls):
             results.append(asyncio.run(func(*args)))
         value = results[0] if calls == 1 else results
