@@ -44,7 +44,7 @@ SMALL_ARGS = {
     "deltablue": ["--args", "deltablue={0: 5}"],
     "fannkuch": ["--args", "fannkuch={0: 5}"],
     "float": ["--args", "float={0: 100}"],
-    "go": ["--global", "GAMES=4"],
+    "go": ["--global", "GAMES=2"],
     "hexiom": ["--level", "2"],
     "nbody": ["--iterations", "10"],
     "nqueens": ["--args", "nqueens={0: 4}"],
