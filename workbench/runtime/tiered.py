@@ -134,6 +134,9 @@ class Runtime:
         # drops the code that assumed its old value (CPython's dict watchers).
         self.interp.on_global_write = self.on_global_write
         self.tier2: dict[str, Tier2 | None] = {}
+        # global name -> the functions whose tier-2 code assumed its value (in order):
+        # a global write looks at those only, not at every compiled function
+        self.watchers: dict[str, dict[str, None]] = {}
         self.calls: Counter = Counter()
         self.arrivals: Counter = Counter()
         self.reoptimized: Counter = Counter()
@@ -181,6 +184,8 @@ class Runtime:
         if self.backend in JIT_BACKENDS:
             self.compile_jit(t2)
         self.tier2[name] = t2
+        for key in opt.assumed_globals:
+            self.watchers.setdefault(key, {})[name] = None
         return t2
 
     def compile_jit(self, t2: Tier2) -> None:
@@ -214,7 +219,11 @@ class Runtime:
         t2.jit.helpers.record_frames(fn.name)  # helpers' exceptions name this function
 
     def on_global_write(self, key: str, value) -> None:
-        for name, t2 in list(self.tier2.items()):
+        watching = self.watchers.get(key)
+        if not watching:
+            return
+        for name in list(watching):
+            t2 = self.tier2.get(name)
             if t2 is None:
                 continue
             assumed = t2.opt.assumed_globals
@@ -251,6 +260,7 @@ class Runtime:
             return self.interp.call_tier1(name, args)
         t2 = self.get_tier2(name)
         if t2 is None:
+            self.stay_in_tier1(name)
             return self.interp.call_tier1(name, args)
         if hasattr(t2.jit, "invoker"):
             # from now on calls of `name` skip this method (until its code is dropped)
@@ -264,6 +274,22 @@ class Runtime:
             return self.run_tier2(name, t2, frame, 0)
         finally:
             self.interp.depth -= 1
+
+    def stay_in_tier1(self, name: str) -> None:
+        """``name`` has no tier-2 code and never will (``tier2[name]`` is None: a
+        generator, a TIER1_ONLY uop, MAX_REOPTIMIZE spent): its calls go straight to
+        tier 1 and its loop headers stop reporting arrivals, so the code that stays in
+        tier 1 pays nothing for the tier-up it will not take."""
+        interp = self.interp
+        cf = interp.compile(name)
+        for h in cf.headers:
+            cf.blocks[h].is_header = False
+        if name not in interp.fast_calls:
+            call_tier1 = interp.call_tier1
+
+            def call(*args):
+                return call_tier1(name, list(args))
+            interp.fast_calls[name] = call
 
     def fast_caller(self, name: str, t2: Tier2):
         """`call(*args)` of hot function `name` straight into its native code: what
@@ -305,7 +331,10 @@ class Runtime:
         if self.arrivals[key] < HOT_LOOP:
             return False, None
         t2 = self.get_tier2(cf.fn.name)
-        if t2 is None or label not in t2.entry_index:
+        if t2 is None:
+            self.stay_in_tier1(cf.fn.name)
+            return False, None
+        if label not in t2.entry_index:
             return False, None
         try:
             return True, self.run_tier2(cf.fn.name, t2, frame, t2.entry_index[label])
