@@ -5,9 +5,11 @@ optimized IR (tier 2 in CPython's terms), where a failing guard raises
 ``SideExit`` carrying the values its exit names, for the runtime to resume tier 1.
 
 Each uop is compiled once into a closure over value indices (``vals`` is a list
-indexed by value number, ``frame`` a list of locals), so the loop body is one
-call per uop: a deliberate middle ground between a ``match`` per uop (slow) and
-generating Python source (fast but opaque).
+indexed by value number, ``frame`` a list of locals), so a block runs as one call
+per uop; a block entered ``HOT_BLOCK`` times becomes one generated Python function
+(``blockcode``), straight-line statements with the block's own temporaries in
+Python locals.  Code that runs a few times pays no compilation; hot code no
+per-uop dispatch.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ir.cfg import natural_loops
 from ir.core import MODULE_FUNCTION, SUSPENDING_KINDS, Exit, Function, Module, Uop
 from ir.uops import DEOPT, Effect, Flag, missing_arguments
 
+from .blockcode import HOT_BLOCK, build as build_block, index_at
 from .function_objects import FunctionObjects
 from .generators import Suspension, make_generator
 from .profile import INT64_MAX, INT64_MIN, BigInt, Profile, profile_type
@@ -49,6 +52,9 @@ class CompiledBlock:
     count: int = 0          # times entered (for stats: uops = count * len)
     is_header: bool = False
     moves: dict = field(default_factory=dict)  # id(Target) -> parallel copy into params
+    sites: list = field(default_factory=list)  # per step: its profile set, or None
+    run: Callable | None = None   # the generated function of the whole block (blockcode)
+    line_index: dict = field(default_factory=dict)  # its source line -> uop index
 
 
 @dataclass
@@ -59,6 +65,7 @@ class CompiledFunction:
     nvals: int
     entry: str
     headers: set[str] = field(default_factory=set)
+    local_values: dict | None = None   # blockcode.local_values, computed on first build
 
 
 class Interpreter:
@@ -163,12 +170,20 @@ class Interpreter:
         try:
             while True:
                 blk.count += 1
-                steps = blk.steps
-                if i:
-                    steps = steps[i:]
-                for step in steps:
-                    step(vals, frame)
-                    i += 1
+                run = blk.run
+                if run is None and blk.count >= HOT_BLOCK:
+                    run = self.build_block(cf, blk)
+                if run is not None and not i:
+                    i = -1    # the generated code's traceback tells which uop raised
+                    run(vals, frame)
+                    i = len(blk.steps)
+                else:
+                    steps = blk.steps
+                    if i:
+                        steps = steps[i:]
+                    for step in steps:
+                        step(vals, frame)
+                        i += 1
                 term = blk.term
                 kind = term[0]
                 if kind is Effect.BRANCH:
@@ -190,13 +205,29 @@ class Interpreter:
                     if done:
                         return result
         except SideExit as se:
+            if i < 0:
+                i = self.raised_at(blk, se)
             se.block, se.index = blk.label, i
             raise
         except Exception as e:
+            if i < 0:
+                i = self.raised_at(blk, e)
             uop = blk.uops[min(i, len(blk.uops) - 1)]
             frames = e.__dict__.setdefault("_wb_frames", [])
             frames.append((cf.fn.name, uop.line))
             raise
+
+    def build_block(self, cf: CompiledFunction, blk: CompiledBlock) -> Callable:
+        sites = blk.sites
+        blk.run, blk.line_index = build_block(self, cf, blk, lambda k: sites[k], UNBOUND,
+                                              SideExit)
+        return blk.run
+
+    @staticmethod
+    def raised_at(blk: CompiledBlock, e: BaseException) -> int:
+        """The index of the uop of ``blk``'s generated code that raised ``e``."""
+        k = index_at(e.__traceback__, blk.run.__code__, blk.line_index)
+        return 0 if k is None else k
 
 
 def compile_function(interp: Interpreter, fn: Function, tier1: bool) -> CompiledFunction:
@@ -208,12 +239,12 @@ def compile_function(interp: Interpreter, fn: Function, tier1: bool) -> Compiled
     blocks: dict[str, CompiledBlock] = {}
     prof = interp.profile if tier1 else None
     for b in fn.blocks:
-        steps = []
+        steps, sites = [], []
         for idx, u in enumerate(b.uops[:-1]):
             site = (fn.name, b.label, idx)
-            steps.append(_compile_uop(interp, u, local_index, scratch,
-                                      prof.site(site) if prof is not None
-                                      and u.defn.has(Flag.PROFILE) else None))
+            seen = prof.site(site) if prof is not None and u.defn.has(Flag.PROFILE) else None
+            sites.append(seen)
+            steps.append(_compile_uop(interp, u, local_index, scratch, seen))
         t = b.uops[-1]
         d = t.defn
         if d.effect is Effect.BRANCH:
@@ -228,7 +259,7 @@ def compile_function(interp: Interpreter, fn: Function, tier1: bool) -> Compiled
             term = (Effect.ENTRY, list(t.targets))
         else:
             raise AssertionError(f"unknown terminator {t.name}")
-        blocks[b.label] = CompiledBlock(b.label, steps, b.uops, term, b.params)
+        blocks[b.label] = CompiledBlock(b.label, steps, b.uops, term, b.params, sites=sites)
     for b in fn.blocks:
         for t in b.uops[-1].targets:
             if t.args:
