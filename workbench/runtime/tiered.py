@@ -284,6 +284,9 @@ class Runtime:
         cf = interp.compile(name)
         for h in cf.headers:
             cf.blocks[h].is_header = False
+        sig = cf.fn.signature
+        if sig is not None and sig.kind in SUSPENDING_KINDS:
+            return   # a call makes a generator (Interpreter.enter), never runs the body
         if name not in interp.fast_calls:
             call_tier1 = interp.call_tier1
 
