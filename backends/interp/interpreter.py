@@ -96,7 +96,8 @@ class Interpreter:
         # The native runtime's direct calls (backends.native.direct.DirectCalls) or None.
         self.direct = None
         self.function_objects = FunctionObjects(
-            self.functions, self.enter, lambda: self.globals.get("__name__"))
+            self.functions, self.enter, lambda: self.globals.get("__name__"),
+            self.fast_calls)
 
     # -- entry points ---------------------------------------------------------
 

@@ -291,6 +291,8 @@ class Runtime:
             call_tier1 = interp.call_tier1
 
             def call(*args):
+                if interp.depth >= RECURSION_LIMIT:
+                    raise RecursionError("maximum recursion depth exceeded")
                 return call_tier1(name, list(args))
             interp.fast_calls[name] = call
 
