@@ -49,7 +49,7 @@ from backends.interp.interpreter import (RECURSION_LIMIT, CompiledFunction, Inte
                                          SideExit, UNBOUND, compile_function)
 from backends.interp.profile import Profile
 from backends.native.direct import DirectCalls
-from backends.native.runner import EXITED, NativeCode, Refused
+from backends.native.runner import Caller, NativeCode, Refused
 from backends.tracing import CodeMap, Cost
 from ir.core import MODULE_FUNCTION, SUSPENDING_KINDS, Function, Module
 from ir.uops import Flag, U
@@ -302,33 +302,22 @@ class Runtime:
         and the dict of locals (the caller checked the argument count). The interpreter
         and the helpers of compiled callers call it through ``Interpreter.fast_calls``,
         from which ``invalidate`` / ``on_global_write`` remove it with the code."""
-        interp, calls, info, jit = self.interp, self.calls, t2.info, t2.jit
+        interp, info, jit = self.interp, t2.info, t2.jit
         params = interp.functions[name].params
-        invoke = jit.invoker(params)
         unbound = [UNBOUND] * (len(interp.compile(name).fn.locals) - len(params))
         header = self.direct.header if self.direct is not None else [0] * 8  # depth word
 
-        def call(*args):
-            if interp.depth >= RECURSION_LIMIT:
-                raise RecursionError("maximum recursion depth exceeded")
-            calls[name] += 1
-            interp.depth += 1
-            header[STK_DEPTH] = interp.depth
-            try:
-                try:
-                    r = invoke(*args)
-                except Refused as e:
-                    info.refused += 1
-                    info.refusal = str(e)
-                    return self.run_tier2_interp(name, t2, list(args) + unbound, 0)
-                info.runs += 1
-                if r is EXITED:
-                    return self.resume_from_jit(name, t2, jit.last_exit, list(args) + unbound)
-                info.returns += 1
-                return r
-            finally:
-                interp.depth -= 1
-        return call
+        def refused(e: Refused, args: list):
+            info.refused += 1
+            info.refusal = str(e)
+            return self.run_tier2_interp(name, t2, args + unbound, 0)
+
+        def exited(last_exit, args: list):
+            return self.resume_from_jit(name, t2, last_exit, args + unbound)
+
+        # one generated function does all of it (NativeCode.invoker with a Caller)
+        return jit.invoker(params, Caller(interp, RECURSION_LIMIT, header, STK_DEPTH,
+                                          self.calls, name, info, refused, exited))
 
     def on_loop_header(self, cf: CompiledFunction, label: str, frame: list):
         key = (cf.fn.name, label)
