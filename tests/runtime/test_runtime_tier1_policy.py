@@ -4,6 +4,7 @@ and its loop headers stop reporting arrivals; a generator function keeps making
 generators; a global write drops only the code that assumed that global."""
 
 import contextlib
+import gc
 import io
 import textwrap
 
@@ -86,3 +87,29 @@ def test_global_write_drops_only_the_code_that_assumed_it():
     retired = [name for name, _ in rt.retired]
     assert "fa" in retired and "fb" not in retired
     assert rt.tier2["fb"] is not None and rt.tier2["fb"].version == 1
+
+
+@pytest.mark.parametrize("switch", ["", "gc.disable()"])
+def test_compiling_leaves_the_programs_collector_as_it_was(switch):
+    """The runtime holds the collector off while it compiles (Runtime.get_tier2) and
+    restores what the program had chosen: on, or off by the program's own gc.disable()."""
+    source = f"""
+        import gc
+        {switch}
+        def f(n):
+            t = 0
+            for i in range(n):
+                t = t + i
+            return t
+        s = 0
+        for k in range(40):
+            s = s + f(k)
+        print(s, gc.isenabled())
+    """
+    try:
+        for backend in ("interp", "native"):
+            rt, out = _run(source, backend)
+            assert out == run_cpython(textwrap.dedent(source)).stdout
+            assert rt.tier2.get("f") is not None   # f was compiled while the program ran
+    finally:
+        gc.enable()   # the program's gc.disable() ran in this process

@@ -40,6 +40,7 @@ as the interpreter records its frames, so the traceback is CPython's.
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -175,14 +176,25 @@ class Runtime:
         if any(u.defn.has(Flag.TIER1_ONLY) for _, _, u in fn.uops()):
             self.tier2[name] = None   # what the passes cannot optimize stays in tier 1
             return None
-        opt = optimize(self.module, fn, self.pipeline, self.profile, self.interp.globals,
-                       verify=self.verify, bisect_limit=self.bisect_limit,
-                       bisect_log=self.bisect_log if self.bisect_limit is not None else None)
-        code = compile_function(self.interp, opt.fn, tier1=False)
-        t2 = Tier2(opt, code, {label: i for i, label in enumerate(opt.entries)},
-                   version=self.reoptimized[name] + self.warmed[name] + 1)
-        if self.backend in JIT_BACKENDS:
-            self.compile_jit(t2)
+        # No collection while compiling: the passes and the emitter make many short-lived
+        # objects, and young collections then cost as much as the passes themselves; no
+        # program code runs meanwhile, so the program sees no difference (cycles made
+        # here are collected after).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            opt = optimize(self.module, fn, self.pipeline, self.profile, self.interp.globals,
+                           verify=self.verify, bisect_limit=self.bisect_limit,
+                           bisect_log=self.bisect_log if self.bisect_limit is not None
+                           else None)
+            code = compile_function(self.interp, opt.fn, tier1=False)
+            t2 = Tier2(opt, code, {label: i for i, label in enumerate(opt.entries)},
+                       version=self.reoptimized[name] + self.warmed[name] + 1)
+            if self.backend in JIT_BACKENDS:
+                self.compile_jit(t2)
+        finally:
+            if collecting:
+                gc.enable()
         self.tier2[name] = t2
         for key in opt.assumed_globals:
             self.watchers.setdefault(key, {})[name] = None
