@@ -57,7 +57,8 @@ from .plans import (BOX, BOX_BASE, CONV, GUARD_KINDS, HELPER_EFFECTS, KINDS, MAS
 from .releases import Releases
 from .stencil import HoleValue as V
 from .uop_code import UopCode
-from .uop_stencils import HEADER_WORDS, MAX_REGS, Variant, library_of
+from .uop_stencils import HEADER_WORDS, MAX_REGS
+from .variants import Variant, library_of
 
 
 def rep_of(fn: Function, v: int, boxed: bool = False) -> str:

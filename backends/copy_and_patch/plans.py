@@ -12,7 +12,8 @@ from __future__ import annotations
 from ir.uops import UOPS, Effect, U
 
 from . import uop_stencils as S
-from .uop_stencils import CMP_NAMES, Variant
+from .uop_stencils import CMP_NAMES
+from .variants import Variant
 
 
 WORD_TYPES = ("int", "float", "bool")

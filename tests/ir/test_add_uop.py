@@ -6,7 +6,7 @@ result, and the same program runs on interp, native and unicorn, equal to CPytho
 its side exit taken where the result does not fit in 64 bits.
 
 The new C body means new stencils: the emitter builds only the variants a function
-needs (uop_stencils.variant_library), so the rebuild is the few stencils of this
+needs (variants.variant_library), so the rebuild is the few stencils of this
 program, into the JIT tests' private cache."""
 
 from __future__ import annotations
