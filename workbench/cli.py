@@ -285,7 +285,8 @@ def cmd_bench(args) -> int:
 def cmd_fuzz(args) -> int:
     """Differential fuzzing against CPython (workbench.fuzz)."""
     # lazy: the tools load per command (startup of run)
-    from .fuzz.campaign import Settings, run_campaign, run_cluster_campaign
+    from .fuzz.campaign import Settings, run_campaign
+    from .fuzz.cluster import run_cluster_campaign  # lazy: as above
     from .fuzz.generator import FEATURES  # lazy: as above
 
     _load_plugins(args)
