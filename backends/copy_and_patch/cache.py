@@ -23,9 +23,26 @@ FORMAT = 3  # bump when Stencil/Hole change shape or elf_reader changes its outp
 _memory: dict[str, StencilLibrary] = {}
 
 
+_directory: Path | None = None   # use_cache_dir's; None: the default below
+
+
+def use_cache_dir(directory: str | Path | None) -> Path | None:
+    """Keep built stencils in `directory` from now on (None or empty: the default,
+    ~/.cache/uop-workbench/stencils; the CLI passes `--stencil-cache` /
+    `$WORKBENCH_CACHE_DIR`). Returns the previous setting, to restore it with."""
+    global _directory
+    old, _directory = _directory, Path(directory) if directory else None
+    return old
+
+
+def chosen_cache_dir() -> Path | None:
+    """What `use_cache_dir` chose (None: the default)."""
+    return _directory
+
+
 def cache_dir() -> Path:
-    if custom := os.environ.get("WORKBENCH_CACHE_DIR"):
-        return Path(custom)
+    if _directory is not None:
+        return _directory
     return Path.home() / ".cache" / "uop-workbench" / "stencils"
 
 
