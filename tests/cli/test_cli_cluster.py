@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
+import distributed  # noqa: F401  (the test extra installs Dask: without it these fail, never skip)
 from helpers import PYTHON, one_line_error, plain_env
-
-pytest.importorskip("distributed")
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "reliability" / "data"
