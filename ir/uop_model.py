@@ -73,7 +73,6 @@ class Effect(enum.Enum):
     YIELD = "yield"              # suspend a generator, to resume at the target block
     ENTRY = "entry"              # dispatch to the entry point the runtime asks for
     COPY = "copy"                # output = input (a register move or a reload)
-    SPILL = "spill"              # no value semantics: the allocator's bookkeeping
     NOP = "nop"
 
 

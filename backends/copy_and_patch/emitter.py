@@ -61,15 +61,6 @@ from .uop_stencils import HEADER_WORDS, MAX_REGS
 from .variants import Variant, library_of
 
 
-def rep_of(fn: Function, v: int, boxed: bool = False) -> str:
-    """The word representation of value `v`: a proven word type, else boxed (always
-    boxed with `boxed`)."""
-    if boxed:
-        return BOX
-    t = fn.types.get(v)
-    return t if t in WORD_TYPES else BOX
-
-
 Operand = tuple  # (register index or None, byte offset or None)
 _new_site = object.__new__
 _SLOTS = (V.SLOT0, V.SLOT1, V.SLOT2)
