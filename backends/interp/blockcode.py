@@ -31,7 +31,7 @@ INLINED = frozenset({
     Effect.LOAD_CONST, Effect.LOAD_FAST, Effect.LOAD_FAST_CHECK, Effect.DELETE_FAST,
     Effect.STORE_FAST, Effect.LOAD_GLOBAL, Effect.STORE_GLOBAL, Effect.CALL_FUNCTION,
     Effect.CALL_BUILTIN, Effect.RUNTIME, Effect.CALL_METHOD, Effect.VALUE, Effect.CHECKED,
-    Effect.GUARD, Effect.COPY, Effect.NOP, Effect.SPILL,
+    Effect.GUARD, Effect.COPY, Effect.NOP,
 })
 
 
@@ -174,7 +174,7 @@ def _uop_lines(w: _Writer, interp, k: int, u: Uop, local_index: dict[str, int],
         return [f"if not {f}({args}): raise SideExit({ex}, vals, frame)"]
     if e is Effect.COPY:
         return [] if u.output is None else [out(w.r(ins[0]))]
-    if e in (Effect.NOP, Effect.SPILL):
+    if e is Effect.NOP:
         return []
     return None
 
