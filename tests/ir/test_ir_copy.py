@@ -64,3 +64,23 @@ def test_immediates_that_are_not_atoms_are_copied_deeply():
     atoms = Uop(U._LOAD_CONST, [], 0, ((1, 2.5, "s", None),))
     fn.blocks[0].uops[0] = atoms
     assert copy.deepcopy(fn).blocks[0].uops[0].imms is atoms.imms   # as deepcopy shares
+
+
+def test_a_script_loaded_again_is_a_fresh_copy(tmp_path, monkeypatch):
+    """load_module compiles a script once while its text stays the same (the fuzzer
+    runs one program per backend and pipeline) and hands out an equal, separate copy."""
+    from workbench.runtime import loader
+
+    path = tmp_path / "p.py"
+    path.write_text("def f(n):\n    return n + 1\nprint(f(1))\n")
+    compiled = []
+    real = loader.compile_source
+    monkeypatch.setattr(loader, "compile_source",
+                        lambda text, p: compiled.append(p) or real(text, p))
+    a, b = loader.load_module(str(path)), loader.load_module(str(path))
+    assert a == b and a is not b and a.functions[0] is not b.functions[0]
+    assert len(compiled) == 1
+    a.functions[0].blocks.clear()
+    assert loader.load_module(str(path)) == b
+    path.write_text("print(2)\n")
+    assert loader.load_module(str(path)) != b and len(compiled) == 2
