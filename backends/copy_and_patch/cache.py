@@ -70,10 +70,7 @@ def build_library(source: str, extra_flags: tuple[str, ...] = ()) -> StencilLibr
     except (OSError, EOFError, ValueError, TypeError, KeyError):   # missing or damaged
         library = None
     if library is None or library.key != key:
-        # lazy: pyelftools takes ~50 ms to import and only a cache miss reads ELF
-        from .elf_reader import read_stencils
-        obj = compiler.compile_c(source, extra_flags)
-        library = StencilLibrary(read_stencils(obj), compiler.version(), key)
+        library = StencilLibrary(_compile(source, extra_flags), compiler.version(), key)
         _store(path, encode(library))
     _memory[key] = library
     return library
@@ -104,16 +101,21 @@ def build_each(prelude: str, parts: dict[str, str],
         else:
             todo[name] = (key, parts[name])
     if todo:
-        # lazy: pyelftools takes ~50 ms to import and only a cache miss reads ELF
-        from .elf_reader import read_stencils
-        source = "\n".join([prelude, *(text for _, text in todo.values())])
-        built = read_stencils(compiler.compile_c(source, extra_flags))
+        built = _compile("\n".join([prelude, *(text for _, text in todo.values())]),
+                         extra_flags)
         made_by = compiler.version()
         for name, (key, _) in todo.items():
             library = _memory[key] = StencilLibrary({name: built[name]}, made_by, key)
             _store(library_path(key), encode(library))
             found[name] = built[name]
     return found
+
+
+def _compile(source: str, extra_flags: tuple[str, ...]) -> dict[str, Stencil]:
+    """The stencils of `source`, compiled now (a cache miss)."""
+    # lazy: pyelftools takes ~50 ms to import and only a cache miss reads ELF
+    from .elf_reader import read_stencils
+    return read_stencils(compiler.compile_c(source, extra_flags))
 
 
 def library_path(key: str) -> Path:
