@@ -70,13 +70,52 @@ def build_library(source: str, extra_flags: tuple[str, ...] = ()) -> StencilLibr
     except (OSError, EOFError, ValueError, TypeError, KeyError):   # missing or damaged
         library = None
     if library is None or library.key != key:
-        # lazy: pyelftools takes ~50 ms to import and only a cache miss reads ELF
-        from .elf_reader import read_stencils
-        obj = compiler.compile_c(source, extra_flags)
-        library = StencilLibrary(read_stencils(obj), compiler.version(), key)
+        library = StencilLibrary(_compile(source, extra_flags), compiler.version(), key)
         _store(path, encode(library))
     _memory[key] = library
     return library
+
+
+def build_each(prelude: str, parts: dict[str, str],
+               extra_flags: tuple[str, ...] = ()) -> dict[str, Stencil]:
+    """The stencil of each part: `parts` maps a function's name to the C text that
+    defines it after `prelude`. Each part is cached on its own (key: the prelude's key
+    and the part's text), and the parts not cached yet are compiled together in one compiler run, so a set of
+    stencils that shares most of its members with sets built before costs a compile of
+    the new ones only."""
+    extra_flags = tuple(extra_flags)
+    found: dict[str, Stencil] = {}
+    todo: dict[str, tuple[str, str]] = {}
+    base = library_key(prelude, extra_flags)   # the compiler, flags and prelude, once
+    for name in sorted(parts):
+        key = hashlib.sha256(f"{base}\n{parts[name]}".encode()).hexdigest()
+        library = _memory.get(key)
+        if library is None:
+            try:
+                library = decode(library_path(key).read_bytes())
+            except (OSError, EOFError, ValueError, TypeError, KeyError):
+                library = None
+        if library is not None and library.key == key and name in library:
+            _memory[key] = library
+            found[name] = library[name]
+        else:
+            todo[name] = (key, parts[name])
+    if todo:
+        built = _compile("\n".join([prelude, *(text for _, text in todo.values())]),
+                         extra_flags)
+        made_by = compiler.version()
+        for name, (key, _) in todo.items():
+            library = _memory[key] = StencilLibrary({name: built[name]}, made_by, key)
+            _store(library_path(key), encode(library))
+            found[name] = built[name]
+    return found
+
+
+def _compile(source: str, extra_flags: tuple[str, ...]) -> dict[str, Stencil]:
+    """The stencils of `source`, compiled now (a cache miss)."""
+    # lazy: pyelftools takes ~50 ms to import and only a cache miss reads ELF
+    from .elf_reader import read_stencils
+    return read_stencils(compiler.compile_c(source, extra_flags))
 
 
 def library_path(key: str) -> Path:

@@ -2,6 +2,10 @@
 C text generated from the uop's body (uop_stencils) and compiled per function's set.
 
 Split from uop_stencils (the value model, the preludes and the bodies stay there).
+
+Each variant is compiled and cached on its own (`cache.build_each`), after one prelude
+that is the same for every variant: a function whose stencils were all built before,
+for any function, costs no compile; one with new variants, a compile of those only.
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ import functools
 
 from ir.uops import U
 
-from .cache import build_library
-from .entry_shim import ENTRY_SHIM_SOURCE
-from .uop_stencils import (DIRECT_PRELUDE, GENERIC_PREFIX, HEADER_WORDS, PRELUDE, VARIANT_PRELUDE,
-                          direct_call_body, generic_body, variant_body)
+from .cache import build_each
+from .entry_shim import ENTRY_SHIM_NAME, ENTRY_SHIM_SOURCE
+from .stencil import Stencil, StencilLibrary
+from .uop_stencils import (DIRECT_PRELUDE, GENERIC_PREFIX, HEADER_WORDS, MAX_REGS, PRELUDE,
+                          VARIANT_PRELUDE, direct_call_body, generic_body, variant_body)
 
 CONVERSIONS = {"": "{}", "i": "UNBOX_INT({})", "b": "UNBOX_BOOL({})", "f": "UNBOX_FLOAT({})"}
 
@@ -164,21 +169,19 @@ class Variant:
         raise KeyError(b)
 
 
-def variants_source(variants) -> str:
-    """C text of the given variants (sorted by name, deduplicated), plus the shim."""
-    by_name = {v.name: v for v in variants}
-    ns = sorted({v.nregs for v in by_name.values()} | {0})
+@functools.cache
+def variant_prelude() -> str:
+    """What every variant's C text follows: the preludes, and the continuation type of
+    every register count."""
     parts = [PRELUDE, VARIANT_PRELUDE, DIRECT_PRELUDE, "#undef JUMP\n#define JUMP(to) JUMPV(to)\n"]
-    for n in ns:
+    for n in range(MAX_REGS + 1):
         params = "".join(", int64_t" for _ in range(n))
         parts.append(f"typedef STENCIL int64_t (*cont{n}_t)(int64_t *f{params});")
-    for name in sorted(by_name):
-        parts.append(by_name[name].source())
-    parts.append(ENTRY_SHIM_SOURCE)
     return "\n".join(parts)
 
 
-_libraries: dict[frozenset, object] = {}
+_libraries: dict[frozenset, StencilLibrary] = {}
+_stencils: dict[str, Stencil] = {}   # variant name -> its stencil, in this process
 
 
 def variant_library(variants):
@@ -193,6 +196,12 @@ def library_of(names: frozenset, variants):
     the variants themselves, needed only when that set was never built before."""
     lib = _libraries.get(names)
     if lib is None:
-
-        lib = _libraries[names] = build_library(variants_source(variants()))
+        have = _stencils
+        if ENTRY_SHIM_NAME not in have or not names <= have.keys():
+            parts = {v.name: v.source() for v in variants() if v.name not in have}
+            if ENTRY_SHIM_NAME not in have:
+                parts[ENTRY_SHIM_NAME] = ENTRY_SHIM_SOURCE
+            have.update(build_each(variant_prelude(), parts))
+        lib = _libraries[names] = StencilLibrary(
+            {n: have[n] for n in sorted(names | {ENTRY_SHIM_NAME})})
     return lib

@@ -7,6 +7,7 @@ construct, its test fails until the lists say so."""
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib.util
 import runpy
@@ -124,6 +125,7 @@ def sha(value) -> str:
     return "sha256:" + hashlib.sha256(repr(value).encode()).hexdigest()[:16]
 
 
+@functools.cache   # CPython's output: the reference of several tests, computed once
 def shim_stdout(bench: str, small: bool, loops: int = 1) -> str:
     out = ps.run(BENCHES[bench], None, small, loops)
     assert out.status == 0, out.stderr

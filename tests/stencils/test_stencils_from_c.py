@@ -155,3 +155,27 @@ def test_small_data_model_gives_32bit_absolute_addresses(private_cache, stencils
     assert struct.unpack_from("<2q", blob, table - 0x10_0000) == (2, 3)
     with pytest.raises(PatchError, match="sign-extended value"):
         emit(small["lookup"], 0x7FFF_0000_0000, {})
+
+
+def test_each_part_is_cached_on_its_own(private_cache, monkeypatch):
+    """build_each: a set that shares parts with one built before compiles the new
+    parts only, in one compiler run; a set of known parts compiles nothing."""
+    prelude = "#include <stdint.h>\n"
+    part = {n: f"int64_t {n}(int64_t x) {{ return x * {k + 3}; }}\n"
+            for k, n in enumerate(["mul_a", "mul_b", "mul_c"])}
+    compiled = []
+    real = compiler.compile_c
+
+    def counting(source, extra_flags=()):
+        compiled.append(sorted(n for n in part if f" {n}(" in source))
+        return real(source, extra_flags)
+
+    monkeypatch.setattr(compiler, "compile_c", counting)
+    first = cache.build_each(prelude, {n: part[n] for n in ("mul_a", "mul_b")})
+    assert compiled == [["mul_a", "mul_b"]] and sorted(first) == ["mul_a", "mul_b"]
+    monkeypatch.setattr(cache, "_memory", {})   # the disk, as a new process finds it
+    second = cache.build_each(prelude, {n: part[n] for n in ("mul_b", "mul_c")})
+    assert compiled == [["mul_a", "mul_b"], ["mul_c"]]
+    assert second["mul_b"] == first["mul_b"] and second["mul_c"].name == "mul_c"
+    cache.build_each(prelude, dict(part))
+    assert len(compiled) == 2

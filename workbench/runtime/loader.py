@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 from ir.core import Module
@@ -24,12 +25,22 @@ def read_text(path: str) -> str:
         raise WorkbenchError(f"{path}: cannot read: {e.strerror}") from None
 
 
+# The last module loaded, as (path, text, module): the fuzzer runs each program once per
+# backend and pipeline, and bisect once per trial, so the same text is compiled again
+# and again; a copy of the module costs a fraction of a compile.
+_last: tuple[str, str, Module] | None = None
+
+
 def load_module(path: str) -> Module:
-    """A module from ``f.py`` (frontend) or ``f.uop`` (IR text), verified."""
+    """A module from ``f.py`` (frontend) or ``f.uop`` (IR text), verified; a fresh copy
+    each call (the caller may change it)."""
+    global _last
     text = read_text(path)
-    if path.endswith(".uop"):
-        module = parse_module(text, path)
-    else:
-        module = compile_source(text, path)
-    verify_module(module)
-    return module
+    if _last is None or _last[0] != path or _last[1] != text:
+        if path.endswith(".uop"):
+            module = parse_module(text, path)
+        else:
+            module = compile_source(text, path)
+        verify_module(module)
+        _last = (path, text, module)
+    return copy.deepcopy(_last[2])

@@ -89,13 +89,24 @@ class Tier2:
     info: JitInfo = field(default_factory=lambda: JitInfo("interp"))
     jit: object | None = None        # NativeCode | UnicornCode
     jit_fn: Function | None = None   # the IR the machine code was compiled from
-    codemap: object | None = None    # backends.tracing.CodeMap (unicorn)
     version: int = 1                 # 1 for a function's first tier-2 code, then 2, ...
     cold_sites: frozenset = frozenset()  # tier-1 (block, index) of its _EXIT_COLD exits
+    # Unicorn: (blob, base, code) of the machine code, which `codemap` decodes
+    linked: tuple | None = None
+    _codemap: CodeMap | None = field(default=None, repr=False)
 
     def __post_init__(self):
         self.cold_sites = frozenset((u.exit.block, u.exit.index)
                                     for _, _, u in self.opt.fn.uops() if u.name == U._EXIT_COLD)
+
+    @property
+    def codemap(self) -> CodeMap | None:
+        """backends.tracing.CodeMap of the Unicorn-run code, decoded (capstone) the first
+        time a trace or a report asks: a plain run never does, and the decoding took a
+        quarter of a Unicorn run of a small program."""
+        if self._codemap is None and self.linked is not None:
+            self._codemap = CodeMap(*self.linked)
+        return self._codemap
 
 
 @dataclass
@@ -224,7 +235,7 @@ class Runtime:
             full = self.unicorn_mode == "full"
             code = UnicornCode(blob, "full" if full else self.unicorn_mode, env=self.interp,
                                max_steps=0)
-            t2.codemap = CodeMap(blob, code.base, code.code)
+            t2.linked = (blob, code.base, code.code)
             if full and self.full_trace is not None:
                 code.on_step = self.full_trace.sink(t2.codemap)
             t2.jit = code
