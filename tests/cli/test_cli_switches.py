@@ -28,6 +28,8 @@ READERS = {
     "workbench/bench.py": "CI: no progress line in a CI log",
     "workbench/benchmarks/pyperformance_suite.py": "a benchmark process's environment, "
                                                    "a copy of ours plus the shim's",
+    "workbench/benchmarks/time_breakdown.py": "its main tells the in-process pyperf shim "
+                                              "the benchmark's arguments",
     "workbench/benchmarks/pyperf_shim/pyperf.py": "runs inside a benchmark process, "
                                                   "told its options by its parent",
 }
