@@ -550,6 +550,11 @@ define(UopDef("_BUILD_CLASS", inputs=("body", VARIADIC), output=True,
 define(UopDef("_YIELD_VALUE", inputs=("value",), targets=1, flags=Flag.TERMINATOR,
                effect=Effect.YIELD,
                doc="suspend the generator with value; it resumes at the target block"))
+define(UopDef("_YIELD_EXIT", inputs=("value",), flags=Flag.TERMINATOR | Flag.DEOPT,
+               effect=Effect.SUSPEND,
+               doc="optimized code's yield: suspend with value, leaving through the exit "
+                   "(the frame saved there as at a side exit, the value as its one named "
+                   "value); the generator resumes at the exit's block, an _ENTRY target"))
 define(UopDef("_RESUME_VALUE", inputs=("sent",), output=True, impl=resume_value,
                doc="what send() passed to the resumed generator, or raise what throw() did"))
 define(UopDef("_GET_YIELD_FROM_ITER", inputs=("iterable",), output=True, flags=E,

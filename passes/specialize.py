@@ -101,7 +101,9 @@ class Specialize(Pass):
                           and any(site[0] == fn.name for site in prof.types))
         forward: dict[int, int] = {}  # removed result -> the value that replaces it
         for b in fn.blocks:
-            if b.params or any(u.exit is not None or u.defn.is_guard for u in b.uops):
+            # (a generator's yield is an exit from the start: passes/suspend)
+            if b.params or any((u.exit is not None and u.name != U._YIELD_EXIT)
+                               or u.defn.is_guard for u in b.uops):
                 ctx.note(f"specialize: @{fn.name} {b.label} left alone: not tier-1 code "
                          f"(already optimized)")
                 continue

@@ -9,7 +9,10 @@ passed in the frame's ``$sent`` local. The driver is a Python generator, so iter
 ``send``, ``throw`` and ``close`` are CPython's own; an exception thrown in is handed to
 the frame as a Thrown, raised by the resumed block's ``_RESUME_VALUE``.
 
-Both run in tier 1: the runtime does not optimize them yet.
+A tiered runtime takes over each step through ``Interpreter.resume_hook(cf, label,
+frame)``: once hot it runs the frame's optimized code from the ``_ENTRY`` target of
+``label`` (a resume point is entered as OSR enters a loop header), which suspends by
+saving the frame and returning a Suspension as tier 1 does.
 """
 
 from __future__ import annotations
@@ -78,7 +81,8 @@ def _run(interp, cf, frame: list, sent_slot: int | None):
     while True:
         interp.depth += 1
         try:
-            r = interp.execute(cf, frame, label)
+            hook = interp.resume_hook
+            r = interp.execute(cf, frame, label) if hook is None else hook(cf, label, frame)
         finally:
             interp.depth -= 1
         if type(r) is not Suspension:

@@ -83,6 +83,9 @@ class Interpreter:
         # A tiered runtime replaces these to count calls and back edges.
         self.call_hook: Callable | None = None
         self.loop_hook: Callable | None = None
+        # (cf, label, frame) -> what ``execute`` would return: runs each step of a
+        # generator's frame (backends/interp/generators)
+        self.resume_hook: Callable | None = None
         # name -> call(*args) taking over the whole call (after the checks below): the
         # runtime's direct way into a hot function's machine code.
         self.fast_calls: dict[str, Callable] = {}
@@ -179,8 +182,12 @@ class Interpreter:
                     t = term[1][entry]
                 elif kind is Effect.RETURN:
                     return vals[term[1]]
-                else:  # YIELD: a generator's frame suspends (backends/interp/generators)
+                elif kind is Effect.YIELD:  # a generator's frame suspends (generators.py)
                     return Suspension(vals[term[1]], term[2].block)
+                else:  # SUSPEND: optimized code's yield saves the frame through its exit
+                    for slot, v in term[3]:
+                        frame[slot] = vals[v]
+                    return Suspension(vals[term[1]], term[2])
                 blk = blocks[t.block]
                 if t.args:
                     blk.moves[id(t)](vals)
@@ -226,6 +233,9 @@ def compile_function(interp: Interpreter, fn: Function, tier1: bool) -> Compiled
             term = (Effect.YIELD, t.inputs[0], t.targets[0])
         elif d.effect is Effect.ENTRY:
             term = (Effect.ENTRY, list(t.targets))
+        elif d.effect is Effect.SUSPEND:
+            term = (Effect.SUSPEND, t.inputs[0], t.exit.block,
+                    [(local_index[name], v) for name, v in t.exit.locals])
         else:
             raise AssertionError(f"unknown terminator {t.name}")
         blocks[b.label] = CompiledBlock(b.label, steps, b.uops, term, b.params)

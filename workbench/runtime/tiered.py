@@ -51,7 +51,9 @@ from backends.interp.profile import Profile
 from backends.native.direct import DirectCalls
 from backends.native.runner import EXITED, NativeCode, Refused
 from backends.tracing import CodeMap, Cost
-from ir.core import MODULE_FUNCTION, SUSPENDING_KINDS, Function, Module
+from backends.interp.generators import Suspension
+from ir.core import MODULE_FUNCTION, Function, Module
+from ir.scope_semantics import SENT, Thrown
 from ir.uops import Flag, U
 from passes.pipeline import parse_pipeline
 
@@ -75,6 +77,7 @@ class JitInfo:
     runs: int = 0                    # calls into machine code
     returns: int = 0
     exits: int = 0
+    yields: int = 0                  # runs that suspended a generator's frame
     refused: int = 0                 # calls the runner refused (ran in the interpreter)
     refusal: str | None = None       # the last refusal's reason
     interp_runs: int = 0             # runs of this version in the tier-2 interpreter
@@ -91,10 +94,13 @@ class Tier2:
     codemap: object | None = None    # backends.tracing.CodeMap (unicorn)
     version: int = 1                 # 1 for a function's first tier-2 code, then 2, ...
     cold_sites: frozenset = frozenset()  # tier-1 (block, index) of its _EXIT_COLD exits
+    suspends: frozenset = frozenset()    # id() of the exits of its _YIELD_EXITs
 
     def __post_init__(self):
         self.cold_sites = frozenset((u.exit.block, u.exit.index)
                                     for _, _, u in self.opt.fn.uops() if u.name == U._EXIT_COLD)
+        self.suspends = frozenset(id(u.exit) for _, _, u in self.opt.fn.uops()
+                                  if u.name == U._YIELD_EXIT)
 
 
 @dataclass
@@ -148,6 +154,7 @@ class Runtime:
         if self.pipeline or backend in JIT_BACKENDS:
             self.interp.call_hook = self.on_call
             self.interp.loop_hook = self.on_loop_header
+            self.interp.resume_hook = self.on_resume
         # Native machine code calls native machine code directly (backends.native.direct);
         # ``direct_calls=False`` keeps every call on the helper path. Unicorn always takes
         # the helper path.
@@ -165,10 +172,6 @@ class Runtime:
         if name in self.tier2:
             return self.tier2[name]
         fn = self.interp.functions[name]
-        if fn.signature is not None and fn.signature.kind in SUSPENDING_KINDS:
-            # A suspended frame is resumed by the tier-1 driver (backends/interp/generators).
-            self.tier2[name] = None
-            return None
         if any(u.defn.has(Flag.TIER1_ONLY) for _, _, u in fn.uops()):
             self.tier2[name] = None   # what the passes cannot optimize stays in tier 1
             return None
@@ -291,7 +294,7 @@ class Runtime:
                     info.refusal = str(e)
                     return self.run_tier2_interp(name, t2, list(args) + unbound, 0)
                 info.runs += 1
-                if r is EXITED:
+                if r is EXITED:   # (a generator's frame is never called: no _YIELD_EXIT)
                     return self.resume_from_jit(name, t2, jit.last_exit, list(args) + unbound)
                 info.returns += 1
                 return r
@@ -317,6 +320,33 @@ class Runtime:
                 e._wb_frames = _SkipNextFrame(frames)
             raise
 
+    def on_resume(self, cf: CompiledFunction, label: str, frame: list) -> object:
+        """One step of a generator's (or coroutine's) frame, from ``label`` (its entry or
+        the block after a yield) to its next yield or its return: once that resume point
+        is hot, in the optimized code entered at its ``_ENTRY`` target, as OSR enters a
+        loop header. ``throw`` and ``close`` resume in tier 1, where ``_RESUME_VALUE``
+        raises what they threw in."""
+        name = cf.fn.name
+        key = (name, label)
+        self.arrivals[key] += 1
+        if self.arrivals[key] >= HOT_LOOP:
+            sent = frame[cf.local_index[SENT]] if SENT in cf.local_index else None
+            t2 = self.get_tier2(name) if type(sent) is not Thrown else None
+            if t2 is not None and label in t2.entry_index:
+                return self.run_tier2(name, t2, frame, t2.entry_index[label])
+        return self.interp.execute(cf, frame, label)
+
+    def suspended(self, name: str, t2: Tier2, result: tuple, frame: list) -> Suspension:
+        """Machine code left through a ``_YIELD_EXIT``: the frame saved (its locals back
+        in ``frame``), the yielded value and the resume label for the driver."""
+        _, index, values, locals_ = result
+        ex = t2.jit.blob.exits[index]
+        t2.info.yields += 1
+        local_index = self.interp.compile(name).local_index
+        for local, v in locals_.items():
+            frame[local_index[local]] = v
+        return Suspension(values[ex.values[0][0]], ex.block)
+
     def run_tier2(self, name: str, t2: Tier2, frame: list, entry: int) -> object:
         """Run optimized code; on a side exit, finish the call in tier 1."""
         if t2.jit is not None:
@@ -334,6 +364,8 @@ class Runtime:
                 if result[0] == "return":
                     t2.info.returns += 1
                     return result[1]
+                if id(t2.jit.blob.exits[result[1]]) in t2.suspends:
+                    return self.suspended(name, t2, result, frame)
                 return self.resume_from_jit(name, t2, result, frame)
         return self.run_tier2_interp(name, t2, frame, entry)
 
@@ -425,7 +457,8 @@ class Runtime:
             i = t2.info
             row = {"function": name, "version": t2.version, "tier2": i.where,
                    "reason": i.reason, "runs": i.runs,
-                   "returns": i.returns, "exits": i.exits, "refused": i.refused,
+                   "returns": i.returns, "exits": i.exits, "yields": i.yields,
+                   "refused": i.refused,
                    "refusal": i.refusal, "interp_runs": i.interp_runs}
             if t2.jit is not None:
                 row["code_bytes"] = t2.jit.blob.size
