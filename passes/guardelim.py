@@ -232,7 +232,9 @@ class GuardElim(Pass):
         """A block that loads and guards ``assume`` then jumps to ``resume``; the
         ``_ENTRY`` ``target`` (or, without one, the function entry) now leads to it."""
         text = ", ".join(f"{n}:{ty}" for n, ty in assume.items())
-        where = "entry" if point == ENTRY else f"OSR entry to {resume}"
+        resumes = {u.exit.block for _, _, u in fn.uops() if u.name == U._YIELD_EXIT}
+        where = ("entry" if point == ENTRY else f"resume point {resume}" if resume in resumes
+                 else f"OSR entry to {resume}")
         if not ctx.allow(f"guard {where} on {text}"):
             return False
         label = fn.new_label("osr" if point != ENTRY else "pre")

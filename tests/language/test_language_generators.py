@@ -109,6 +109,145 @@ c.send(v)
 ''',
 }
 
+# Generators hot enough to run as optimized code (passes/suspend, the runtime's
+# on_resume): each yield leaves the compiled code with the frame saved, next/send
+# re-enter it at the block after the yield, throw/close resume in tier 1.
+PROGRAMS.update({
+    'hot_counter': '''
+def count(n):
+    i = 0
+    while i < n:
+        yield i
+        i += 1
+
+def evens(n):
+    for k in range(n):
+        if k % 2 == 0:
+            yield k * 3
+
+total = 0
+for r in range(300):
+    for x in count(50):
+        total += x
+    total += sum(evens(20))
+print(total)
+''',
+    'hot_send': '''
+def averager():
+    total = 0
+    n = 0
+    avg = None
+    while True:
+        got = yield avg
+        total += got
+        n += 1
+        avg = total // n
+
+a = averager()
+next(a)
+for i in range(2000):
+    last = a.send(i * 3)
+print(last)
+
+def echo():
+    got = None
+    while True:
+        got = yield got
+
+e = echo()
+next(e)
+print([e.send(k) for k in range(300)][-3:], e.send("str"), e.send(2.5), e.send(None))
+''',
+    'float_generators': '''
+def halves(n):
+    x = 0.0
+    for i in range(n):
+        yield x
+        x += 0.5
+
+def scaled(xs, f):
+    for x in xs:
+        yield x * f
+
+print(sum(halves(5000)), sum(scaled(halves(3000), 1.5)))
+print(max(halves(1000)), min(scaled(halves(800), -2.0)))
+''',
+    'pipelines': '''
+def numbers(n):
+    i = 0
+    while i < n:
+        yield i
+        i += 1
+
+def squares(xs):
+    for x in xs:
+        yield x * x
+
+def odd(xs):
+    for x in xs:
+        if x % 2:
+            yield x
+
+def take(xs, k):
+    for x in xs:
+        if k == 0:
+            return
+        k -= 1
+        yield x
+
+t = 0
+for rep in range(40):
+    t += sum(take(odd(squares(numbers(400))), 150))
+print(t, list(take(squares(numbers(10)), 4)))
+g = (x + 1 for x in squares(numbers(3000)) if x % 3)
+print(sum(g))
+''',
+    'close_throw_compiled': '''
+def ticker():
+    i = 0
+    while True:
+        yield i
+        i += 1
+
+g = ticker()
+for _ in range(500):
+    v = next(g)
+print(v)
+g.close()
+print(list(g), next(g, "closed"))
+h = ticker()
+for _ in range(500):
+    w = next(h)
+print(w)
+h.throw(KeyError("thrown into a compiled generator"))
+''',
+    'types_change_between_resumes': '''
+def acc():
+    total = 0
+    while True:
+        x = yield total
+        total = total + x
+
+a = acc()
+next(a)
+for i in range(1000):
+    r = a.send(i)
+print(r)
+for i in range(100):
+    r = a.send(0.25)
+print(r)
+for i in range(100):
+    r = a.send(2 ** 70)
+print(r)
+def mixed(n):
+    v = 1
+    for i in range(n):
+        yield v
+        v = v * 3 if i < 40 else v + 0.5
+print(sum(mixed(200)))
+''',
+})
+
 
 @pytest.mark.parametrize("name", PROGRAMS)
 def test_program(name, tmp_path):
