@@ -246,6 +246,38 @@ def mixed(n):
         v = v * 3 if i < 40 else v + 0.5
 print(sum(mixed(200)))
 ''',
+    'error_in_compiled_generator': '''
+def divs(xs):
+    for x in xs:
+        yield 100 // x
+
+def main():
+    total = 0
+    for d in divs(list(range(300, 0, -1)) + [0]):
+        total += d
+    print(total)
+
+main()
+''',
+    'maybe_unbound_across_yields': '''
+def g(n):
+    for i in range(n):
+        if i > 200:
+            y = i
+        yield i
+        if i > 250:
+            yield y
+
+print(sum(g(300)))
+def h(n):
+    for i in range(n):
+        if i == 250:
+            yield z
+        z = i
+        yield i
+print(sum(g(100)), list(h(240))[-1])
+print(list(h(300)))
+''',
 })
 
 
