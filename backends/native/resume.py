@@ -22,47 +22,65 @@ from __future__ import annotations
 
 from backends.copy_and_patch import uop_stencils as S
 
-from .helpers import INT64_MAX, INT64_MIN, PyObj_FromPtr, box, converter, release, signed, take
+from .helpers import INT64_MAX, INT64_MIN, PyObj_FromPtr, Py_DECREF, converter
 
 
-def _read(rep: str, word: str, releases: list[int], w: int) -> str:
-    """Python expression of the object in frame word `w` (`word`, its text): a boxed
-    word still to be released is taken over (and no longer released)."""
+def _read(rep: str, w: int, releases: list[int], lines: list[str], target: str) -> None:
+    """Lines setting `target` to the object in frame word `w`: a boxed word still to be
+    released is taken over (and no longer released); raw words are boxed."""
     if rep == "box":
         if w in releases:
             releases.remove(w)
-            return f"take({word})"
-        return f"obj({word})"
-    return f"box(signed({word}), {rep!r})"
+            lines += [f"o = obj(frame[{w}])", "decref(o)", f"{target} = o"]
+        else:
+            lines.append(f"{target} = obj(frame[{w}])")
+    elif rep == "int":
+        lines.append(f"{target} = frame[{w}]")
+    elif rep == "bool":
+        lines.append(f"{target} = frame[{w}] != 0")
+    else:
+        lines.append(f"{target} = dview[{w}]")
 
 
 def resumer(code, local_index: dict[str, int], suspends, unbound):
     blob = code.blob
     layout = blob.frame
+    frames: list = []   # per nesting depth of this code's steps: (frame, address, doubles)
     ns = {"template": code._zero, "entry": code._entry, "addrs": code.entry_addresses,
-          "hns": code.helpers.ns, "code": code, "unbound": unbound, "take": take,
-          "obj": PyObj_FromPtr, "release": release, "box": box, "signed": signed, "ERROR": S.STATUS_ERROR, "returns": code._returns,
-          "reads_floats": code.helpers.reads_floats}
-    lines = ["def resume(fl, k):", "    frame = template[:]"]
+          "hns": code.helpers.ns, "code": code, "unbound": unbound, "obj": PyObj_FromPtr,
+          "decref": Py_DECREF, "ERROR": S.STATUS_ERROR, "returns": code._returns,
+          "frames": frames, "depth": [0]}
+    lines = ["def resume(fl, k):",
+             "    d = depth[0]",
+             "    while d >= len(frames):",
+             "        fr = template[:]",
+             "        frames.append((fr, fr.buffer_info()[0], memoryview(fr).cast('B').cast('d')))",
+             "    frame, address, dview = frames[d]",
+             "    frame[:] = template"]
     for n, (name, t) in enumerate(layout.local_types.items()):
         s, w = local_index[name], layout.local_word[name]
         lines += [f"    x = fl[{s}]", "    if x is not unbound:"]
         if t == "box":
             lines.append(f"        frame[{w}] = id(x)")
+            continue
+        ns[f"conv_{n}"] = converter(t)
+        if t == "int":
+            lines.append(f"        frame[{w}] = x if type(x) is int and {INT64_MIN} <= x"
+                         f" <= {INT64_MAX} else conv_{n}(x)")
+        elif t == "float":
+            lines += ["        if type(x) is float:", f"            dview[{w}] = x",
+                      "        else:", f"            frame[{w}] = conv_{n}(x)"]
         else:
-            ns[f"conv_{n}"] = converter(t)
-            if t == "int":
-                lines.append(f"        frame[{w}] = x if type(x) is int and {INT64_MIN} <= x"
-                             f" <= {INT64_MAX} else conv_{n}(x)")
-            else:
-                lines.append(f"        frame[{w}] = conv_{n}(x)")
+            lines.append(f"        frame[{w}] = conv_{n}(x)")
     lines += ["    saved = hns['q'], hns['d']",
               "    hns['q'] = frame",
-              "    hns['d'] = memoryview(frame).cast('B').cast('d') if reads_floats else None",
+              "    hns['d'] = dview",
+              "    depth[0] = d + 1",
               "    try:",
-              "        status = entry(addrs[k], frame.buffer_info()[0])",
+              "        status = entry(addrs[k], address)",
               "    finally:",
               "        hns['q'], hns['d'] = saved",
+              "        depth[0] = d",
               f"    if frame[{S.HELPER_STATUS_WORD}] != ERROR:",
               "        if status < 0:",
               "            return ('return', returns[-1 - status](frame))"]
@@ -71,30 +89,29 @@ def resumer(code, local_index: dict[str, int], suspends, unbound):
     for k in sorted(suspends):
         ex = blob.exits[k]
         releases = list(blob.exit_releases[k])
-        body = []
+        body: list[str] = []
         (_, v), = ex.values
-        vw = layout.value_word[v]
-        body.append("v = " + _read(layout.value_types[v], f"frame[{vw}]", releases, vw))
+        _read(layout.value_types[v], layout.value_word[v], releases, body, "v")
         promoted = {name for name, _ in ex.locals}
         for name, t in layout.local_types.items():
             if name in promoted:
                 continue
             s, w = local_index[name], layout.local_word[name]
             if t == "box":   # the frame's reference moves to the list (NULL: unbound)
-                body += [f"w = frame[{w}]", f"fl[{s}] = take(w) if w else unbound"]
+                body += [f"w = frame[{w}]", "if w:", "    o = obj(w)", "    decref(o)",
+                         f"    fl[{s}] = o", "else:", f"    fl[{s}] = unbound"]
             elif name in code._stored:
-                body.append(f"fl[{s}] = box(signed(frame[{w}]), {t!r})")
+                _read(t, w, [], body, f"fl[{s}]")
             else:   # bound at entry (else never written: no value to read back)
-                body += [f"if fl[{s}] is not unbound:",
-                         f"    fl[{s}] = box(signed(frame[{w}]), {t!r})"]
+                inner: list[str] = []
+                _read(t, w, [], inner, f"fl[{s}]")
+                body += [f"if fl[{s}] is not unbound:"] + ["    " + x for x in inner]
         for name, pv in ex.locals:
-            pw = layout.value_word[pv]
-            body.append(f"fl[{local_index[name]}] = "
-                        + _read(layout.value_types[pv], f"frame[{pw}]", releases, pw))
-        for name, w in boxed_locals:
-            if name in promoted:
-                body.append(f"release(frame[{w}])")
-        body += [f"release(frame[{w}])" for w in releases]
+            _read(layout.value_types[pv], layout.value_word[pv], releases, body,
+                  f"fl[{local_index[name]}]")
+        drop = [w for name, w in boxed_locals if name in promoted] + releases
+        for w in drop:
+            body += [f"w = frame[{w}]", "if w:", "    decref(obj(w))"]
         body.append(f"return ('yield', v, {ex.block!r})")
         lines.append(f"        if status == {k}:")
         lines += ["            " + b for b in body]
@@ -105,4 +122,3 @@ def resumer(code, local_index: dict[str, int], suspends, unbound):
               " if x is not unbound})"]
     exec(compile("\n".join(lines), f"<resume {blob.fn_name}>", "exec"), ns)
     return ns["resume"]
-
