@@ -9,10 +9,12 @@ passed in the frame's ``$sent`` local. The driver is a Python generator, so iter
 ``send``, ``throw`` and ``close`` are CPython's own; an exception thrown in is handed to
 the frame as a Thrown, raised by the resumed block's ``_RESUME_VALUE``.
 
-A tiered runtime takes over each step through ``Interpreter.resume_hook(cf, label,
-frame)``: once hot it runs the frame's optimized code from the ``_ENTRY`` target of
-``label`` (a resume point is entered as OSR enters a loop header), which suspends by
-saving the frame and returning a Suspension as tier 1 does.
+A tiered runtime takes over the steps (workbench/runtime/resuming): it sees each step
+through ``Interpreter.resume_hook(cf, label, frame)`` until the function has optimized
+code, then puts a step function per resume point in ``Interpreter.resume_steps[name]``
+(``label`` -> ``step(frame)``), which runs the frame's optimized code from that point
+(entered as OSR enters a loop header) and suspends by saving the frame and returning a
+Suspension as tier 1 does; a label without one runs in tier 1.
 """
 
 from __future__ import annotations
@@ -78,11 +80,19 @@ def make_generator(interp, name: str, args: list, unbound):
 
 def _run(interp, cf, frame: list, sent_slot: int | None):
     label = cf.entry
+    name = cf.fn.name
+    by_function = interp.resume_steps
     while True:
         interp.depth += 1
         try:
-            hook = interp.resume_hook
-            r = interp.execute(cf, frame, label) if hook is None else hook(cf, label, frame)
+            steps = by_function.get(name)
+            if steps is not None:   # the runtime's steps of its optimized code
+                step = steps.get(label)
+                r = interp.execute(cf, frame, label) if step is None else step(frame)
+            elif interp.resume_hook is not None:
+                r = interp.resume_hook(cf, label, frame)
+            else:
+                r = interp.execute(cf, frame, label)
         finally:
             interp.depth -= 1
         if type(r) is not Suspension:

@@ -86,6 +86,8 @@ class Interpreter:
         # (cf, label, frame) -> what ``execute`` would return: runs each step of a
         # generator's frame (backends/interp/generators)
         self.resume_hook: Callable | None = None
+        # name -> {resume label -> step(frame)}: the runtime's steps of optimized code
+        self.resume_steps: dict[str, dict[str, Callable]] = {}
         # name -> call(*args) taking over the whole call (after the checks below): the
         # runtime's direct way into a hot function's machine code.
         self.fast_calls: dict[str, Callable] = {}

@@ -45,7 +45,6 @@ from dataclasses import dataclass, field
 
 from backends.copy_and_patch.emitter import Unsupported, compile as emit
 from backends.copy_and_patch.uop_stencils import STK_DEPTH
-from backends.interp.generators import Suspension
 from backends.interp.interpreter import (RECURSION_LIMIT, CompiledFunction, Interpreter,
                                          SideExit, UNBOUND, compile_function)
 from backends.interp.profile import Profile
@@ -54,12 +53,12 @@ from backends.native.resume import resumer
 from backends.native.runner import EXITED, NativeCode, Refused
 from backends.tracing import CodeMap, Cost
 from ir.core import MODULE_FUNCTION, Function, Module
-from ir.scope_semantics import SENT, Thrown
 from ir.uops import Flag, U
 from passes.pipeline import parse_pipeline
 from passes.suspend import resume_points
 
 from .names import BACKENDS, JIT_BACKENDS
+from .resuming import GeneratorSteps
 
 from .tiering import Optimized, optimize
 
@@ -120,7 +119,7 @@ class TraceCounts:
     not_run: Counter = field(default_factory=Counter)  # (fn, uop) skipped by exits mid-block
 
 
-class Runtime:
+class Runtime(GeneratorSteps):
     """``unicorn_mode``: "blocks" (count instructions per address) or "full" (every
     instruction and memory access, handed to ``full_trace``, a tracing.FullTrace)."""
 
@@ -239,6 +238,7 @@ class Runtime:
                                        and assumed[key] == value):
                 self.retired.append((name, t2))
                 del self.tier2[name]  # re-optimized, with the new value, when hot again
+                self.interp.resume_steps.pop(name, None)
                 self.interp.fast_calls.pop(name, None)
                 if self.direct is not None:
                     self.direct.clear(name)
@@ -257,6 +257,7 @@ class Runtime:
         self.interp.fast_calls.pop(name, None)
         if self.direct is not None:
             self.direct.clear(name)
+        self.interp.resume_steps.pop(name, None)
         if self.reoptimized[name] > MAX_REOPTIMIZE:
             self.tier2[name] = None  # stays in tier 1
         else:
@@ -333,62 +334,6 @@ class Runtime:
             if frames:
                 e._wb_frames = _SkipNextFrame(frames)
             raise
-
-    def on_resume(self, cf: CompiledFunction, label: str, frame: list) -> object:
-        """One step of a generator's (or coroutine's) frame, from ``label`` (its entry or
-        the block after a yield) to its next yield or its return: once that resume point
-        is hot, in the optimized code entered at its ``_ENTRY`` target, as OSR enters a
-        loop header. ``throw`` and ``close`` resume in tier 1, where ``_RESUME_VALUE``
-        raises what they threw in."""
-        name = cf.fn.name
-        t2 = self.tier2.get(name)
-        if t2 is None:   # not optimized (yet): count the arrivals at this resume point
-            key = (name, label)
-            self.arrivals[key] += 1
-            if self.arrivals[key] < HOT_LOOP or name in self.tier2:
-                return self.interp.execute(cf, frame, label)
-            t2 = self.get_tier2(name)
-            if t2 is None:
-                return self.interp.execute(cf, frame, label)
-        entry = t2.resume_index.get(label)
-        slot = cf.local_index.get(SENT)
-        if entry is None or (slot is not None and type(frame[slot]) is Thrown):
-            return self.interp.execute(cf, frame, label)
-        if t2.resume is not None:
-            return self.resume_native(name, t2, frame, entry)
-        return self.run_tier2(name, t2, frame, entry)
-
-    def resume_native(self, name: str, t2: Tier2, frame: list, entry: int) -> object:
-        """``run_tier2`` for a generator's step natively, the short way (t2.resume)."""
-        if self.direct is not None:
-            self.direct.header[STK_DEPTH] = self.interp.depth   # (direct.enter)
-        try:
-            r = t2.resume(frame, entry)
-        except Refused as e:
-            t2.info.refused += 1
-            t2.info.refusal = str(e)
-            return self.run_tier2_interp(name, t2, frame, entry)
-        info = t2.info
-        info.runs += 1
-        kind = r[0]
-        if kind == "yield":
-            info.yields += 1
-            return Suspension(r[1], r[2])
-        if kind == "return":
-            t2.info.returns += 1
-            return r[1]
-        return self.resume_from_jit(name, t2, r, frame)
-
-    def suspended(self, name: str, t2: Tier2, result: tuple, frame: list) -> Suspension:
-        """Machine code left through a ``_YIELD_EXIT``: the frame saved (its locals back
-        in ``frame``), the yielded value and the resume label for the driver."""
-        _, index, values, locals_ = result
-        ex = t2.jit.blob.exits[index]
-        t2.info.yields += 1
-        local_index = self.interp.compile(name).local_index
-        for local, v in locals_.items():
-            frame[local_index[local]] = v
-        return Suspension(values[ex.values[0][0]], ex.block)
 
     def run_tier2(self, name: str, t2: Tier2, frame: list, entry: int) -> object:
         """Run optimized code; on a side exit, finish the call in tier 1."""
