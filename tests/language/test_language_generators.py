@@ -278,6 +278,24 @@ def h(n):
 print(sum(g(100)), list(h(240))[-1])
 print(list(h(300)))
 ''',
+    'global_written_while_suspended': '''
+K = 2
+def g(n):
+    for i in range(n):
+        yield i * K
+
+t = 0
+for r in range(100):
+    t += sum(g(10))
+h = g(1000)
+for _ in range(300):
+    t += next(h)
+K = 3
+t += sum(h)
+K = 4.5
+t += sum(g(200))
+print(t)
+''',
 })
 
 
