@@ -126,8 +126,8 @@ def evens(n):
             yield k * 3
 
 total = 0
-for r in range(300):
-    for x in count(50):
+for r in range(60):
+    for x in count(40):
         total += x
     total += sum(evens(20))
 print(total)
@@ -169,8 +169,8 @@ def scaled(xs, f):
     for x in xs:
         yield x * f
 
-print(sum(halves(5000)), sum(scaled(halves(3000), 1.5)))
-print(max(halves(1000)), min(scaled(halves(800), -2.0)))
+print(sum(halves(1500)), sum(scaled(halves(800), 1.5)))
+print(max(halves(300)), min(scaled(halves(200), -2.0)))
 ''',
     'pipelines': '''
 def numbers(n):
@@ -196,10 +196,10 @@ def take(xs, k):
         yield x
 
 t = 0
-for rep in range(40):
-    t += sum(take(odd(squares(numbers(400))), 150))
+for rep in range(8):
+    t += sum(take(odd(squares(numbers(200))), 70))
 print(t, list(take(squares(numbers(10)), 4)))
-g = (x + 1 for x in squares(numbers(3000)) if x % 3)
+g = (x + 1 for x in squares(numbers(600)) if x % 3)
 print(sum(g))
 ''',
     'close_throw_compiled': '''
