@@ -55,6 +55,11 @@ half = rows(DATA, 1000)
 for i in range(300):
     OUT.append(next(half))
 half.close()
+for j in range(60):     # suspended frames dropped unfinished (their locals released)
+    dropped = rows(DATA, 100)
+    for i in range(j % 7 + 1):
+        OUT.append(next(dropped))
+dropped = None
 print(len(KEPT), len(OUT))
 """
 NAMES = ("DATA", "OUT", "KEPT")

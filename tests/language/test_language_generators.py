@@ -296,6 +296,25 @@ K = 4.5
 t += sum(g(200))
 print(t)
 ''',
+    'recursive_generators': '''
+def walk(n):
+    if n > 0:
+        for x in walk(n - 1):
+            yield x * 2
+    yield n
+
+def tree(depth):
+    if depth == 0:
+        yield "leaf"
+        return
+    for side in "lr":
+        for path in tree(depth - 1):
+            yield side + path
+
+print(sum(walk(40)), list(walk(3)))
+paths = list(tree(7))
+print(len(paths), paths[0], paths[-1], sum(len(p) for p in tree(6)))
+''',
 })
 
 
