@@ -41,6 +41,7 @@ from ir.uops import Flag, U
 from .analysis import UNALLOCATED
 from .base import Option, Pass, PassContext
 from .dse import Tier1Liveness
+from .suspend import SUSPENDS
 from .typeprop import ENTRY, TOP, LocalInfo, analyze, concrete, facts_of, join
 
 GUARDABLE = ("int", "float", "bool", "list")   # types a single _GUARD_TOS_* checks
@@ -194,7 +195,7 @@ class GuardElim(Pass):
         if not cands:
             return False
 
-        resumes = {u.exit.block for _, _, u in fn.uops() if u.name == U._YIELD_EXIT}
+        resumes = {u.exit.block for _, _, u in fn.uops() if u.name in SUSPENDS}
 
         def net(assumptions) -> float:
             facts = analyze(fn, assume=assumptions, analyses=ctx.analyses)
@@ -232,7 +233,7 @@ class GuardElim(Pass):
         """A block that loads and guards ``assume`` then jumps to ``resume``; the
         ``_ENTRY`` ``target`` (or, without one, the function entry) now leads to it."""
         text = ", ".join(f"{n}:{ty}" for n, ty in assume.items())
-        resumes = {u.exit.block for _, _, u in fn.uops() if u.name == U._YIELD_EXIT}
+        resumes = {u.exit.block for _, _, u in fn.uops() if u.name in SUSPENDS}
         where = ("entry" if point == ENTRY else f"resume point {resume}" if resume in resumes
                  else f"OSR entry to {resume}")
         if not ctx.allow(f"guard {where} on {text}"):
@@ -264,7 +265,7 @@ def _entered_state(fn: Function, facts, label: str) -> dict | None:
     states = [facts.locals_in[label]] if label in facts.locals_in else []
     for b in fn.blocks:
         u = b.uops[-1] if b.uops else None
-        if u is None or u.name != U._YIELD_EXIT or u.exit.block != label \
+        if u is None or u.name not in SUSPENDS or u.exit.block != label \
                 or b.label not in facts.locals_in:
             continue
         state = dict(facts.locals_in[b.label])
@@ -323,7 +324,7 @@ def block_weights(fn: Function, ctx: PassContext | None = None) -> dict[str, flo
         cut = copy.copy(term)
         cut.targets = term.targets[:1]
         entry = Block(fn.entry.label, fn.entry.uops[:-1] + [cut], fn.entry.params)
-        rest = [b if b.uops[-1].name != U._YIELD_EXIT else
+        rest = [b if b.uops[-1].name not in SUSPENDS else
                 Block(b.label, b.uops[:-1] + [Uop(U._JUMP, targets=[Target(b.uops[-1].exit.block)])],
                       b.params) for b in fn.blocks[1:]]
         g = Function(fn.name, fn.params, fn.locals, [entry] + rest, line=fn.line)

@@ -30,7 +30,7 @@ from ir.verifier import VerifyError, verify_function
 from .analysis import PROPERTIES, AnalysisManager, analysis
 from .base import ALL, Pass, PassContext, PassError
 from .liveness import paused_gc
-from .suspend import lower_yields, suspends
+from .suspend import LOWERED, lower_yields, suspends
 
 
 @dataclass
@@ -63,7 +63,7 @@ class PassManager:
         self.records: list[PassRecord] = []
 
     def run_function(self, fn: Function, ctx: PassContext) -> bool:
-        if suspends(fn) and any(u.name == U._YIELD_VALUE for _, _, u in fn.uops()):
+        if suspends(fn) and any(u.name in LOWERED for _, _, u in fn.uops()):
             # A yield is an exit (the frame saved) and its resume block an entry, as
             # OSR enters a loop header: what the passes know how to optimize
             # (passes/suspend.py; the runtime's optimized copy is lowered already).

@@ -14,12 +14,9 @@ yield is an exit and its resume block is an entry, the mechanism OSR already has
 * ``R`` becomes an ``_ENTRY`` target, like an OSR loop header: entered with the frame's
   locals, which the passes assume nothing about beyond what ``guardelim`` guards once
   there.
-* except where ``yield from`` / ``await`` resume: a step of a delegating frame is one
-  ``_SEND`` to the inner iterator, which compiled code can only make as a call of a
-  Python helper, so resuming it in machine code costs more than tier 1 does (measured
-  on pyperformance's ``generators``: twice tier 1's time per step). Its resume block is
-  no entry: the runtime resumes it in tier 1, and the frame comes back to compiled code
-  at the next resume point after a plain yield.
+* ``_YIELD_FROM %it, ^R`` (``yield from`` / ``await``) becomes ``_YIELD_FROM_EXIT %it
+  exit(R:0, %it)`` the same way: the driver delegates to the iterator, and the frame
+  resumes at ``R`` with its result.
 * ``_RESUME_VALUE`` stays (its block's tier-1 positions are what exits name): the
   runtime resumes a frame that ``throw``/``close`` raise into in tier 1, so whenever
   optimized code resumes, the value sent in is a plain value and the uop is a copy of
@@ -37,16 +34,20 @@ def suspends(fn: Function) -> bool:
     return fn.signature is not None and fn.signature.kind in SUSPENDING_KINDS
 
 
+LOWERED = {U._YIELD_VALUE: U._YIELD_EXIT, U._YIELD_FROM: U._YIELD_FROM_EXIT}
+
+
 def resume_points(fn: Function) -> list[str]:
-    """The blocks where optimized code resumes ``fn`` (lowered already): where its plain
-    yields resume (not a ``yield from`` loop's head, which tier 1 resumes)."""
+    """The blocks where optimized code resumes ``fn`` (lowered already)."""
     out: list[str] = []
     for b in fn.blocks:
         u = b.uops[-1] if b.uops else None
-        if u is not None and u.name == U._YIELD_EXIT and u.exit.block not in out \
-                and not _delegates(fn.block(u.exit.block)):
+        if u is not None and u.name in SUSPENDS and u.exit.block not in out:
             out.append(u.exit.block)
     return out
+
+
+SUSPENDS = frozenset(LOWERED.values())
 
 
 def lower_yields(fn: Function) -> list[str]:
@@ -55,13 +56,13 @@ def lower_yields(fn: Function) -> list[str]:
     resumes: list[str] = []
     for b in fn.blocks:
         t = b.uops[-1] if b.uops else None
-        if t is None or t.name != U._YIELD_VALUE:
+        if t is None or t.name not in LOWERED:
             continue
         resume = t.targets[0].block
         v = t.inputs[0]
-        b.uops[-1] = Uop(U._YIELD_EXIT, [v], None, (), [], Exit(resume, 0, [(v, v)], []),
-                         t.line)
-        if resume not in resumes and not _delegates(fn.block(resume)):
+        b.uops[-1] = Uop(LOWERED[t.name], [v], None, (), [],
+                         Exit(resume, 0, [(v, v)], []), t.line)
+        if resume not in resumes:
             resumes.append(resume)
     if not resumes:
         return []
@@ -78,7 +79,3 @@ def lower_yields(fn: Function) -> list[str]:
     return resumes
 
 
-
-def _delegates(b: Block) -> bool:
-    """Is ``b`` the head of a ``yield from`` / ``await`` loop (its one ``_SEND``)?"""
-    return any(u.name == U._SEND for u in b.uops)

@@ -78,7 +78,7 @@ def uop_kind(name: str) -> tuple:
     arg = None
     if name == U._NOP or d.effect is Effect.SPILL:
         k = NOP
-    elif name == U._EXIT_COLD or name == U._YIELD_EXIT:
+    elif name in (U._EXIT_COLD, U._YIELD_EXIT, U._YIELD_FROM_EXIT):
         # always leave through the exit; a yield's exit hands the runner the yielded
         # value and the frame (passes/suspend), the runtime gives them to the driver
         k = EXIT_COLD

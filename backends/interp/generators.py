@@ -7,7 +7,10 @@ block boundary, and ``_YIELD_VALUE`` ends its block, so resuming is entering the
 at the block after the yield (the way OSR enters a loop header), with what ``send``
 passed in the frame's ``$sent`` local. The driver is a Python generator, so iteration,
 ``send``, ``throw`` and ``close`` are CPython's own; an exception thrown in is handed to
-the frame as a Thrown, raised by the resumed block's ``_RESUME_VALUE``.
+the frame as a Thrown, raised by the resumed block's ``_RESUME_VALUE``. ``yield from``
+and ``await`` suspend the frame with a Delegation (``_YIELD_FROM``): the driver runs
+``yield from`` on the iterator itself, so PEP 380's semantics are CPython's, and a chain
+of nested generators delegates in C; the result (or exception) resumes the frame.
 
 A tiered runtime takes over the steps (workbench/runtime/resuming): it sees each step
 through ``Interpreter.resume_hook(cf, label, frame)`` until the function has optimized
@@ -26,6 +29,16 @@ from ir.scope_semantics import SENT, Thrown
 
 class Suspension:
     """What the executor returns when a frame yields: the value, and where to resume."""
+
+    __slots__ = ("value", "resume")
+
+    def __init__(self, value, resume: str):
+        self.value, self.resume = value, resume
+
+
+class Delegation:
+    """What the executor returns when a frame suspends in ``yield from`` / ``await``:
+    the iterator it delegates to, and where to resume with its result."""
 
     __slots__ = ("value", "resume")
 
@@ -95,11 +108,21 @@ def _run(interp, cf, frame: list, sent_slot: int | None):
                 r = interp.execute(cf, frame, label)
         finally:
             interp.depth -= 1
-        if type(r) is not Suspension:
+        kind = type(r)
+        if kind is Suspension:
+            label = r.resume
+            try:
+                sent = yield r.value
+            except BaseException as e:   # throw() and close(): raised where it resumes
+                sent = Thrown(e)
+        elif kind is Delegation:
+            # CPython's own yield from: send, throw and close go to the iterator (nested
+            # generators delegate in C); its result, or its exception, goes to the frame
+            label = r.resume
+            try:
+                sent = yield from r.value
+            except BaseException as e:
+                sent = Thrown(e)
+        else:
             return r
-        label = r.resume
-        try:
-            sent = yield r.value
-        except BaseException as e:   # throw() and close(): raised where the frame resumes
-            sent = Thrown(e)
         frame[sent_slot] = sent

@@ -20,10 +20,10 @@ from typing import Callable
 
 from ir.cfg import natural_loops
 from ir.core import MODULE_FUNCTION, SUSPENDING_KINDS, Exit, Function, Module, Uop
-from ir.uops import DEOPT, Effect, Flag, missing_arguments
+from ir.uops import DEOPT, Effect, Flag, U, missing_arguments
 
 from .function_objects import FunctionObjects
-from .generators import Suspension, make_generator
+from .generators import Delegation, Suspension, make_generator
 from .profile import INT64_MAX, INT64_MIN, BigInt, Profile, profile_type
 
 
@@ -186,10 +186,12 @@ class Interpreter:
                     return vals[term[1]]
                 elif kind is Effect.YIELD:  # a generator's frame suspends (generators.py)
                     return Suspension(vals[term[1]], term[2].block)
+                elif kind is Effect.DELEGATE:   # ... delegating to an iterator
+                    return Delegation(vals[term[1]], term[2].block)
                 else:  # SUSPEND: optimized code's yield saves the frame through its exit
                     for slot, v in term[3]:
                         frame[slot] = vals[v]
-                    return Suspension(vals[term[1]], term[2])
+                    return term[4](vals[term[1]], term[2])
                 blk = blocks[t.block]
                 if t.args:
                     blk.moves[id(t)](vals)
@@ -235,9 +237,12 @@ def compile_function(interp: Interpreter, fn: Function, tier1: bool) -> Compiled
             term = (Effect.YIELD, t.inputs[0], t.targets[0])
         elif d.effect is Effect.ENTRY:
             term = (Effect.ENTRY, list(t.targets))
+        elif d.effect is Effect.DELEGATE:
+            term = (Effect.DELEGATE, t.inputs[0], t.targets[0])
         elif d.effect is Effect.SUSPEND:
             term = (Effect.SUSPEND, t.inputs[0], t.exit.block,
-                    [(local_index[name], v) for name, v in t.exit.locals])
+                    [(local_index[name], v) for name, v in t.exit.locals],
+                    Delegation if t.name == U._YIELD_FROM_EXIT else Suspension)
         else:
             raise AssertionError(f"unknown terminator {t.name}")
         blocks[b.label] = CompiledBlock(b.label, steps, b.uops, term, b.params)

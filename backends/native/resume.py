@@ -9,7 +9,8 @@ native frame (boxed ones borrowed: the code takes its own references at its entr
 the code is entered at `_ENTRY` target `entry_index`, and when it leaves through one of
 its `_YIELD_EXIT` exits (the exit indices `suspends`) the frame is saved back into the
 list -- each boxed local's reference and the yielded value's taken over, raw words
-boxed -- and `("yield", value, resume_label)` returned. A return gives `("return",
+boxed -- and `("yield", value, resume_label)` returned (`("delegate", iterator,
+resume_label)` from the exits in `delegating`, a `yield from`'s). A return gives `("return",
 value)`; any other exit or an error goes through `NativeCode._result` (`("exit", ...)`,
 or the exception raised) with the locals as a dict, as `run` gives them.
 
@@ -42,7 +43,7 @@ def _read(rep: str, w: int, releases: list[int], lines: list[str], target: str) 
         lines.append(f"{target} = dview[{w}]")
 
 
-def resumer(code, local_index: dict[str, int], suspends, unbound):
+def resumer(code, local_index: dict[str, int], suspends, unbound, delegating=frozenset()):
     blob = code.blob
     layout = blob.frame
     frames: list = []   # per nesting depth of this code's steps: (frame, address, doubles)
@@ -112,7 +113,8 @@ def resumer(code, local_index: dict[str, int], suspends, unbound):
         drop = [w for name, w in boxed_locals if name in promoted] + releases
         for w in drop:
             body += [f"w = frame[{w}]", "if w:", "    decref(obj(w))"]
-        body.append(f"return ('yield', v, {ex.block!r})")
+        kind = "delegate" if k in delegating else "yield"
+        body.append(f"return ({kind!r}, v, {ex.block!r})")
         lines.append(f"        if status == {k}:")
         lines += ["            " + b for b in body]
     names = [(name, local_index[name]) for name in layout.local_types]

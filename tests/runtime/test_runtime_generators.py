@@ -1,8 +1,8 @@
 """Generators in the tiered runtime: a hot generator's steps run in its optimized code
 (entered at the resume point after each yield, as OSR enters a loop header) on every
 backend; a type that changes between resumptions leaves through a side exit and gets
-the function re-optimized; throw and close resume in tier 1; a yield from loop's head
-resumes in tier 1 while the rest of its frame runs compiled."""
+the function re-optimized; throw and close resume in tier 1; a yield from suspends the
+frame delegating to the inner iterator (the driver's own yield from)."""
 
 from __future__ import annotations
 
@@ -138,13 +138,16 @@ def test_throw_and_close_of_a_compiled_generator(backend):
     assert v["yields"] > 400 and v["exits"] == 0
 
 
-def test_yield_from_heads_resume_in_tier_1():
+def test_yield_from_delegates_and_resumes_compiled():
+    """A ``yield from`` suspends the compiled frame with a Delegation: the driver's own
+    ``yield from`` runs the inner generator, and the frame resumes in its optimized code
+    after each delegation finishes."""
     rt, out, error = run(DELEGATE, "native")
     same_as_cpython(DELEGATE, out, error)
     t2 = rt.tier2["outer"]
-    heads = [label for label in t2.entry_index if label not in t2.resume_index]
-    assert heads, t2.entry_index          # the yield from loops' heads: OSR entries only
+    assert len(t2.delegates) == 2 and len(t2.suspends) == 3
+    assert sorted(t2.resume_index) == sorted(t2.entry_index)   # entry + 3 resume points
     v, = versions(rt, "outer")
-    assert v["yields"] > 0                # entered at its entry and after `yield -1`
+    assert v["yields"] > 400 and v["exits"] == 0
     leaf, = versions(rt, "leaf")
     assert leaf["yields"] > 500

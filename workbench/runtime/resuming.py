@@ -8,8 +8,7 @@ is optimized (``passes.suspend``: yields are exits that save the frame, resume p
 ``_ENTRY`` targets), and the runtime installs one step function per resume point in
 ``Interpreter.resume_steps[name]``, which the driver calls directly: it enters the code
 at that point's ``_ENTRY`` target, as OSR enters a loop header (natively through
-``backends.native.resume``'s generated step, the short way). A resume point without a
-step (a ``yield from`` loop's head) runs in tier 1 without asking. ``throw`` and
+``backends.native.resume``'s generated step, the short way). ``throw`` and
 ``close`` resume in tier 1, where ``_RESUME_VALUE`` raises what they threw in.
 Dropping a function's code (``invalidate``, a global write) drops its steps.
 
@@ -22,7 +21,7 @@ a deep chain crosses a chunk boundary).
 from __future__ import annotations
 
 from backends.copy_and_patch.uop_stencils import STK_DEPTH
-from backends.interp.generators import Suspension
+from backends.interp.generators import Delegation, Suspension
 from backends.interp.interpreter import CompiledFunction
 from backends.native.runner import Refused
 from ir.scope_semantics import SENT, Thrown
@@ -78,6 +77,9 @@ class GeneratorSteps:
             if kind == "yield":
                 info.yields += 1
                 return Suspension(r[1], r[2])
+            if kind == "delegate":
+                info.yields += 1
+                return Delegation(r[1], r[2])
             if kind == "return":
                 info.returns += 1
                 return r[1]
@@ -93,4 +95,5 @@ class GeneratorSteps:
         local_index = self.interp.compile(name).local_index
         for local, v in locals_.items():
             frame[local_index[local]] = v
-        return Suspension(values[ex.values[0][0]], ex.block)
+        make = Delegation if id(ex) in t2.delegates else Suspension
+        return make(values[ex.values[0][0]], ex.block)

@@ -55,7 +55,7 @@ from backends.tracing import CodeMap, Cost
 from ir.core import MODULE_FUNCTION, Function, Module
 from ir.uops import Flag, U
 from passes.pipeline import parse_pipeline
-from passes.suspend import resume_points
+from passes.suspend import SUSPENDS, resume_points
 
 from .names import BACKENDS, JIT_BACKENDS
 from .resuming import GeneratorSteps
@@ -96,7 +96,8 @@ class Tier2:
     codemap: object | None = None    # backends.tracing.CodeMap (unicorn)
     version: int = 1                 # 1 for a function's first tier-2 code, then 2, ...
     cold_sites: frozenset = frozenset()  # tier-1 (block, index) of its _EXIT_COLD exits
-    suspends: frozenset = frozenset()    # id() of the exits of its _YIELD_EXITs
+    suspends: frozenset = frozenset()    # id() of the exits of its _YIELD(_FROM)_EXITs
+    delegates: frozenset = frozenset()   # ... of its _YIELD_FROM_EXITs
     resume: object | None = None         # native: backends.native.resume's step function
     # a generator's resume points (its entry, the blocks after plain yields) -> _ENTRY index
     resume_index: dict = field(default_factory=dict)
@@ -105,7 +106,9 @@ class Tier2:
         self.cold_sites = frozenset((u.exit.block, u.exit.index)
                                     for _, _, u in self.opt.fn.uops() if u.name == U._EXIT_COLD)
         self.suspends = frozenset(id(u.exit) for _, _, u in self.opt.fn.uops()
-                                  if u.name == U._YIELD_EXIT)
+                                  if u.name in SUSPENDS)
+        self.delegates = frozenset(id(u.exit) for _, _, u in self.opt.fn.uops()
+                                   if u.name == U._YIELD_FROM_EXIT)
         if self.suspends:
             self.resume_index = {label: self.entry_index[label]
                                  for label in [self.opt.entries[0]] + resume_points(self.opt.fn)
@@ -226,8 +229,9 @@ class Runtime(GeneratorSteps):
         t2.jit.helpers.record_frames(fn.name)  # helpers' exceptions name this function
         if t2.suspends and self.backend == "native":
             exits = [k for k, ex in enumerate(blob.exits) if id(ex) in t2.suspends]
+            delegating = {k for k in exits if id(blob.exits[k]) in t2.delegates}
             t2.resume = resumer(t2.jit, self.interp.compile(fn.name).local_index, exits,
-                                UNBOUND)
+                                UNBOUND, delegating)
 
     def on_global_write(self, key: str, value) -> None:
         for name, t2 in list(self.tier2.items()):
