@@ -1,4 +1,5 @@
 """Generators on every backend against CPython: yield, send, throw, close, return values,
+(compiled once hot: resumed at the block after each yield; asyncio running coroutines),
 yield from (delegation, its result, throw forwarded), generator expressions,
 generators consumed by CPython code (list, sum, sorted, max, zip), and async def/await
 coroutines driven by send."""
@@ -314,6 +315,58 @@ def tree(depth):
 print(sum(walk(40)), list(walk(3)))
 paths = list(tree(7))
 print(len(paths), paths[0], paths[-1], sum(len(p) for p in tree(6)))
+''',
+    'yield_from_compiled': '''
+import asyncio
+
+def inner():
+    i = 0
+    while True:
+        got = yield i
+        i += 1 if got is None else got
+
+def outer():
+    r = yield from inner()
+    yield r
+
+def summing(n):
+    total = yield from numbers(n)
+    return total
+
+def numbers(n):
+    t = 0
+    for i in range(n):
+        yield i
+        t += i
+    return t
+
+def wrap(n):
+    s = yield from summing(n)
+    yield s * 2
+
+g = outer()
+for _ in range(300):
+    v = next(g)
+print(v, g.send(10), next(g))
+g.close()
+print(list(g), list(wrap(200))[-3:], sum(wrap(500)))
+
+async def tick(k):
+    await asyncio.sleep(0)
+    return k * 2
+
+async def run_all(n):
+    total = 0
+    for i in range(n):
+        total += await tick(i)
+    return total
+
+print(asyncio.run(run_all(300)))
+h = outer()
+for _ in range(300):
+    w = next(h)
+print(w)
+h.throw(ValueError("thrown through yield from"))
 ''',
 })
 
