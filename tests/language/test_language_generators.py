@@ -1,8 +1,8 @@
 """Generators on every backend against CPython: yield, send, throw, close, return values,
-(compiled once hot: resumed at the block after each yield; asyncio running coroutines),
 yield from (delegation, its result, throw forwarded), generator expressions,
 generators consumed by CPython code (list, sum, sorted, max, zip), and async def/await
-coroutines driven by send."""
+coroutines driven by send and by asyncio; most are hot enough to run compiled (each
+step resumed at the block after a yield)."""
 
 import pytest
 
