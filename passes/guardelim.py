@@ -325,8 +325,8 @@ def block_weights(fn: Function, ctx: PassContext | None = None) -> dict[str, flo
         cut.targets = term.targets[:1]
         entry = Block(fn.entry.label, fn.entry.uops[:-1] + [cut], fn.entry.params)
         rest = [b if b.uops[-1].name not in SUSPENDS else
-                Block(b.label, b.uops[:-1] + [Uop(U._JUMP, targets=[Target(b.uops[-1].exit.block)])],
-                      b.params) for b in fn.blocks[1:]]
+                Block(b.label, b.uops[:-1] + [_jump(b.uops[-1].exit.block)], b.params)
+                for b in fn.blocks[1:]]
         g = Function(fn.name, fn.params, fn.locals, [entry] + rest, line=fn.line)
     depth: dict[str, int] = {}
     loops = ctx.get("loops", fn) if g is fn and ctx is not None else natural_loops(g)
@@ -334,6 +334,10 @@ def block_weights(fn: Function, ctx: PassContext | None = None) -> dict[str, flo
         for label in loop.blocks:
             depth[label] = depth.get(label, 0) + 1
     return {b.label: float(LOOP_WEIGHT ** depth.get(b.label, 0)) for b in fn.blocks}
+
+
+def _jump(label: str) -> Uop:
+    return Uop(U._JUMP, targets=[Target(label)])
 
 
 def saving(facts, weights: dict[str, float]) -> float:
