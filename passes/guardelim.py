@@ -42,7 +42,8 @@ from .analysis import UNALLOCATED
 from .base import Option, Pass, PassContext
 from .dse import Tier1Liveness
 from .suspend import SUSPENDS
-from .typeprop import ENTRY, TOP, LocalInfo, analyze, concrete, facts_of, join
+from .typefacts import TOP, LocalInfo, concrete, join
+from .typeprop import ENTRY, analyze, facts_of
 
 GUARDABLE = ("int", "float", "bool", "list")   # types a single _GUARD_TOS_* checks
 LOOP_WEIGHT = 8          # a block in a loop runs this many times more than outside
