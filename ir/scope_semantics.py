@@ -147,15 +147,6 @@ class Thrown:
         self.exc = exc
 
 
-class Returned:
-    """What ``_SEND`` gives when the iterator a ``yield from`` drives has finished."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value):
-        self.value = value
-
-
 def resume_value(sent):
     if type(sent) is Thrown:
         raise sent.exc
@@ -179,32 +170,3 @@ def get_awaitable(obj):
     if method is None:
         raise TypeError(f"object {type(obj).__name__} can't be used in 'await' expression")
     return method(obj)
-
-
-def send(it, sent):
-    """One step of ``yield from it``: the next value to yield, or Returned(result)."""
-    try:
-        if type(sent) is Thrown:
-            exc = sent.exc
-            if isinstance(exc, GeneratorExit):
-                close = getattr(it, "close", None)
-                if close is not None:
-                    close()
-                raise exc
-            throw = getattr(it, "throw", None)
-            if throw is None:
-                raise exc
-            return throw(exc)
-        if sent is None:
-            return next(it)
-        return it.send(sent)
-    except StopIteration as stop:
-        return Returned(stop.value)
-
-
-def is_returned(r) -> bool:
-    return type(r) is Returned
-
-
-def returned_value(r):
-    return r.value

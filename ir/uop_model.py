@@ -71,6 +71,9 @@ class Effect(enum.Enum):
     BRANCH = "branch"
     RETURN = "return"
     YIELD = "yield"              # suspend a generator, to resume at the target block
+    DELEGATE = "delegate"        # yield from / await: suspend delegating to an iterator
+    SUSPEND = "suspend"          # optimized code's yield: leave through the exit with a
+                                 # value, the frame saved; resumed at an _ENTRY target
     ENTRY = "entry"              # dispatch to the entry point the runtime asks for
     COPY = "copy"                # output = input (a register move or a reload)
     NOP = "nop"
@@ -284,7 +287,8 @@ _STENCIL_EFFECTS = (Effect.VALUE, Effect.CHECKED, Effect.LOAD_CONST)
 _RUNTIME_EFFECTS = (Effect.LOAD_FAST_CHECK, Effect.LOAD_GLOBAL, Effect.STORE_GLOBAL,
                     Effect.CALL_FUNCTION, Effect.CALL_BUILTIN, Effect.CALL_METHOD,
                     Effect.RUNTIME)
-_CONTROL_EFFECTS = (Effect.JUMP, Effect.BRANCH, Effect.RETURN, Effect.ENTRY, Effect.YIELD)
+_CONTROL_EFFECTS = (Effect.JUMP, Effect.BRANCH, Effect.RETURN, Effect.ENTRY, Effect.YIELD,
+                    Effect.DELEGATE, Effect.SUSPEND)
 _C_OPERAND = re.compile(r"\b([FO]?)([ABC])\b")
 
 

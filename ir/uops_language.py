@@ -8,11 +8,10 @@ so the table's order is unchanged); each uop is still defined once, here or ther
 from __future__ import annotations
 
 from . import constructs as C
-from .scope_semantics import (build_class, delete_deref, delete_name, get_awaitable, is_returned, load_deref,
+from .scope_semantics import (build_class, delete_deref, delete_name, get_awaitable, load_deref,
                               load_name, make_cell, make_empty_cell, make_function,
-                              module_globals, resume_value, returned_value, send,
-                              setup_annotations, store_annotation, store_deref, store_name,
-                              yield_from_iter)
+                              module_globals, resume_value, setup_annotations,
+                              store_annotation, store_deref, store_name, yield_from_iter)
 from .uop_model import VARIADIC, Effect, Flag, Imm, UopDef, define
 
 P, E = Flag.PURE, Flag.ESCAPES
@@ -59,18 +58,27 @@ define(UopDef("_BUILD_CLASS", inputs=("body", VARIADIC), output=True,
 define(UopDef("_YIELD_VALUE", inputs=("value",), targets=1, flags=Flag.TERMINATOR,
                effect=Effect.YIELD,
                doc="suspend the generator with value; it resumes at the target block"))
+define(UopDef("_YIELD_EXIT", inputs=("value",), flags=Flag.TERMINATOR | Flag.DEOPT,
+               effect=Effect.SUSPEND,
+               doc="optimized code's yield: suspend with value, leaving through the exit "
+                   "(the frame saved there as at a side exit, the value as its one named "
+                   "value); the generator resumes at the exit's block, an _ENTRY target"))
+define(UopDef("_YIELD_FROM", inputs=("iter",), targets=1, flags=Flag.TERMINATOR,
+               effect=Effect.DELEGATE,
+               doc="yield from / await: suspend delegating to iter until it finishes (PEP "
+                   "380: the driver's own yield from forwards send, throw and close); the "
+                   "generator resumes at the target block with its result (or its "
+                   "exception) sent in"))
+define(UopDef("_YIELD_FROM_EXIT", inputs=("iter",), flags=Flag.TERMINATOR | Flag.DEOPT,
+               effect=Effect.SUSPEND,
+               doc="optimized code's _YIELD_FROM: leave through the exit as _YIELD_EXIT "
+                   "does, iter its one named value"))
 define(UopDef("_RESUME_VALUE", inputs=("sent",), output=True, impl=resume_value,
                doc="what send() passed to the resumed generator, or raise what throw() did"))
 define(UopDef("_GET_YIELD_FROM_ITER", inputs=("iterable",), output=True, flags=E,
                impl=yield_from_iter, doc="the iterator yield from drives"))
 define(UopDef("_GET_AWAITABLE", inputs=("awaitable",), output=True, flags=E,
                impl=get_awaitable, doc="the iterator await drives"))
-define(UopDef("_SEND", inputs=("iter", "sent"), output=True, flags=E, impl=send,
-               doc="one step of yield from: the value to yield, or its end (_IS_RETURNED)"))
-define(UopDef("_IS_RETURNED", inputs=("step",), output=True, flags=P, result="bool",
-               impl=is_returned, doc="has the iterator of yield from finished?"))
-define(UopDef("_RETURNED_VALUE", inputs=("step",), output=True, flags=P,
-               impl=returned_value, doc="the value of a finished yield from"))
 define(UopDef("_GET_ITER", inputs=("iterable",), output=True, flags=E, impl=iter,
                doc="iter(iterable)"))
 

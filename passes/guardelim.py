@@ -35,17 +35,20 @@ import copy
 
 from ir.cfg import natural_loops
 from ir.core import Block, Exit, Function, Target, Uop
+from ir.scope_semantics import SENT
 from ir.uops import Flag, U
 
 from .analysis import UNALLOCATED
 from .base import Option, Pass, PassContext
 from .dse import Tier1Liveness
-from .typefacts import concrete
+from .suspend import SUSPENDS
+from .typefacts import TOP, LocalInfo, concrete, join
 from .typeprop import ENTRY, analyze, facts_of
 
 GUARDABLE = ("int", "float", "bool", "list")   # types a single _GUARD_TOS_* checks
 LOOP_WEIGHT = 8          # a block in a loop runs this many times more than outside
 OSR_GUARD_COST = 0.05    # an OSR entry is rare: its guards cost next to nothing
+# (a generator's resume point is entered once per yield: its guards cost as entry guards)
 
 
 def _show(u: Uop) -> str:
@@ -170,10 +173,11 @@ class GuardElim(Pass):
             alone = analyze(fn, osr="ignore", assume=cands, analyses=ctx.analyses)
             for t in term.targets[1:]:
                 label = t.block
-                if label in cands or fn.block(label).params or label not in alone.locals_in \
-                        or label not in resumable or exhausted(label):
+                if label in cands or fn.block(label).params or label not in resumable:
                     continue
-                state = alone.locals_in[label]
+                state = _entered_state(fn, alone, label)
+                if state is None or exhausted(label):
+                    continue
                 assume = {n: state[n].type for n in fn.locals
                           if state[n].type in GUARDABLE and not state[n].maybe_unbound}
                 if assume:
@@ -192,10 +196,12 @@ class GuardElim(Pass):
         if not cands:
             return False
 
+        resumes = {u.exit.block for _, _, u in fn.uops() if u.name in SUSPENDS}
+
         def net(assumptions) -> float:
             facts = analyze(fn, assume=assumptions, analyses=ctx.analyses)
-            cost = sum((1.0 if point == ENTRY else OSR_GUARD_COST) * len(locs)
-                       for point, locs in assumptions.items())
+            cost = sum((1.0 if point == ENTRY or point in resumes else OSR_GUARD_COST)
+                       * len(locs) for point, locs in assumptions.items())
             return saving(facts, weights) - cost
 
         base = saving(base_facts, weights)
@@ -228,7 +234,9 @@ class GuardElim(Pass):
         """A block that loads and guards ``assume`` then jumps to ``resume``; the
         ``_ENTRY`` ``target`` (or, without one, the function entry) now leads to it."""
         text = ", ".join(f"{n}:{ty}" for n, ty in assume.items())
-        where = "entry" if point == ENTRY else f"OSR entry to {resume}"
+        resumes = {u.exit.block for _, _, u in fn.uops() if u.name in SUSPENDS}
+        where = ("entry" if point == ENTRY else f"resume point {resume}" if resume in resumes
+                 else f"OSR entry to {resume}")
         if not ctx.allow(f"guard {where} on {text}"):
             return False
         label = fn.new_label("osr" if point != ENTRY else "pre")
@@ -248,6 +256,35 @@ class GuardElim(Pass):
             fn.blocks.insert(0, block)
         ctx.note(f"guardelim: @{fn.name} {where} guarded once in {label}: {text}")
         return True
+
+
+def _entered_state(fn: Function, facts, label: str) -> dict | None:
+    """The locals where ``label`` is entered (None: never, as far as ``facts`` know):
+    its state from the function entry, joined, where a generator resumes there, with
+    the frame each yield that resumes at ``label`` saved (its block's entry state and
+    its stores; ``$sent`` is what the driver writes)."""
+    states = [facts.locals_in[label]] if label in facts.locals_in else []
+    for b in fn.blocks:
+        u = b.uops[-1] if b.uops else None
+        if u is None or u.name not in SUSPENDS or u.exit.block != label \
+                or b.label not in facts.locals_in:
+            continue
+        state = dict(facts.locals_in[b.label])
+        for x in b.uops:
+            if x.name == U._STORE_FAST:
+                state[x.imms[0]] = LocalInfo(facts.values.get(x.inputs[0], TOP), False,
+                                             frozenset())
+        state[SENT] = LocalInfo(TOP, True, frozenset())
+        states.append(state)
+    if not states:
+        return None
+    out = dict(states[0])
+    for other in states[1:]:
+        for n, a in out.items():
+            b = other[n]
+            out[n] = LocalInfo(join(a.type, b.type), a.maybe_unbound or b.maybe_unbound,
+                               a.sources | b.sources)
+    return out
 
 
 def _tier1_labels(fn: Function, ctx: PassContext) -> set[str]:
@@ -283,17 +320,25 @@ def block_weights(fn: Function, ctx: PassContext | None = None) -> dict[str, flo
     term = fn.entry.uops[-1] if fn.entry.uops else None
     if term is not None and term.name == U._ENTRY:
         # the same CFG without the OSR edges: only the entry block is copied (a deep
-        # copy of the function cost more than the whole rest of the pass)
+        # copy of the function cost more than the whole rest of the pass); a generator's
+        # yield counts as the edge to where it resumes, so its tier-1 loops are loops
         cut = copy.copy(term)
         cut.targets = term.targets[:1]
         entry = Block(fn.entry.label, fn.entry.uops[:-1] + [cut], fn.entry.params)
-        g = Function(fn.name, fn.params, fn.locals, [entry] + fn.blocks[1:], line=fn.line)
+        rest = [b if b.uops[-1].name not in SUSPENDS else
+                Block(b.label, b.uops[:-1] + [_jump(b.uops[-1].exit.block)], b.params)
+                for b in fn.blocks[1:]]
+        g = Function(fn.name, fn.params, fn.locals, [entry] + rest, line=fn.line)
     depth: dict[str, int] = {}
     loops = ctx.get("loops", fn) if g is fn and ctx is not None else natural_loops(g)
     for loop in loops:
         for label in loop.blocks:
             depth[label] = depth.get(label, 0) + 1
     return {b.label: float(LOOP_WEIGHT ** depth.get(b.label, 0)) for b in fn.blocks}
+
+
+def _jump(label: str) -> Uop:
+    return Uop(U._JUMP, targets=[Target(label)])
 
 
 def saving(facts, weights: dict[str, float]) -> float:

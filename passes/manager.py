@@ -19,15 +19,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ir.core import SUSPENDING_KINDS, Function, Module
+from ir.core import Function, Module
 from ir.errors import WorkbenchError
 from ir.printer import print_function
 from ir.stats import STAT_KEYS, function_stats
+from ir.uops import U
 from ir.verifier import VerifyError, verify_function
 
 from .analysis import PROPERTIES, AnalysisManager, analysis
 from .base import ALL, Pass, PassContext, PassError
 from .liveness import paused_gc
+from .suspend import LOWERED, lower_yields, suspends
 
 
 @dataclass
@@ -61,12 +63,14 @@ class PassManager:
         self.records: list[PassRecord] = []
 
     def run_function(self, fn: Function, ctx: PassContext) -> bool:
-        if fn.signature is not None and fn.signature.kind in SUSPENDING_KINDS:
-            # Its frame is resumed at each yield by tier 1 (backends/interp/generators),
-            # which needs every local in the frame: no pass handles that yet.
-            ctx.note(f"@{fn.name}: a {fn.signature.kind}: not optimized (tier 1 resumes "
-                     f"its frame after each yield)")
-            return False
+        if suspends(fn) and any(u.name in LOWERED for _, _, u in fn.uops()):
+            # A yield is an exit (the frame saved) and its resume block an entry, as
+            # OSR enters a loop header: what the passes know how to optimize
+            # (passes/suspend.py; the runtime's optimized copy is lowered already).
+            resumes = lower_yields(fn)
+            ctx.note(f"@{fn.name}: a {fn.signature.kind}: each yield leaves through an "
+                     f"exit with the frame saved; resumed at _ENTRY targets "
+                     f"{', '.join(resumes)}")
         inst = self.inst
         functions = {f.name for f in ctx.module.functions} if ctx.module else None
         if ctx.analyses is None:

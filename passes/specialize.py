@@ -25,6 +25,7 @@ from ir.uops import COMPARISONS, UOPS, Flag, U, When, base_binop, family, guard_
 
 from .analysis import UNALLOCATED
 from .base import Option, Pass, PassContext
+from .suspend import SUSPENDS
 from .typefacts import const_type
 
 
@@ -101,7 +102,9 @@ class Specialize(Pass):
                           and any(site[0] == fn.name for site in prof.types))
         forward: dict[int, int] = {}  # removed result -> the value that replaces it
         for b in fn.blocks:
-            if b.params or any(u.exit is not None or u.defn.is_guard for u in b.uops):
+            # (a generator's yield is an exit from the start: passes/suspend)
+            if b.params or any((u.exit is not None and u.name not in SUSPENDS)
+                               or u.defn.is_guard for u in b.uops):
                 ctx.note(f"specialize: @{fn.name} {b.label} left alone: not tier-1 code "
                          f"(already optimized)")
                 continue

@@ -192,7 +192,8 @@ def _version_line(v: dict) -> str:
     s = f"tier 2: {v['function']} (v{v['version']}) ran in {v['tier2']}"
     if v["tier2"] != "interp":
         s += (f": {v['runs']} runs, {v['returns']} returns, {v['exits']} side exits, "
-              f"{v['refused']} refused")
+              + (f"{v['yields']} yields, " if v.get("yields") else "")
+              + f"{v['refused']} refused")
         if v.get("refusal"):
             s += f" (last: {v['refusal']})"
     elif v.get("reason"):

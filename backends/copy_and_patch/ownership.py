@@ -126,8 +126,8 @@ class Ownership:
                     dying = used - live
                     if out in live:
                         live.discard(out)
-                    else:
-                        dying.add(out)
+                    else:   # (`used` may be the shared empty frozenset)
+                        dying = dying | {out}
                     live |= used
                     now = tuple(sorted(live))
                 before[i] = now

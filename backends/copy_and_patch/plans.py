@@ -79,8 +79,14 @@ def uop_kind(name: str) -> tuple:
     arg = None
     if name == U._NOP:
         k = NOP
-    elif name == U._EXIT_COLD:
+    elif name in (U._EXIT_COLD, U._YIELD_EXIT, U._YIELD_FROM_EXIT):
+        # always leave through the exit; a yield's exit hands the runner the yielded
+        # value and the frame (passes/suspend), the runtime gives them to the driver
         k = EXIT_COLD
+    elif name == U._RESUME_VALUE:
+        # the runtime resumes a thrown-into frame in tier 1 (passes/suspend), so in
+        # compiled code what was sent is a plain value: the uop is a copy of it
+        k = COPY
     elif d.is_guard:
         need = d.guard_type if d.guard_type in GUARD_KINDS.values() else None
         k, arg = (HELPER, None) if need is None else (GUARD, (need, f"_GUARD_{need.upper()}"))

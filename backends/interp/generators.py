@@ -7,9 +7,17 @@ block boundary, and ``_YIELD_VALUE`` ends its block, so resuming is entering the
 at the block after the yield (the way OSR enters a loop header), with what ``send``
 passed in the frame's ``$sent`` local. The driver is a Python generator, so iteration,
 ``send``, ``throw`` and ``close`` are CPython's own; an exception thrown in is handed to
-the frame as a Thrown, raised by the resumed block's ``_RESUME_VALUE``.
+the frame as a Thrown, raised by the resumed block's ``_RESUME_VALUE``. ``yield from``
+and ``await`` suspend the frame with a Delegation (``_YIELD_FROM``): the driver runs
+``yield from`` on the iterator itself, so PEP 380's semantics are CPython's, and a chain
+of nested generators delegates in C; the result (or exception) resumes the frame.
 
-Both run in tier 1: the runtime does not optimize them yet.
+A tiered runtime takes over the steps (workbench/runtime/resuming): it sees each step
+through ``Interpreter.resume_hook(cf, label, frame)`` until the function has optimized
+code, then puts a step function per resume point in ``Interpreter.resume_steps[name]``
+(``label`` -> ``step(frame)``), which runs the frame's optimized code from that point
+(entered as OSR enters a loop header) and suspends by saving the frame and returning a
+Suspension as tier 1 does; a label without one runs in tier 1.
 """
 
 from __future__ import annotations
@@ -21,6 +29,16 @@ from ir.scope_semantics import SENT, Thrown
 
 class Suspension:
     """What the executor returns when a frame yields: the value, and where to resume."""
+
+    __slots__ = ("value", "resume")
+
+    def __init__(self, value, resume: str):
+        self.value, self.resume = value, resume
+
+
+class Delegation:
+    """What the executor returns when a frame suspends in ``yield from`` / ``await``:
+    the iterator it delegates to, and where to resume with its result."""
 
     __slots__ = ("value", "resume")
 
@@ -75,17 +93,36 @@ def make_generator(interp, name: str, args: list, unbound):
 
 def _run(interp, cf, frame: list, sent_slot: int | None):
     label = cf.entry
+    name = cf.fn.name
+    by_function = interp.resume_steps
     while True:
         interp.depth += 1
         try:
-            r = interp.execute(cf, frame, label)
+            steps = by_function.get(name)
+            if steps is not None:   # the runtime's steps of its optimized code
+                step = steps.get(label)
+                r = interp.execute(cf, frame, label) if step is None else step(frame)
+            elif interp.resume_hook is not None:
+                r = interp.resume_hook(cf, label, frame)
+            else:
+                r = interp.execute(cf, frame, label)
         finally:
             interp.depth -= 1
-        if type(r) is not Suspension:
+        kind = type(r)
+        if kind is Suspension:
+            label = r.resume
+            try:
+                sent = yield r.value
+            except BaseException as e:   # throw() and close(): raised where it resumes
+                sent = Thrown(e)
+        elif kind is Delegation:
+            # CPython's own yield from: send, throw and close go to the iterator (nested
+            # generators delegate in C); its result, or its exception, goes to the frame
+            label = r.resume
+            try:
+                sent = yield from r.value
+            except BaseException as e:
+                sent = Thrown(e)
+        else:
             return r
-        label = r.resume
-        try:
-            sent = yield r.value
-        except BaseException as e:   # throw() and close(): raised where the frame resumes
-            sent = Thrown(e)
         frame[sent_slot] = sent

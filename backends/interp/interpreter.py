@@ -22,11 +22,11 @@ from typing import Callable
 
 from ir.cfg import natural_loops
 from ir.core import MODULE_FUNCTION, SUSPENDING_KINDS, Exit, Function, Module, Uop
-from ir.uops import DEOPT, Effect, Flag, missing_arguments
+from ir.uops import DEOPT, Effect, Flag, U, missing_arguments
 
 from .blockcode import HOT_BLOCK, build as build_block, index_at
 from .function_objects import FunctionObjects
-from .generators import Suspension, make_generator
+from .generators import Delegation, Suspension, make_generator
 from .profile import INT64_MAX, INT64_MIN, BigInt, Profile, profile_type
 
 
@@ -94,6 +94,11 @@ class Interpreter:
         # A tiered runtime replaces these to count calls and back edges.
         self.call_hook: Callable | None = None
         self.loop_hook: Callable | None = None
+        # (cf, label, frame) -> what ``execute`` would return: runs each step of a
+        # generator's frame (backends/interp/generators)
+        self.resume_hook: Callable | None = None
+        # name -> {resume label -> step(frame)}: the runtime's steps of optimized code
+        self.resume_steps: dict[str, dict[str, Callable]] = {}
         # name -> call(*args) taking over the whole call (after the checks below): the
         # runtime's direct way into a hot function's machine code.
         self.fast_calls: dict[str, Callable] = {}
@@ -199,8 +204,14 @@ class Interpreter:
                     t = term[1][entry]
                 elif kind is _RETURN:
                     return vals[term[1]]
-                else:  # YIELD: a generator's frame suspends (backends/interp/generators)
+                elif kind is Effect.YIELD:  # a generator's frame suspends (generators.py)
                     return Suspension(vals[term[1]], term[2].block)
+                elif kind is Effect.DELEGATE:   # ... delegating to an iterator
+                    return Delegation(vals[term[1]], term[2].block)
+                else:  # SUSPEND: optimized code's yield saves the frame through its exit
+                    for slot, v in term[3]:
+                        frame[slot] = vals[v]
+                    return term[4](vals[term[1]], term[2])
                 blk = blocks[t.block]
                 if t.args:
                     blk.moves[id(t)](vals)
@@ -262,6 +273,12 @@ def compile_function(interp: Interpreter, fn: Function, tier1: bool) -> Compiled
             term = (Effect.YIELD, t.inputs[0], t.targets[0])
         elif d.effect is Effect.ENTRY:
             term = (Effect.ENTRY, list(t.targets))
+        elif d.effect is Effect.DELEGATE:
+            term = (Effect.DELEGATE, t.inputs[0], t.targets[0])
+        elif d.effect is Effect.SUSPEND:
+            term = (Effect.SUSPEND, t.inputs[0], t.exit.block,
+                    [(local_index[name], v) for name, v in t.exit.locals],
+                    Delegation if t.name == U._YIELD_FROM_EXIT else Suspension)
         else:
             raise AssertionError(f"unknown terminator {t.name}")
         blocks[b.label] = CompiledBlock(b.label, steps, b.uops, term, b.params, sites=sites)

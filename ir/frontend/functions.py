@@ -133,25 +133,14 @@ class Functions:
         return self.delegate(node, it)
 
     def delegate(self, node, it: int) -> int:
-        """A loop of ``_SEND`` steps; each value the inner iterator gives is yielded,
-        and what is sent back (or thrown in) goes to it on the next step."""
+        """``_YIELD_FROM`` ends the block: the frame suspends delegating to ``it`` until
+        it finishes (the driver's own ``yield from``, PEP 380's exact semantics), and
+        resumes at the next block with its result, or its exception, in ``$sent``."""
         self.at(node)
-        it_slot, step_slot = self.temp("yf"), self.temp("step")
-        self.emit(U._STORE_FAST, [it], (it_slot,))
-        self.emit(U._STORE_FAST, [self.emit(U._LOAD_CONST, imms=(None,))], (SENT,))
-        head, body, done = self.new_block(), self.new_block(), self.new_block()
-        self.jump(head.label)
-        self.start(head)
-        step = self.emit(U._SEND, [self.emit(U._LOAD_FAST, imms=(it_slot,)),
-                                   self.emit(U._LOAD_FAST, imms=(SENT,))])
-        self.emit(U._STORE_FAST, [step], (step_slot,))
-        self.emit(U._BRANCH, [self.emit(U._IS_RETURNED, [step])],
-                  targets=(done.label, body.label))
-        self.start(body)
-        value = self.emit(U._LOAD_FAST, imms=(step_slot,))
-        self.emit(U._YIELD_VALUE, [value], targets=(head.label,))
-        self.start(done)
-        return self.emit(U._RETURNED_VALUE, [self.emit(U._LOAD_FAST, imms=(step_slot,))])
+        resume = self.new_block()
+        self.emit(U._YIELD_FROM, [it], targets=(resume.label,))
+        self.start(resume)
+        return self.emit(U._RESUME_VALUE, [self.emit(U._LOAD_FAST, imms=(SENT,))])
 
     def expr_GeneratorExp(self, node: ast.GeneratorExp) -> int:
         """The generator function of the expression, called on its first iterator

@@ -51,5 +51,5 @@ def test_no_files_measures_the_project_programs(monkeypatch):
     with contextlib.redirect_stdout(io.StringIO()):
         assert jit_speed.main(["--json", "--skip", "unicorn"]) == 0
     files = bench.default_files()
-    assert len(files) == 13
+    assert len(files) == 14
     assert seen == {"steady": files, "emission": files}

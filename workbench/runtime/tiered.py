@@ -50,13 +50,17 @@ from backends.interp.interpreter import (RECURSION_LIMIT, CompiledFunction, Inte
                                          SideExit, UNBOUND, compile_function)
 from backends.interp.profile import Profile
 from backends.native.direct import DirectCalls
+from backends.native.resume import resumer
 from backends.native.runner import Caller, NativeCode, Refused
 from backends.tracing import CodeMap, Cost
-from ir.core import MODULE_FUNCTION, SUSPENDING_KINDS, Function, Module
+from ir.core import MODULE_FUNCTION, Function, Module
 from ir.uops import Flag, U
 from passes.pipeline import parse_pipeline
+from passes.suspend import SUSPENDS, resume_points
 
 from .names import BACKENDS, JIT_BACKENDS
+from .resuming import GeneratorSteps
+
 from .tiering import Optimized, optimize
 
 HOT_CALLS = 20          # calls before a function is optimized
@@ -76,6 +80,7 @@ class JitInfo:
     runs: int = 0                    # calls into machine code
     returns: int = 0
     exits: int = 0
+    yields: int = 0                  # runs that suspended a generator's frame
     refused: int = 0                 # calls the runner refused (ran in the interpreter)
     refusal: str | None = None       # the last refusal's reason
     interp_runs: int = 0             # runs of this version in the tier-2 interpreter
@@ -94,10 +99,23 @@ class Tier2:
     # Unicorn: (blob, base, code) of the machine code, which `codemap` decodes
     linked: tuple | None = None
     _codemap: CodeMap | None = field(default=None, repr=False)
+    suspends: frozenset = frozenset()    # id() of the exits of its _YIELD(_FROM)_EXITs
+    delegates: frozenset = frozenset()   # ... of its _YIELD_FROM_EXITs
+    resume: object | None = None         # native: backends.native.resume's step function
+    # a generator's resume points (its entry, the blocks after plain yields) -> _ENTRY index
+    resume_index: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.cold_sites = frozenset((u.exit.block, u.exit.index)
                                     for _, _, u in self.opt.fn.uops() if u.name == U._EXIT_COLD)
+        self.suspends = frozenset(id(u.exit) for _, _, u in self.opt.fn.uops()
+                                  if u.name in SUSPENDS)
+        self.delegates = frozenset(id(u.exit) for _, _, u in self.opt.fn.uops()
+                                   if u.name == U._YIELD_FROM_EXIT)
+        if self.suspends:
+            self.resume_index = {label: self.entry_index[label]
+                                 for label in [self.opt.entries[0]] + resume_points(self.opt.fn)
+                                 if label in self.entry_index}
 
     @property
     def codemap(self) -> CodeMap | None:
@@ -116,7 +134,7 @@ class TraceCounts:
     not_run: Counter = field(default_factory=Counter)  # (fn, uop) skipped by exits mid-block
 
 
-class Runtime:
+class Runtime(GeneratorSteps):
     """``unicorn_mode``: "blocks" (count instructions per address) or "full" (every
     instruction and memory access, handed to ``full_trace``, a tracing.FullTrace)."""
 
@@ -163,6 +181,7 @@ class Runtime:
         if self.pipeline or backend in JIT_BACKENDS:
             self.interp.call_hook = self.on_call
             self.interp.loop_hook = self.on_loop_header
+            self.interp.resume_hook = self.on_resume
         # Native machine code calls native machine code directly (backends.native.direct);
         # ``direct_calls=False`` keeps every call on the helper path. Unicorn always takes
         # the helper path.
@@ -180,10 +199,6 @@ class Runtime:
         if name in self.tier2:
             return self.tier2[name]
         fn = self.interp.functions[name]
-        if fn.signature is not None and fn.signature.kind in SUSPENDING_KINDS:
-            # A suspended frame is resumed by the tier-1 driver (backends/interp/generators).
-            self.tier2[name] = None
-            return None
         if any(u.defn.has(Flag.TIER1_ONLY) for _, _, u in fn.uops()):
             self.tier2[name] = None   # what the passes cannot optimize stays in tier 1
             return None
@@ -240,6 +255,11 @@ class Runtime:
                 code.on_step = self.full_trace.sink(t2.codemap)
             t2.jit = code
         t2.jit.helpers.record_frames(fn.name)  # helpers' exceptions name this function
+        if t2.suspends and self.backend == "native":
+            exits = [k for k, ex in enumerate(blob.exits) if id(ex) in t2.suspends]
+            delegating = {k for k in exits if id(blob.exits[k]) in t2.delegates}
+            t2.resume = resumer(t2.jit, self.interp.compile(fn.name).local_index, exits,
+                                UNBOUND, delegating)
 
     def on_global_write(self, key: str, value) -> None:
         watching = self.watchers.get(key)
@@ -254,6 +274,7 @@ class Runtime:
                                        and assumed[key] == value):
                 self.retired.append((name, t2))
                 del self.tier2[name]  # re-optimized, with the new value, when hot again
+                self.interp.resume_steps.pop(name, None)
                 self.interp.fast_calls.pop(name, None)
                 if self.direct is not None:
                     self.direct.clear(name)
@@ -272,6 +293,7 @@ class Runtime:
         self.interp.fast_calls.pop(name, None)
         if self.direct is not None:
             self.direct.clear(name)
+        self.interp.resume_steps.pop(name, None)
         if self.reoptimized[name] > MAX_REOPTIMIZE:
             self.tier2[name] = None  # stays in tier 1
         else:
@@ -380,6 +402,8 @@ class Runtime:
                 if result[0] == "return":
                     t2.info.returns += 1
                     return result[1]
+                if id(t2.jit.blob.exits[result[1]]) in t2.suspends:
+                    return self.suspended(name, t2, result, frame)
                 return self.resume_from_jit(name, t2, result, frame)
         return self.run_tier2_interp(name, t2, frame, entry)
 
@@ -471,7 +495,8 @@ class Runtime:
             i = t2.info
             row = {"function": name, "version": t2.version, "tier2": i.where,
                    "reason": i.reason, "runs": i.runs,
-                   "returns": i.returns, "exits": i.exits, "refused": i.refused,
+                   "returns": i.returns, "exits": i.exits, "yields": i.yields,
+                   "refused": i.refused,
                    "refusal": i.refusal, "interp_runs": i.interp_runs}
             if t2.jit is not None:
                 row["code_bytes"] = t2.jit.blob.size

@@ -18,6 +18,7 @@ from ir.core import MODULE_FUNCTION, Block, Exit, Function, Module, Target, Uop
 from ir.uops import U
 from passes.base import Pass, PassContext
 from passes.manager import Instrumentation, PassManager
+from passes.suspend import lower_yields, suspends
 
 IMMUTABLE = (int, float, bool, str, type(None))
 
@@ -91,11 +92,15 @@ def clone(fn: Function) -> Function:
 
 
 def add_entry_dispatcher(fn: Function) -> list[str]:
-    """Prepend ``_ENTRY ^entry, ^header...``; returns the tier-1 labels of the targets."""
+    """Prepend ``_ENTRY ^entry, ^header...``, and for a generator or coroutine the block
+    after each yield (``passes.suspend``: a yield becomes an exit, resuming is entering
+    there); returns the tier-1 labels of the targets."""
     targets = [fn.entry.label] + [loop.header for loop in natural_loops(fn)]
     label = fn.new_label("entry")
     fn.blocks.insert(0, Block(label, [Uop(U._ENTRY, targets=[Target(t) for t in targets],
                                           line=fn.line)]))
+    if suspends(fn):
+        targets += lower_yields(fn)
     return targets
 
 

@@ -32,6 +32,7 @@ SMALL_SIZES: dict[str, dict[str, str]] = {
     "spectral_norm": {"120": "12"},
     "sum_loop": {"10_000_000": "20_000"},
     "alloc_loop": {"400_000": "300"},
+    "generators": {"200_000": "400"},
     "insertion_sort": {"3_500": "60"},
     "matmul": {"160": "8"},
     "nbody": {"10, 10_000": "4, 30"},
