@@ -9,6 +9,7 @@ what it needs and never builds C itself. ``DEOPT`` where the C body takes its si
 
 from __future__ import annotations
 
+import sys
 from typing import Protocol
 
 from .uop_model import ATTR_KINDS, DEOPT  # noqa: F401  (ATTR_KINDS: When.attr's kinds)
@@ -128,6 +129,8 @@ def load_type_attr(name: str):
 
 
 def load_module_attr(name: str, index: int):
+    name = sys.intern(name)   # the C body compares the entry's key with the interned name
+
     def load(module):
         r = probe().module_value_at(module, index, name)
         return DEOPT if r is MISSING else r

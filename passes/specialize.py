@@ -25,6 +25,7 @@ from ir.uops import COMPARISONS, UOPS, Flag, U, When, base_binop, family, guard_
 
 from .analysis import UNALLOCATED
 from .base import Option, Pass, PassContext
+from .specialize_attrs import plan_attr
 from .typeprop import const_type
 
 
@@ -146,7 +147,7 @@ class Specialize(Pass):
                         if x.output is not None and x.defn.result is not None:
                             known[x.output] = x.defn.result
                         for v in x.inputs if x.defn.is_guard else ():
-                            known[v] = x.defn.guard_type
+                            known[v] = x.defn.proven_type(x.imms)
                     if u.output is not None and not any(x.output == u.output for x in rw.uops):
                         forward[u.output] = u.inputs[0]
                         known[u.output] = known.get(u.inputs[0])
@@ -206,6 +207,12 @@ class Specialize(Pass):
                 return (U._LOAD_CONST, f"global {g} is a watched constant",
                         lambda rw: rw.emit(U._LOAD_CONST, [], u.output, (value,)))
             return None
+        attr = plan_attr(fn, b.label, i, u, ctx, self.opts["max_exits"])
+        if attr is not None:
+            if attr[2] is not None:
+                return attr
+            ctx.note(f"specialize: @{fn.name} {b.label}:{i} {_show(u)} left generic: "
+                     f"{attr[1]}")
         fam = d.family
         if fam is None or not d.has(Flag.PROFILE) or len(u.inputs) < fam.arity:
             return None

@@ -79,11 +79,14 @@ Py_ssize_t wb_values_index(PyObject *o, PyObject *name) {
     return -1;
 }
 
-/* the inline value at `i` (borrowed), or `missing` (no values, or unset) */
+/* Results are new references: ctypes' py_object restype takes the one it is given. */
+static PyObject *new_ref(PyObject *o) { Py_INCREF(o); return o; }
+
+/* the inline value at `i`, or `missing` (no values, or unset) */
 PyObject *wb_value_at(PyObject *o, Py_ssize_t i, PyObject *missing) {
     PyDictValues *v = values_of(o);
-    if (v == NULL || v->values[i] == NULL) return missing;
-    return v->values[i];
+    if (v == NULL || v->values[i] == NULL) return new_ref(missing);
+    return new_ref(v->values[i]);
 }
 
 /* what _STORE_ATTR_INSTANCE_VALUE's C body does; 0 when `o` has no inline values */
@@ -109,7 +112,7 @@ Py_ssize_t wb_slot_offset(PyObject *descr, int writable) {
 
 PyObject *wb_slot_get(PyObject *o, Py_ssize_t off, PyObject *missing) {
     PyObject *r = *(PyObject **)((char *)o + off);
-    return r == NULL ? missing : r;
+    return new_ref(r == NULL ? missing : r);
 }
 
 void wb_slot_set(PyObject *o, Py_ssize_t off, PyObject *value) {
@@ -133,13 +136,13 @@ Py_ssize_t wb_module_index(PyObject *m, PyObject *name) {
 
 /* what _LOAD_ATTR_MODULE's C body reads (borrowed), or `missing` */
 PyObject *wb_module_value_at(PyObject *m, Py_ssize_t i, PyObject *name, PyObject *missing) {
-    if (!PyModule_CheckExact(m)) return missing;
+    if (!PyModule_CheckExact(m)) return new_ref(missing);
     PyDictObject *d = (PyDictObject *)((PyModuleObject *)m)->md_dict;
     PyDictKeysObject *k = d->ma_keys;
     if (d->ma_values != NULL || k->dk_kind == DICT_KEYS_GENERAL || i >= k->dk_nentries)
-        return missing;
+        return new_ref(missing);
     PyDictUnicodeEntry *e = DK_UNICODE_ENTRIES(k) + i;
-    return e->me_key != name || e->me_value == NULL ? missing : e->me_value;
+    return new_ref(e->me_key != name || e->me_value == NULL ? missing : e->me_value);
 }
 """
 
@@ -162,8 +165,8 @@ _SIGNATURES = {
 
 
 class ObjectProbe:
-    """The C functions, as ``ir.attr_semantics.Probe`` names them (borrowed results;
-    ``MISSING`` where C has NULL)."""
+    """The C functions, as ``ir.attr_semantics.Probe`` names them (``MISSING`` where C
+    has NULL)."""
 
     def __init__(self, lib: ctypes.PyDLL):
         for name, (res, args) in _SIGNATURES.items():

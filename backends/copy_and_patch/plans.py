@@ -80,6 +80,8 @@ def uop_kind(name: str) -> tuple:
         k = NOP
     elif name == U._EXIT_COLD:
         k = EXIT_COLD
+    elif d.is_guard and d.stencil:   # a guard with a C body of its own (a type version)
+        k = DIRECT_STENCIL
     elif d.is_guard:
         need = d.guard_type if d.guard_type in GUARD_KINDS.values() else None
         k, arg = (HELPER, None) if need is None else (GUARD, (need, f"_GUARD_{need.upper()}"))

@@ -22,6 +22,7 @@ from ir.cfg import natural_loops
 from ir.core import MODULE_FUNCTION, SUSPENDING_KINDS, Exit, Function, Module, Uop
 from ir.uops import DEOPT, Effect, Flag, missing_arguments
 
+from .attr_profile import attr_step, is_attr_site
 from .function_objects import FunctionObjects
 from .generators import Suspension, make_generator
 from .profile import INT64_MAX, INT64_MIN, BigInt, Profile, profile_type
@@ -211,9 +212,13 @@ def compile_function(interp: Interpreter, fn: Function, tier1: bool) -> Compiled
         steps = []
         for idx, u in enumerate(b.uops[:-1]):
             site = (fn.name, b.label, idx)
-            steps.append(_compile_uop(interp, u, local_index, scratch,
-                                      prof.site(site) if prof is not None
-                                      and u.defn.has(Flag.PROFILE) else None))
+            step = _compile_uop(interp, u, local_index, scratch,
+                                prof.site(site) if prof is not None
+                                and u.defn.has(Flag.PROFILE) else None)
+            if prof is not None and is_attr_site(u.name):
+                step = attr_step(step, u, prof.attrs.setdefault(site, {}),
+                                 interp.function_objects)
+            steps.append(step)
         t = b.uops[-1]
         d = t.defn
         if d.effect is Effect.BRANCH:
