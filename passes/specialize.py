@@ -91,6 +91,9 @@ class Specialize(Pass):
                        "'exit' to tier 1 there (CPython's cold exit; the runtime "
                        "re-optimizes once tier 1 has profiled it) or keep it 'generic'",
                        ("exit", "generic")),
+        "attrs": Option(bool, True, "specialize attribute loads, stores and method calls "
+                        "from tier 1's attribute profile (false: they stay generic, as "
+                        "before they were specialized)"),
     }
     requires = (UNALLOCATED,)
     preserves = ("cfg", "dominators", "loops")
@@ -207,7 +210,8 @@ class Specialize(Pass):
                 return (U._LOAD_CONST, f"global {g} is a watched constant",
                         lambda rw: rw.emit(U._LOAD_CONST, [], u.output, (value,)))
             return None
-        attr = plan_attr(fn, b.label, i, u, ctx, self.opts["max_exits"])
+        attr = plan_attr(fn, b.label, i, u, ctx, self.opts["max_exits"]) \
+            if self.opts["attrs"] else None
         if attr is not None:
             if attr[2] is not None:
                 return attr
