@@ -217,8 +217,11 @@ define(UopDef("_BUILD_TUPLE", inputs=(VARIADIC,), output=True, flags=P, result="
 define(UopDef("_UNPACK_SEQUENCE", inputs=("seq",), output=True, imms=(Imm.INT,),
                flags=E, result="tuple", make_impl=C.unpack,
                doc="tuple(seq), checked to have exactly n items"))
-define(UopDef("_ITER_SEQ", inputs=("iterable",), output=True, flags=E, impl=C.iter_seq,
-               result_rule=lambda types, imms: ITER_SEQ_RESULT.get(types[0]),
+# profiled: over a list it is the list itself, so a guard replaces it (and nothing that
+# runs arbitrary Python stands before the loop: type version facts survive it)
+define(UopDef("_ITER_SEQ", inputs=("iterable",), output=True, flags=E | Flag.PROFILE,
+               impl=C.iter_seq, result_rule=lambda types, imms: ITER_SEQ_RESULT.get(types[0]),
+               family=Family(1), guards_only=(When(("list",), ("TOS",)),),
                doc="the indexable sequence a lowered for-loop walks"))
 # No ``result``: operator.index may return an int past 64 bits, and "int" means int64.
 define(UopDef("_RANGE_ARG", inputs=("value",), output=True, flags=E | Flag.PROFILE,

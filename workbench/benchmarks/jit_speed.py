@@ -172,7 +172,12 @@ def unicorn_speed(path: str | None = None) -> dict:
     return out
 
 
+LABELS: dict[str, str] = {}   # pipeline -> the label --config gave it
+
+
 def _short(passes: str) -> str:
+    if passes in LABELS:
+        return LABELS[passes]
     return passes.replace("default,regalloc{algo=", "+").rstrip("}") or "none"
 
 
@@ -220,12 +225,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="timed calls/rounds (default 3)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of tables")
     ap.add_argument("--skip", default="", help="comma-separated: steady,emission,unicorn")
-    ap.add_argument("--config", action="append", metavar="PASSES", default=None,
+    ap.add_argument("--config", action="append", metavar="[LABEL:]PASSES", default=None,
                     help="a steady-state configuration: native with this pipeline ('' for "
-                         "none); repeat it for several, measured in the same run "
-                         "(default: none, default and default plus each allocator)")
+                         "none), shown as LABEL if given; repeat it for several, measured "
+                         "in the same run (default: none, default and default plus each "
+                         "allocator)")
     args = ap.parse_args(argv)
-    configs = [("native", p) for p in args.config] if args.config is not None else None
+    configs = None
+    if args.config is not None:
+        configs = []
+        for c in args.config:
+            label, colon, passes = c.partition(":")
+            if colon:
+                LABELS[passes] = label
+            configs.append(("native", passes if colon else c))
     files = args.files or default_files()
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     report: dict = {}
