@@ -1,7 +1,8 @@
 """Tier 1's profile of attribute sites: what CPython's specializer records in a cache.
 
 For each ``_LOAD_ATTR``, ``_STORE_ATTR`` and ``_CALL_METHOD`` site, the first time a
-receiver type shows up there, the receiver and the name are analyzed as
+receiver type shows up there (right after that access), the receiver and the name are
+analyzed as
 Python/specialize.c analyzes them (``analyze_descriptor``): the type's version tag (one
 assigned by a type lookup, as ``_PyType_Lookup`` does), then what the name is on the
 type -- a data descriptor (a ``__slots__`` member: its offset; a property or any other:
@@ -125,10 +126,12 @@ def attr_step(step, u, specs: dict | None, function_objects):
 
     def profiled(vals, frame):
         obj = vals[owner]
+        step(vals, frame)
+        # after the access: a store has added its name to the shared keys (the first
+        # object's __init__), which is what the next execution will find
         t = type(obj)
         if t not in specs:
             specs[t] = classify(obj, name, op, nargs, function_objects)
-        step(vals, frame)
     return profiled
 
 
