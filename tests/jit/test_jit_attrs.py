@@ -285,3 +285,53 @@ def test_refcounts_through_attribute_uops(backend):
             U._LOAD_ATTR_INSTANCE_VALUE} <= compiled["churn"]
     assert [v for v in rt.versions() if v["tier2"] == backend]
     assert _counts(rt.interp.globals, names) == want
+
+
+REFCOUNT_EXITS = """
+class C:
+    tag = None
+
+    def __init__(self, a):
+        self.a = a
+        self.b = None
+
+    def get(self):
+        return self.a
+
+
+def churn(cs, n):
+    keep = []
+    for k in range(n):
+        c = cs[k % len(cs)]
+        x = c.get()
+        c.b = [x]                # stored through the inline values
+        keep.append(c.tag)
+        if k == n // 3:
+            C.tag = [k]          # the class mutated: version guards exit
+        if k == n // 2:
+            cs[1].__dict__       # one object's values become a dict: its loads exit
+    return len(keep)
+
+
+CS = [C([i, i * 0.5]) for i in range(5)]
+print(churn(CS, 2000))
+"""
+
+
+@pytest.mark.parametrize("backend", ["native", "unicorn"])
+def test_refcounts_through_attribute_exits(backend):
+    """Side exits of the attribute uops (a mutated class, a materialized __dict__) and
+    the re-optimizations after them hand tier 1 the exact objects: CPython's counts."""
+    from workbench.runtime import Runtime
+
+    names = ("CS",)
+    want_out, want = cpython_counts(REFCOUNT_EXITS, names)
+    rt = Runtime(compile_program(REFCOUNT_EXITS), backend=backend, passes="default",
+                 unicorn_mode="none")
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rt.run()
+    assert buf.getvalue() == want_out
+    runs = [v for v in rt.versions() if v["tier2"] == backend and v["function"] == "churn"]
+    assert runs and sum(v["exits"] for v in runs) > 0, runs
+    assert _counts(rt.interp.globals, names) == want

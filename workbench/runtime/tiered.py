@@ -292,7 +292,10 @@ class Runtime:
                     return self.run_tier2_interp(name, t2, list(args) + unbound, 0)
                 info.runs += 1
                 if r is EXITED:
-                    return self.resume_from_jit(name, t2, jit.last_exit, list(args) + unbound)
+                    # taken, not kept: the exit's values are the caller's objects (a
+                    # receiver, say), which the code object must not hold on to
+                    ex, jit.last_exit = jit.last_exit, None
+                    return self.resume_from_jit(name, t2, ex, list(args) + unbound)
                 info.returns += 1
                 return r
             finally:
