@@ -236,7 +236,8 @@ define(UopDef("_RANGE_HAS_NEXT", inputs=("cur", "stop", "step"), output=True, fl
                doc="loop test of a range with a step whose sign is not known statically"))
 define(UopDef("_CALL_FUNCTION", inputs=(VARIADIC,), output=True, imms=(Imm.FUNC,),
                flags=E, effect=Effect.CALL_FUNCTION, runtime=call_function,
-               doc="call a module function"))
+               doc="call a function of the script with all its positional arguments (a "
+                   "module function, or a method with its receiver first)"))
 define(UopDef("_CALL_BUILTIN", inputs=(VARIADIC,), output=True, imms=(Imm.NAME,),
                flags=E | Flag.PROFILE, effect=Effect.CALL_BUILTIN, runtime=call_builtin,
                result_rule=lambda types, imms: BUILTIN_RESULT.get(imms[0]),

@@ -100,6 +100,8 @@ def classify(obj, name: str, op: str, nargs: int, function_objects) -> AttrSpec:
         if not p.has_values(obj) or p.values_index(obj, name) >= 0:
             return AttrSpec("", tname, why="the instance has a dict or its own value")
         keys = p.shared_keys_size(tp)
+    elif tp.__dictoffset__ != 0:   # a __dict__ of its own (not inline values) could hide it
+        return AttrSpec("", tname, why="an instance __dict__ outside inline values")
     if op == "call":
         if dtype is not types.FunctionType:
             return AttrSpec("", tname, why=f"a call of a {dtype.__name__}")

@@ -12,7 +12,7 @@ import io
 
 import pytest
 
-from helpers import assert_every_backend_like_cpython, compile_program
+from helpers import assert_every_backend_like_cpython, cli_in_process, compile_program, last_line
 from test_jit_refcounts import _counts, cpython_counts
 
 from ir.uops import U
@@ -198,8 +198,6 @@ def test_attribute_programs_like_cpython(name, source, tmp_path):
 def test_deleted_attribute_raises_cpythons_error(tmp_path):
     path = tmp_path / "d.py"
     path.write_text(DELETED)
-    from helpers import cli_in_process, last_line
-
     status, _, err = cli_in_process("run", "--backend", "native", path)
     assert (status, last_line(err)) == (1, "AttributeError: 'C' object has no attribute 'w'")
 
