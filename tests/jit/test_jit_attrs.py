@@ -15,7 +15,7 @@ import pytest
 from helpers import assert_every_backend_like_cpython, cli_in_process, compile_program, last_line
 from test_jit_refcounts import _counts, cpython_counts
 
-from ir.uops import U
+from ir.uops import Flag, U
 
 CLASSES = """
 import math
@@ -202,14 +202,19 @@ def test_deleted_attribute_raises_cpythons_error(tmp_path):
     assert (status, last_line(err)) == (1, "AttributeError: 'C' object has no attribute 'w'")
 
 
-def _machine_code_uops(source: str, backend: str = "native") -> dict[str, set[str]]:
+def _machine_code(source: str, backend: str = "native") -> dict:
+    """function -> the IR its (last) machine code was compiled from."""
     from workbench.runtime import Runtime
 
     rt = Runtime(compile_program(source), backend=backend, passes="default")
     with contextlib.redirect_stdout(io.StringIO()):
         rt.run()
-    return {name: {u.name for _, _, u in t2.jit_fn.uops()}
-            for name, t2 in rt.all_tier2() if t2.jit_fn is not None}
+    return {name: t2.jit_fn for name, t2 in rt.all_tier2() if t2.jit_fn is not None}
+
+
+def _machine_code_uops(source: str, backend: str = "native") -> dict[str, set[str]]:
+    return {name: {u.name for _, _, u in fn.uops()}
+            for name, fn in _machine_code(source, backend).items()}
 
 
 def test_the_machine_code_has_the_specialized_uops():
@@ -225,6 +230,22 @@ def test_the_machine_code_has_the_specialized_uops():
     assert {U._LOAD_ATTR_SLOT, U._STORE_ATTR_SLOT} <= uops["Pair.swap"]
     assert U._LOAD_ATTR_INSTANCE_VALUE in uops["Vec.dot"]
     assert U._BINARY_OP_MULTIPLY_FLOAT in uops["Acc.total"]
+
+
+def test_a_methods_loop_over_floats_runs_unboxed_with_no_version_guard():
+    """``for x in self.items: total += x * self.scale``: in the loop, ``self.scale`` is an
+    inline-value load with no type version guard (guarded once before the loop, and at
+    the OSR entry), the product and the sum are unboxed float uops."""
+    from ir.cfg import natural_loops
+
+    fn = _machine_code(CLASSES)["Acc.total"]
+    (loop,) = natural_loops(fn)
+    body = [u for b in fn.blocks if b.label in loop.blocks for u in b.uops]
+    names = [u.name for u in body]
+    assert U._LOAD_ATTR_INSTANCE_VALUE in names and U._GUARD_TYPE_VERSION not in names
+    assert U._BINARY_OP_MULTIPLY_FLOAT in names and U._BINARY_OP_ADD_FLOAT in names
+    assert not any(u.defn.has(Flag.ESCAPES) for u in body)
+    assert sum(u.name == U._GUARD_TYPE_VERSION for _, _, u in fn.uops()) >= 1
 
 
 REFCOUNT = """
