@@ -63,10 +63,10 @@ def test_default_files_are_the_project_programs():
 
     files = [Path(f) for f in bench.default_files()]
     assert [f.stem for f in files] == sorted(KERNEL_NAMES) + sorted(PROGRAM_NAMES)
-    assert len(files) == 13
+    assert len(files) == 14
     programs = Path(workbench.__file__).resolve().parent / "benchmarks" / "programs"
     assert all(f.is_file() and f.is_relative_to(programs) for f in files), files
-    assert [f.parent.name for f in files] == ["kernels"] * 8 + ["programs"] * 5
+    assert [f.parent.name for f in files] == ["kernels"] * 8 + ["programs"] * 6
 
 
 def test_missing_default_program_is_an_error(tmp_path, monkeypatch, capsys):

@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     report: dict = {}
     if "steady" not in skip:
-        report["steady"] = steady_state(files, args.repeat, configs)
+        report["steady"] = steady_state(files, args.repeat, configs=configs)
     if "emission" not in skip:
         report["emission"] = emission_speed(files, args.repeat)
     if "unicorn" not in skip:
