@@ -26,7 +26,7 @@ from ir.uops import COMPARISONS, UOPS, Flag, U, When, base_binop, family, guard_
 from .analysis import UNALLOCATED
 from .base import Option, Pass, PassContext
 from .specialize_attrs import plan_attr
-from .typeprop import const_type
+from .typefacts import const_type
 
 
 CONSTANT_GLOBAL_TYPES = (int, float, bool, str, type(None))
