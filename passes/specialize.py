@@ -126,17 +126,23 @@ class Specialize(Pass):
 
     def block(self, fn: Function, b: Block, ctx: PassContext, forward: dict[int, int]) -> bool:
         tier1 = list(b.uops)
-        n = len(tier1)
-        # exit values at index i: tier-1 values defined before i and used at/after i
-        used_from = [set() for _ in range(n + 1)]
-        for i in range(n - 1, -1, -1):
-            used_from[i] = used_from[i + 1] | set(tier1[i].uses())
+        # exit values at index i: tier-1 values defined before i and used at/after i, in
+        # definition order; kept incrementally (linear in the block, not quadratic)
+        last_use: dict[int, int] = {}
+        for i, u in enumerate(tier1):
+            for v in u.uses():
+                last_use[v] = i
+        expires: dict[int, list[int]] = {}
+        for v, i in last_use.items():
+            expires.setdefault(i, []).append(v)
         known = {u.output: const_type(u.imms[0]) for u in tier1 if u.name == U._LOAD_CONST}
-        defined: list[int] = []
+        live_set: dict[int, None] = {}
         new: list[Uop] = []
         changed = False
         for i, u in enumerate(tier1):
-            live = [v for v in defined if v in used_from[i]]
+            for v in expires.get(i - 1, ()):
+                live_set.pop(v, None)
+            live = list(live_set)
             rw = _Rewriter(fn, b.label, i, live, u.line)
             plan = self.plan(fn, b, i, u, ctx, known)
             if plan is not None:
@@ -169,8 +175,8 @@ class Specialize(Pass):
                 changed = True
             else:
                 new.append(u)
-            if u.output is not None:
-                defined.append(u.output)
+            if u.output is not None and last_use.get(u.output, -1) > i:
+                live_set[u.output] = None
         b.uops = new
         return changed
 

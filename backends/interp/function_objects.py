@@ -26,10 +26,13 @@ class FunctionObjects:
     """Makes function objects whose calls run ``enter(name, args)``."""
 
     def __init__(self, functions: dict[str, Function], enter: Callable[[str, list], object],
-                 module_name: Callable[[], object]):
+                 module_name: Callable[[], object], fast: dict | None = None):
         self.functions = functions
         self.enter = enter
         self.module_name = module_name
+        # name -> call(*args): the executor's straight entries (Interpreter.fast_calls),
+        # which a call of the function object takes, when there is one, instead of enter
+        self.fast = {} if fast is None else fast
         self.factories: dict[str, Callable] = {}
         # function object -> its IR function, for those without closure cells: a call
         # of one with all its positional arguments is a call of the IR function
@@ -43,7 +46,7 @@ class FunctionObjects:
         if factory is None:
             factory = self.factories[name] = self._factory(fn, sig)
         nd, nk = sig.defaults, len(sig.kwdefaults)
-        f = factory(self.enter, name, tuple(inputs[nd + nk:]))
+        f = factory(self.enter, name, tuple(inputs[nd + nk:]), self.fast)
         if nd:
             f.__defaults__ = tuple(inputs[:nd])
         if nk:
@@ -74,7 +77,8 @@ class FunctionObjects:
         prefix = "_wb_"
         while any(p.startswith(prefix) for p in params):
             prefix = "_" + prefix
-        cells, enter, ir_name = (prefix + r for r in ("cells", "enter", "name"))
+        cells, enter, ir_name, fast, entry = (prefix + r for r in
+                                              ("cells", "enter", "name", "fast", "entry"))
         # A hidden parameter (a class body's ``$ns``) gets a Python name of its own.
         params = [p if p.isidentifier() else f"{prefix}arg{i}" for i, p in enumerate(params)]
         pos = params[:sig.positional]
@@ -95,10 +99,13 @@ class FunctionObjects:
         if starstar is not None:
             parts.append("**" + starstar)
         order = pos + kwonly + [p for p in (star, starstar) if p is not None]
-        body = f"[{', '.join(order)}{', ' if order else ''}*{cells}]"
-        source = (f"def make({enter}, {ir_name}, {cells}):\n"
+        args = f"{', '.join(order)}{', ' if order else ''}*{cells}"
+        source = (f"def make({enter}, {ir_name}, {cells}, {fast}):\n"
                   f"    def {_python_name(fn)}({', '.join(parts)}):\n"
-                  f"        return {enter}({ir_name}, {body})\n"
+                  f"        {entry} = {fast}.get({ir_name})\n"
+                  f"        if {entry} is not None:\n"
+                  f"            return {entry}({args})\n"
+                  f"        return {enter}({ir_name}, [{args}])\n"
                   f"    return {_python_name(fn)}\n")
         namespace: dict = {}
         exec(compile(source, f"<workbench function {fn.name}>", "exec"), namespace)
@@ -106,8 +113,8 @@ class FunctionObjects:
         qualname = fn.name.split("#")[0]
         short = qualname.rsplit(".", 1)[-1]
 
-        def factory(enter_fn, name, closure):
-            f = make(enter_fn, name, closure)
+        def factory(enter_fn, name, closure, fast_calls):
+            f = make(enter_fn, name, closure, fast_calls)
             f.__name__, f.__qualname__ = short, qualname
             return f
         return factory

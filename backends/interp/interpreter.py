@@ -5,9 +5,11 @@ optimized IR (tier 2 in CPython's terms), where a failing guard raises
 ``SideExit`` carrying the values its exit names, for the runtime to resume tier 1.
 
 Each uop is compiled once into a closure over value indices (``vals`` is a list
-indexed by value number, ``frame`` a list of locals), so the loop body is one
-call per uop: a deliberate middle ground between a ``match`` per uop (slow) and
-generating Python source (fast but opaque).
+indexed by value number, ``frame`` a list of locals), so a block runs as one call
+per uop; a block entered ``HOT_BLOCK`` times becomes one generated Python function
+(``blockcode``), straight-line statements with the block's own temporaries in
+Python locals.  Code that runs a few times pays no compilation; hot code no
+per-uop dispatch.
 """
 
 from __future__ import annotations
@@ -23,12 +25,17 @@ from ir.core import MODULE_FUNCTION, SUSPENDING_KINDS, Exit, Function, Module, U
 from ir.uops import DEOPT, Effect, Flag, missing_arguments
 
 from .attr_profile import attr_step, is_attr_site
+from .blockcode import HOT_BLOCK, build as build_block, index_at
 from .function_objects import FunctionObjects
 from .generators import Suspension, make_generator
 from .profile import INT64_MAX, INT64_MIN, BigInt, Profile, profile_type
 
 
 UNBOUND = object()
+
+# The terminators' effects as module constants: reading an Enum member through its class
+# costs about ten times a global's load in 3.11, and the loop does it per block.
+_BRANCH, _JUMP, _ENTRY, _RETURN = Effect.BRANCH, Effect.JUMP, Effect.ENTRY, Effect.RETURN
 
 RECURSION_LIMIT = 1000
 
@@ -50,6 +57,10 @@ class CompiledBlock:
     count: int = 0          # times entered (for stats: uops = count * len)
     is_header: bool = False
     moves: dict = field(default_factory=dict)  # id(Target) -> parallel copy into params
+    sites: list = field(default_factory=list)  # per step: its profile set, or None
+    closures: set = field(default_factory=set)  # steps the block's code runs as closures
+    run: Callable | None = None   # the generated function of the whole block (blockcode)
+    line_index: dict = field(default_factory=dict)  # its source line -> uop index
 
 
 @dataclass
@@ -60,6 +71,7 @@ class CompiledFunction:
     nvals: int
     entry: str
     headers: set[str] = field(default_factory=set)
+    local_values: dict | None = None   # blockcode.local_values, computed on first build
 
 
 class Interpreter:
@@ -90,7 +102,8 @@ class Interpreter:
         # The native runtime's direct calls (backends.native.direct.DirectCalls) or None.
         self.direct = None
         self.function_objects = FunctionObjects(
-            self.functions, self.enter, lambda: self.globals.get("__name__"))
+            self.functions, self.enter, lambda: self.globals.get("__name__"),
+            self.fast_calls)
 
     # -- entry points ---------------------------------------------------------
 
@@ -164,21 +177,29 @@ class Interpreter:
         try:
             while True:
                 blk.count += 1
-                steps = blk.steps
-                if i:
-                    steps = steps[i:]
-                for step in steps:
-                    step(vals, frame)
-                    i += 1
+                run = blk.run
+                if run is None and blk.count >= HOT_BLOCK:
+                    run = self.build_block(cf, blk)
+                if run is not None and not i:
+                    i = -1    # the generated code's traceback tells which uop raised
+                    run(vals, frame)
+                    i = len(blk.steps)
+                else:
+                    steps = blk.steps
+                    if i:
+                        steps = steps[i:]
+                    for step in steps:
+                        step(vals, frame)
+                        i += 1
                 term = blk.term
                 kind = term[0]
-                if kind is Effect.BRANCH:
+                if kind is _BRANCH:
                     t = term[2] if vals[term[1]] else term[3]
-                elif kind is Effect.JUMP:
+                elif kind is _JUMP:
                     t = term[1]
-                elif kind is Effect.ENTRY:
+                elif kind is _ENTRY:
                     t = term[1][entry]
-                elif kind is Effect.RETURN:
+                elif kind is _RETURN:
                     return vals[term[1]]
                 else:  # YIELD: a generator's frame suspends (backends/interp/generators)
                     return Suspension(vals[term[1]], term[2].block)
@@ -191,13 +212,29 @@ class Interpreter:
                     if done:
                         return result
         except SideExit as se:
+            if i < 0:
+                i = self.raised_at(blk, se)
             se.block, se.index = blk.label, i
             raise
         except Exception as e:
+            if i < 0:
+                i = self.raised_at(blk, e)
             uop = blk.uops[min(i, len(blk.uops) - 1)]
             frames = e.__dict__.setdefault("_wb_frames", [])
             frames.append((cf.fn.name, uop.line))
             raise
+
+    def build_block(self, cf: CompiledFunction, blk: CompiledBlock) -> Callable:
+        sites = blk.sites
+        blk.run, blk.line_index = build_block(self, cf, blk, lambda k: sites[k], UNBOUND,
+                                              SideExit)
+        return blk.run
+
+    @staticmethod
+    def raised_at(blk: CompiledBlock, e: BaseException) -> int:
+        """The index of the uop of ``blk``'s generated code that raised ``e``."""
+        k = index_at(e.__traceback__, blk.run.__code__, blk.line_index)
+        return 0 if k is None else k
 
 
 def compile_function(interp: Interpreter, fn: Function, tier1: bool) -> CompiledFunction:
@@ -209,15 +246,17 @@ def compile_function(interp: Interpreter, fn: Function, tier1: bool) -> Compiled
     blocks: dict[str, CompiledBlock] = {}
     prof = interp.profile if tier1 else None
     for b in fn.blocks:
-        steps = []
+        steps, sites, closures = [], [], set()
         for idx, u in enumerate(b.uops[:-1]):
             site = (fn.name, b.label, idx)
-            step = _compile_uop(interp, u, local_index, scratch,
-                                prof.site(site) if prof is not None
-                                and u.defn.has(Flag.PROFILE) else None)
+            seen = prof.site(site) if prof is not None and u.defn.has(Flag.PROFILE) else None
+            sites.append(seen)
+            step = _compile_uop(interp, u, local_index, scratch, seen)
             if prof is not None and is_attr_site(u.name):
+                # the attribute profile is the closure's: the block's code calls it
                 step = attr_step(step, u, prof.attrs.setdefault(site, {}),
                                  interp.function_objects)
+                closures.add(idx)
             steps.append(step)
         t = b.uops[-1]
         d = t.defn
@@ -233,7 +272,8 @@ def compile_function(interp: Interpreter, fn: Function, tier1: bool) -> Compiled
             term = (Effect.ENTRY, list(t.targets))
         else:
             raise AssertionError(f"unknown terminator {t.name}")
-        blocks[b.label] = CompiledBlock(b.label, steps, b.uops, term, b.params)
+        blocks[b.label] = CompiledBlock(b.label, steps, b.uops, term, b.params, sites=sites,
+                                        closures=closures)
     for b in fn.blocks:
         for t in b.uops[-1].targets:
             if t.args:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import array
 import ctypes
+import dataclasses
 import struct
 
 from backends.copy_and_patch import uop_stencils as S
@@ -127,12 +128,18 @@ class NativeCode:
         finally:
             ns["q"], ns["d"] = saved
 
-    def invoker(self, params: list[str]):
+    def invoker(self, params: list[str], caller: "Caller | None" = None):
         """`invoke(*args)`: a call of the code at its function entry with the parameters
         `params` bound positionally, the shortest path from Python (calls between
         compiled functions take it on every call). Returns the returned value, or
         `EXITED` after a side exit, with `run`'s exit tuple in `self.last_exit`; raises
         Refused (nothing ran) and the code's exceptions as `run` does.
+
+        With a `caller` (the runtime's bookkeeping of one call, see `Caller`) the same
+        function also does that bookkeeping, so a call between compiled functions is one
+        Python frame: the recursion limit, the call count, the depth, and what a refusal
+        or a side exit becomes (`caller.refused(error, args)`, `caller.exited(exit, args)`
+        give the call's result).
 
         Why generated: the frame of each nesting depth is preallocated (reset from a
         template: every other boxed local unbound, NULL), each parameter's word
@@ -167,6 +174,9 @@ class NativeCode:
             ret = [f"if status == {-1 - k}: return {readers[rep]}"
                    for k, rep in enumerate(self._return_reps)]
         fv = "{" + ", ".join(f"{p!r}: {a}" for p, a in zip(params, args)) + "}"
+        if caller is not None:   # count the run and the return, as the runtime does
+            ret = [r.replace("return ", "info.runs += 1; info.returns += 1; return ", 1)
+                   for r in ret]
         run = (["status = entry(entry0, address)",
                 "if status < 0 and frame[2] != ERROR:"] + ["    " + r for r in ret]
                + [f"code.last_exit = code._result(status, frame, {fv})",
@@ -192,6 +202,8 @@ class NativeCode:
                   "        hns['q'] = saved_q",
                   "        hns['d'] = saved_d",
                   "        code.depth = depth"]
+        if caller is not None:
+            lines = _with_caller(lines, args, fills, caller, ns)
         exec(compile("\n".join(lines), f"<invoke {self.blob.fn_name}>", "exec"), ns)
         return ns["invoke"]
 
@@ -246,6 +258,60 @@ class NativeCode:
 
     def free(self) -> None:
         self.memory.free()
+
+
+@dataclasses.dataclass
+class Caller:
+    """The runtime's side of calls into one code (`NativeCode.invoker`): `env.depth` is
+    the Python-level call depth (at most `limit`), also written to `header[stk]` for the
+    direct calls; `counts[name]` counts the calls; `info` (a JitInfo) its runs and
+    returns; `refused(error, args)` and `exited(exit, args)` finish a call whose frame
+    the code refused, or that left through a side exit."""
+
+    env: object
+    limit: int
+    header: object
+    stk: int
+    counts: dict
+    name: str
+    info: object
+    refused: object
+    exited: object
+
+
+def _with_caller(lines: list[str], args: list[str], fills: list[str], caller: Caller,
+                 ns: dict) -> list[str]:
+    """`invoke`'s lines wrapped in the caller's bookkeeping: the depth and the count
+    before, the depth restored after; a refused argument and a side exit finished by
+    the caller."""
+    ns.update(env=caller.env, LIMIT=caller.limit, header=caller.header, counts=caller.counts,
+              name=caller.name, info=caller.info, refused=caller.refused,
+              exited=caller.exited, Refused=Refused)
+    head, body = lines[0], lines[1:]
+    arglist = "[" + ", ".join(args) + "]"
+    out = [head,
+           "    d = env.depth",
+           "    if d >= LIMIT:",
+           "        raise RecursionError('maximum recursion depth exceeded')",
+           "    counts[name] += 1",
+           "    env.depth = d + 1",
+           f"    header[{caller.stk}] = d + 1",
+           "    try:"]
+    for line in body:
+        if line.strip() in fills:        # a parameter's conversion may refuse the frame
+            ind = line[:len(line) - len(line.lstrip())]
+            out += ["    " + ind + "try:", "    " + ind + "    " + line.strip(),
+                    "    " + ind + "except Refused as e:",
+                    "    " + ind + f"    return refused(e, {arglist})"]
+        elif line.strip() == "return EXITED":
+            continue   # the caller finishes the exit, after the frame is restored
+        else:
+            out.append("    " + line)
+    out += ["        info.runs += 1",
+            f"        return exited(code.last_exit, {arglist})",
+            "    finally:",
+            "        env.depth = d"]
+    return out
 
 
 def _filler(layout):

@@ -40,6 +40,7 @@ as the interpreter records its frames, so the traceback is CPython's.
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -49,7 +50,7 @@ from backends.interp.interpreter import (RECURSION_LIMIT, CompiledFunction, Inte
                                          SideExit, UNBOUND, compile_function)
 from backends.interp.profile import Profile
 from backends.native.direct import DirectCalls
-from backends.native.runner import EXITED, NativeCode, Refused
+from backends.native.runner import Caller, NativeCode, Refused
 from backends.tracing import CodeMap, Cost
 from ir.core import MODULE_FUNCTION, SUSPENDING_KINDS, Function, Module
 from ir.uops import Flag, U
@@ -134,6 +135,9 @@ class Runtime:
         # drops the code that assumed its old value (CPython's dict watchers).
         self.interp.on_global_write = self.on_global_write
         self.tier2: dict[str, Tier2 | None] = {}
+        # global name -> the functions whose tier-2 code assumed its value (in order):
+        # a global write looks at those only, not at every compiled function
+        self.watchers: dict[str, dict[str, None]] = {}
         self.calls: Counter = Counter()
         self.arrivals: Counter = Counter()
         self.reoptimized: Counter = Counter()
@@ -172,16 +176,28 @@ class Runtime:
         if any(u.defn.has(Flag.TIER1_ONLY) for _, _, u in fn.uops()):
             self.tier2[name] = None   # what the passes cannot optimize stays in tier 1
             return None
-        opt = optimize(self.module, fn, self.pipeline, self.profile, self.interp.globals,
-                       verify=self.verify, bisect_limit=self.bisect_limit,
-                       bisect_log=self.bisect_log if self.bisect_limit is not None else None,
-                       debug=self.debug)
-        code = compile_function(self.interp, opt.fn, tier1=False)
-        t2 = Tier2(opt, code, {label: i for i, label in enumerate(opt.entries)},
-                   version=self.reoptimized[name] + self.warmed[name] + 1)
-        if self.backend in JIT_BACKENDS:
-            self.compile_jit(t2)
+        # No collection while compiling: the passes and the emitter make many short-lived
+        # objects, and young collections then cost as much as the passes themselves; no
+        # program code runs meanwhile, so the program sees no difference (cycles made
+        # here are collected after).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            opt = optimize(self.module, fn, self.pipeline, self.profile, self.interp.globals,
+                           verify=self.verify, bisect_limit=self.bisect_limit,
+                           bisect_log=self.bisect_log if self.bisect_limit is not None
+                           else None, debug=self.debug)
+            code = compile_function(self.interp, opt.fn, tier1=False)
+            t2 = Tier2(opt, code, {label: i for i, label in enumerate(opt.entries)},
+                       version=self.reoptimized[name] + self.warmed[name] + 1)
+            if self.backend in JIT_BACKENDS:
+                self.compile_jit(t2)
+        finally:
+            if collecting:
+                gc.enable()
         self.tier2[name] = t2
+        for key in opt.assumed_globals:
+            self.watchers.setdefault(key, {})[name] = None
         return t2
 
     def compile_jit(self, t2: Tier2) -> None:
@@ -215,7 +231,11 @@ class Runtime:
         t2.jit.helpers.record_frames(fn.name)  # helpers' exceptions name this function
 
     def on_global_write(self, key: str, value) -> None:
-        for name, t2 in list(self.tier2.items()):
+        watching = self.watchers.get(key)
+        if not watching:
+            return
+        for name in list(watching):
+            t2 = self.tier2.get(name)
             if t2 is None:
                 continue
             assumed = t2.opt.assumed_globals
@@ -252,6 +272,7 @@ class Runtime:
             return self.interp.call_tier1(name, args)
         t2 = self.get_tier2(name)
         if t2 is None:
+            self.stay_in_tier1(name)
             return self.interp.call_tier1(name, args)
         if hasattr(t2.jit, "invoker"):
             # from now on calls of `name` skip this method (until its code is dropped)
@@ -266,42 +287,52 @@ class Runtime:
         finally:
             self.interp.depth -= 1
 
+    def stay_in_tier1(self, name: str) -> None:
+        """``name`` has no tier-2 code and never will (``tier2[name]`` is None: a
+        generator, a TIER1_ONLY uop, MAX_REOPTIMIZE spent): its calls go straight to
+        tier 1 and its loop headers stop reporting arrivals, so the code that stays in
+        tier 1 pays nothing for the tier-up it will not take."""
+        interp = self.interp
+        cf = interp.compile(name)
+        for h in cf.headers:
+            cf.blocks[h].is_header = False
+        sig = cf.fn.signature
+        if sig is not None and sig.kind in SUSPENDING_KINDS:
+            return   # a call makes a generator (Interpreter.enter), never runs the body
+        if name not in interp.fast_calls:
+            call_tier1 = interp.call_tier1
+
+            def call(*args):
+                if interp.depth >= RECURSION_LIMIT:
+                    raise RecursionError("maximum recursion depth exceeded")
+                return call_tier1(name, list(args))
+            interp.fast_calls[name] = call
+
     def fast_caller(self, name: str, t2: Tier2):
         """`call(*args)` of hot function `name` straight into its native code: what
         ``Interpreter.call`` + ``on_call`` + ``run_tier2`` do for it, minus the lookups
         and the dict of locals (the caller checked the argument count). The interpreter
         and the helpers of compiled callers call it through ``Interpreter.fast_calls``,
         from which ``invalidate`` / ``on_global_write`` remove it with the code."""
-        interp, calls, info, jit = self.interp, self.calls, t2.info, t2.jit
+        interp, info, jit = self.interp, t2.info, t2.jit
         params = interp.functions[name].params
-        invoke = jit.invoker(params)
         unbound = [UNBOUND] * (len(interp.compile(name).fn.locals) - len(params))
         header = self.direct.header if self.direct is not None else [0] * 8  # depth word
 
-        def call(*args):
-            if interp.depth >= RECURSION_LIMIT:
-                raise RecursionError("maximum recursion depth exceeded")
-            calls[name] += 1
-            interp.depth += 1
-            header[STK_DEPTH] = interp.depth
-            try:
-                try:
-                    r = invoke(*args)
-                except Refused as e:
-                    info.refused += 1
-                    info.refusal = str(e)
-                    return self.run_tier2_interp(name, t2, list(args) + unbound, 0)
-                info.runs += 1
-                if r is EXITED:
-                    # taken, not kept: the exit's values are the caller's objects (a
-                    # receiver, say), which the code object must not hold on to
-                    ex, jit.last_exit = jit.last_exit, None
-                    return self.resume_from_jit(name, t2, ex, list(args) + unbound)
-                info.returns += 1
-                return r
-            finally:
-                interp.depth -= 1
-        return call
+        def refused(e: Refused, args: list):
+            info.refused += 1
+            info.refusal = str(e)
+            return self.run_tier2_interp(name, t2, args + unbound, 0)
+
+        def exited(last_exit, args: list):
+            # taken, not kept: the exit's values are the caller's objects (a receiver,
+            # say), which the code object must not hold on to
+            jit.last_exit = None
+            return self.resume_from_jit(name, t2, last_exit, args + unbound)
+
+        # one generated function does all of it (NativeCode.invoker with a Caller)
+        return jit.invoker(params, Caller(interp, RECURSION_LIMIT, header, STK_DEPTH,
+                                          self.calls, name, info, refused, exited))
 
     def on_loop_header(self, cf: CompiledFunction, label: str, frame: list):
         key = (cf.fn.name, label)
@@ -309,7 +340,10 @@ class Runtime:
         if self.arrivals[key] < HOT_LOOP:
             return False, None
         t2 = self.get_tier2(cf.fn.name)
-        if t2 is None or label not in t2.entry_index:
+        if t2 is None:
+            self.stay_in_tier1(cf.fn.name)
+            return False, None
+        if label not in t2.entry_index:
             return False, None
         try:
             return True, self.run_tier2(cf.fn.name, t2, frame, t2.entry_index[label])
