@@ -115,11 +115,16 @@ class When:
     ints converted (``_INT_TO_FLOAT``). A ``When`` in a generic uop's ``guards_only``
     emits its guards alone (the generic's result is then its input)."""
 
-    types: tuple[str, ...] | Callable[[tuple[str, ...]], bool]
+    types: tuple[str, ...] | Callable[[tuple[str, ...]], bool] = ()
     guards: str | tuple[str, ...] = ()
     ops: tuple[str, ...] = ()
+    # an attribute site's kind (ir.attr_semantics.ATTR_KINDS) instead of operand types:
+    # specialize_attrs picks the uop for a site tier 1 profiled as that kind
+    attr: str = ""
 
     def matches(self, types: tuple[str, ...], imms: tuple) -> bool:
+        if self.attr:
+            return False
         if self.ops and base_binop(imms[0]) not in self.ops:
             return False
         if isinstance(self.types, tuple):
@@ -141,6 +146,8 @@ class UopDef:
     result: str | None = None              # type of the output, when the uop fixes it
     requires: tuple[str | None, ...] = ()  # input types a specialized uop relies on
     guard_type: str | None = None          # a guard proves all its inputs have this type
+    # a guard whose proven fact depends on its immediates (a type version): imms -> fact
+    guard_rule: Callable[[tuple], str] | None = None
     doc: str = ""
     stencil: str = ""                      # C body for the copy-and-patch backend
     stencil_slow: str = ""                 # a generic uop's C-API slow path (cold part)
@@ -184,6 +191,13 @@ class UopDef:
     @property
     def can_exit(self) -> bool:
         return self.has(Flag.DEOPT)
+
+    def proven_type(self, imms: tuple) -> str | None:
+        """What a guard proves of its inputs: ``guard_type``, or its ``guard_rule``'s fact
+        for these immediates."""
+        if self.guard_rule is not None:
+            return self.guard_rule(imms)
+        return self.guard_type
 
     def implementation(self, imms: tuple) -> Callable | None:
         if self.make_impl is not None:
@@ -283,7 +297,8 @@ _families: dict[str, tuple] = {}
 
 TYPES = ("int", "float", "bool", "none", "list", "tuple", "str")
 WORD_TYPES = ("int", "float", "bool")       # raw machine words in compiled code
-_STENCIL_EFFECTS = (Effect.VALUE, Effect.CHECKED, Effect.LOAD_CONST)
+_STENCIL_EFFECTS = (Effect.VALUE, Effect.CHECKED, Effect.LOAD_CONST, Effect.GUARD)
+ATTR_KINDS = ("instance", "slot", "class", "method", "module")   # When.attr
 _RUNTIME_EFFECTS = (Effect.LOAD_FAST_CHECK, Effect.LOAD_GLOBAL, Effect.STORE_GLOBAL,
                     Effect.CALL_FUNCTION, Effect.CALL_BUILTIN, Effect.CALL_METHOD,
                     Effect.RUNTIME)
@@ -296,6 +311,16 @@ def _when_problems(d: UopDef, g: UopDef, w: When, uop: UopDef | None) -> list[st
     out = []
     fam = g.family
     where = f"{d.name}" + ("" if uop is not None else " guards_only")
+    if w.attr:
+        if w.attr not in ATTR_KINDS:
+            out.append(f"{where}: unknown attribute kind {w.attr!r}")
+        if w.types or w.guards or w.ops:
+            out.append(f"{where}: an attribute kind with operand types, guards or ops")
+        if uop is None or not g.has(Flag.PROFILE):
+            out.append(f"{where}: attribute kinds are for specialized uops of a profiled uop")
+        elif uop.output != g.output:
+            out.append(f"{where}: output differs from {g.name}'s")
+        return out
     if fam is None:
         return [f"{where}: generic {g.name} has no family"]
     if w.ops and not g.imms:
@@ -356,10 +381,12 @@ def _problems(d: UopDef) -> list[str]:
         out.append(f"{n}: GUARD flag and effect {d.effect.name} disagree")
     if d.effect in (Effect.GUARD, Effect.CHECKED) and not d.can_exit:
         out.append(f"{n}: effect {d.effect.name} needs the DEOPT flag")
-    if d.is_guard and d.inputs and d.guard_type not in TYPES:
+    if d.is_guard and d.inputs and d.guard_type not in TYPES and d.guard_rule is None:
         out.append(f"{n}: a guard needs a guard_type")
-    if d.guard_type is not None and not d.is_guard:
+    if (d.guard_type is not None or d.guard_rule is not None) and not d.is_guard:
         out.append(f"{n}: guard_type on a uop that is not a GUARD")
+    if d.guard_type is not None and d.guard_rule is not None:
+        out.append(f"{n}: both a guard_type and a guard_rule")
     # semantics
     if d.effect in (Effect.VALUE, Effect.CHECKED, Effect.GUARD) \
             and d.impl is None and d.make_impl is None:

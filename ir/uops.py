@@ -212,8 +212,11 @@ define(UopDef("_BUILD_TUPLE", inputs=(VARIADIC,), output=True, flags=P, result="
 define(UopDef("_UNPACK_SEQUENCE", inputs=("seq",), output=True, imms=(Imm.INT,),
                flags=E, result="tuple", make_impl=C.unpack,
                doc="tuple(seq), checked to have exactly n items"))
-define(UopDef("_ITER_SEQ", inputs=("iterable",), output=True, flags=E, impl=C.iter_seq,
-               result_rule=lambda types, imms: ITER_SEQ_RESULT.get(types[0]),
+# profiled: over a list it is the list itself, so a guard replaces it (and nothing that
+# runs arbitrary Python stands before the loop: type version facts survive it)
+define(UopDef("_ITER_SEQ", inputs=("iterable",), output=True, flags=E | Flag.PROFILE,
+               impl=C.iter_seq, result_rule=lambda types, imms: ITER_SEQ_RESULT.get(types[0]),
+               family=Family(1), guards_only=(When(("list",), ("TOS",)),),
                doc="the indexable sequence a lowered for-loop walks"))
 # No ``result``: operator.index may return an int past 64 bits, and "int" means int64.
 define(UopDef("_RANGE_ARG", inputs=("value",), output=True, flags=E | Flag.PROFILE,
@@ -228,7 +231,8 @@ define(UopDef("_RANGE_HAS_NEXT", inputs=("cur", "stop", "step"), output=True, fl
                doc="loop test of a range with a step whose sign is not known statically"))
 define(UopDef("_CALL_FUNCTION", inputs=(VARIADIC,), output=True, imms=(Imm.FUNC,),
                flags=E, effect=Effect.CALL_FUNCTION, runtime=call_function,
-               doc="call a module function"))
+               doc="call a function of the script with all its positional arguments (a "
+                   "module function, or a method with its receiver first)"))
 define(UopDef("_CALL_BUILTIN", inputs=(VARIADIC,), output=True, imms=(Imm.NAME,),
                flags=E | Flag.PROFILE, effect=Effect.CALL_BUILTIN, runtime=call_builtin,
                result_rule=lambda types, imms: BUILTIN_RESULT.get(imms[0]),
@@ -508,5 +512,6 @@ define(UopDef("_LIST_APPEND", inputs=("list", "value"), output=True, flags=Flag.
 # (imported here, where its definitions stand in the table's order)
 from . import uops_language  # noqa: E402,F401
 
+from . import attr_uops  # noqa: E402,F401  (the specialized attribute uops: their own module)
 
 table_loaded()

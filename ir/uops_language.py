@@ -95,10 +95,12 @@ define(UopDef("_COPY", inputs=("value",), output=True, flags=P, effect=Effect.CO
 # imports, displays, slices, f-strings, del, unpacking, raise, calls of any value with
 # keyword and star arguments. They run as Python helpers in compiled code.
 
-define(UopDef("_LOAD_ATTR", inputs=("owner",), output=True, imms=(Imm.NAME,), flags=E,
-               make_impl=C.load_attr, doc="owner.name"))
-define(UopDef("_STORE_ATTR", inputs=("owner", "value"), imms=(Imm.NAME,), flags=E,
-               make_impl=C.store_attr, doc="owner.name = value"))
+# profiled (the receiver's type and the kind of attribute: backends/interp/attr_profile);
+# their specializations are in ir/attr_uops.py
+define(UopDef("_LOAD_ATTR", inputs=("owner",), output=True, imms=(Imm.NAME,),
+               flags=E | Flag.PROFILE, make_impl=C.load_attr, doc="owner.name"))
+define(UopDef("_STORE_ATTR", inputs=("owner", "value"), imms=(Imm.NAME,),
+               flags=E | Flag.PROFILE, make_impl=C.store_attr, doc="owner.name = value"))
 define(UopDef("_DELETE_ATTR", inputs=("owner",), imms=(Imm.NAME,), flags=E,
                make_impl=C.delete_attr, doc="del owner.name"))
 define(UopDef("_DELETE_SUBSCR", inputs=("container", "index"), flags=E,

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 
+from ir.attr_semantics import is_version_fact
 from ir.cfg import natural_loops
 from ir.core import Block, Exit, Function, Target, Uop
 from ir.scope_semantics import SENT
@@ -46,6 +47,12 @@ from .typefacts import TOP, LocalInfo, concrete, join
 from .typeprop import ENTRY, analyze, facts_of
 
 GUARDABLE = ("int", "float", "bool", "list")   # types a single _GUARD_TOS_* checks
+
+
+def guardable(t: str) -> bool:
+    """A fact one guard on a frame local makes true: a built-in type, or a type version
+    (``_GUARD_TYPE_VERSION``)."""
+    return t in GUARDABLE or is_version_fact(t)
 LOOP_WEIGHT = 8          # a block in a loop runs this many times more than outside
 OSR_GUARD_COST = 0.05    # an OSR entry is rare: its guards cost next to nothing
 # (a generator's resume point is entered once per yield: its guards cost as entry guards)
@@ -81,7 +88,7 @@ class GuardElim(Pass):
             new: list[Uop] = []
             for i, u in enumerate(b.uops):
                 d = u.defn
-                if not d.has(Flag.GUARD) or d.guard_type is None:  # _EXIT_COLD stays
+                if not d.has(Flag.GUARD) or d.proven_type(u.imms) is None:  # _EXIT_COLD stays
                     new.append(u)
                     continue
                 replacement = self.decide(fn, b, i, u, facts, ctx)
@@ -97,7 +104,7 @@ class GuardElim(Pass):
 
     def decide(self, fn: Function, b: Block, i: int, u: Uop, facts, ctx: PassContext):
         """None to keep ``u``; else the uops replacing it (possibly none)."""
-        gt = u.defn.guard_type
+        gt = u.defn.proven_type(u.imms)
         gf = facts.guards.get((b.label, i))
         explain = ctx.explain is not None   # the justification texts cost time: only then
         proven: list[str | None] = []   # per input: justification (or "" unexplained), or None
@@ -166,7 +173,7 @@ class GuardElim(Pass):
                             if name in fn.params:
                                 wanted.setdefault(name, set()).add(g.guard_type)
             entry = {p: next(iter(wanted[p])) for p in fn.params
-                     if len(wanted.get(p, ())) == 1 and next(iter(wanted[p])) in GUARDABLE}
+                     if len(wanted.get(p, ())) == 1 and guardable(next(iter(wanted[p])))}
             if entry:
                 cands[ENTRY] = entry
         if self.opts["osr"] and dispatcher and len(term.targets) > 1:
@@ -179,7 +186,7 @@ class GuardElim(Pass):
                 if state is None or exhausted(label):
                     continue
                 assume = {n: state[n].type for n in fn.locals
-                          if state[n].type in GUARDABLE and not state[n].maybe_unbound}
+                          if guardable(state[n].type) and not state[n].maybe_unbound}
                 if assume:
                     cands[label] = assume
         if not cands:
@@ -245,8 +252,9 @@ class GuardElim(Pass):
         for name, ty in assume.items():
             v = fn.new_value()
             uops.append(Uop(U._LOAD_FAST, [], v, (name,), line=line))
-            uops.append(Uop(f"_GUARD_TOS_{ty.upper()}", [v], None, (), [],
-                            Exit(resume, 0, [], []), line))
+            guard, imms = ((U._GUARD_TYPE_VERSION, (int(ty.split(":")[1]),))
+                           if is_version_fact(ty) else (f"_GUARD_TOS_{ty.upper()}", ()))
+            uops.append(Uop(guard, [v], None, imms, [], Exit(resume, 0, [], []), line))
         uops.append(Uop(U._JUMP, targets=[Target(resume)], line=line))
         block = Block(label, uops)
         if target is not None:

@@ -25,6 +25,7 @@ from ir.uops import COMPARISONS, UOPS, Flag, U, When, base_binop, family, guard_
 
 from .analysis import UNALLOCATED
 from .base import Option, Pass, PassContext
+from .specialize_attrs import plan_attr
 from .suspend import SUSPENDS
 from .typefacts import const_type
 
@@ -91,6 +92,9 @@ class Specialize(Pass):
                        "'exit' to tier 1 there (CPython's cold exit; the runtime "
                        "re-optimizes once tier 1 has profiled it) or keep it 'generic'",
                        ("exit", "generic")),
+        "attrs": Option(bool, True, "specialize attribute loads, stores and method calls "
+                        "from tier 1's attribute profile (false: they stay generic, as "
+                        "before they were specialized)"),
     }
     requires = (UNALLOCATED,)
     preserves = ("cfg", "dominators", "loops")
@@ -155,7 +159,7 @@ class Specialize(Pass):
                         if x.output is not None and x.defn.result is not None:
                             known[x.output] = x.defn.result
                         for v in x.inputs if x.defn.is_guard else ():
-                            known[v] = x.defn.guard_type
+                            known[v] = x.defn.proven_type(x.imms)
                     if u.output is not None and not any(x.output == u.output for x in rw.uops):
                         forward[u.output] = u.inputs[0]
                         known[u.output] = known.get(u.inputs[0])
@@ -215,6 +219,13 @@ class Specialize(Pass):
                 return (U._LOAD_CONST, f"global {g} is a watched constant",
                         lambda rw: rw.emit(U._LOAD_CONST, [], u.output, (value,)))
             return None
+        attr = plan_attr(fn, b.label, i, u, ctx, self.opts["max_exits"]) \
+            if self.opts["attrs"] else None
+        if attr is not None:
+            if attr[2] is not None:
+                return attr
+            ctx.note(f"specialize: @{fn.name} {b.label}:{i} {_show(u)} left generic: "
+                     f"{attr[1]}")
         fam = d.family
         if fam is None or not d.has(Flag.PROFILE) or len(u.inputs) < fam.arity:
             return None

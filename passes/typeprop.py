@@ -27,14 +27,22 @@ that tracks those stores.  They are a reaching-definitions set per local, which 
 with every store that might not have run (a store in a loop that may run zero times),
 so tracking them in every run made the analysis quadratic on long functions.
 
+A type version guard (``_GUARD_TYPE_VERSION``) proves a fact of its own, ``version:V``
+(the receiver's type is the one with tag V, unchanged); unlike the built-in types, that
+can stop being true: any uop that runs arbitrary Python (``ESCAPES``: a call, a generic
+uop) may modify the class or assign ``__class__``, so such a uop forgets every version
+fact of the state (values, locals, block parameters). Version facts are never recorded
+in ``fn.types``; ``guardelim`` removes the version guards they prove.
+
 The pass only records facts (``fn.types``) and changes nothing else.
 """
 
 from __future__ import annotations
 
+from ir.attr_semantics import is_version_fact
 from ir.cfg import dominators, predecessors, reverse_postorder
 from ir.core import Block, Function, Uop
-from ir.uops import U
+from ir.uops import Flag, U
 
 from .analysis import register_analysis
 from .base import ALL, Pass, PassContext
@@ -68,7 +76,9 @@ class _Analyzer:
                 if u.output is not None:
                     self.defs[u.output] = (b.label, i, u)
         self.prunable = self.block_local_values()
-        self.kind: dict[str, int] = {}     # uop name -> 2 terminator, 1 guard, 0 other
+        self.kind: dict[str, int] = {}     # uop name -> 2 terminator, 1 guard, 3 escapes,
+                                           # 0 other
+        self.version_values: set[int] = set()   # values with a version fact at their def
         self.store_desc: dict[tuple[str, int], str] = {}
         self.edge_states: dict[tuple[str, str], State] = {}
         self.param_sources: dict[str, list[str]] = {}
@@ -155,6 +165,8 @@ class _Analyzer:
         explain = facts is not None and self.explain
         for p, t in zip(b.params, s.params or ()):
             self.vtype[p] = t
+            if is_version_fact(t):
+                self.version_values.add(p)
             if explain:
                 srcs = ", ".join(self.param_sources.get(label, []))
                 self.vwhy[p] = f"parameter of {label} joining {srcs}" if srcs else \
@@ -167,7 +179,8 @@ class _Analyzer:
             k = kinds.get(name)
             if k is None:
                 d = u.defn
-                k = kinds[name] = 2 if d.is_terminator else 1 if d.is_guard else 0
+                k = kinds[name] = (2 if d.is_terminator else 1 if d.is_guard
+                                   else 3 if d.has(Flag.ESCAPES) else 0)
             if k == 2:
                 out = self.edges(label, i, u, s)
                 for _, st in out:
@@ -176,6 +189,8 @@ class _Analyzer:
             if k == 1:
                 self.guard(label, i, u, s, facts)
                 continue
+            if k == 3 and (self.version_values or s.refined):
+                self.forget_versions(s)
             out = u.output
             if name == _STORE_FAST:
                 v = u.inputs[0]
@@ -212,9 +227,23 @@ class _Analyzer:
             else:
                 t = self.result_type(u, s)
             self.vtype[out] = t
+            if t is not TOP and is_version_fact(t):
+                self.version_values.add(out)
             if explain:
                 self.vwhy[out] = why or f"result of {name}"
         return []
+
+    def forget_versions(self, s: State) -> None:
+        """An escaping uop may change any class: no version fact holds after it."""
+        for v, (t, _) in list(s.refined.items()):
+            if is_version_fact(t):
+                s.refined[v] = (TOP, None)
+        for v in self.version_values:
+            if v not in s.refined:
+                s.refined[v] = (TOP, None)
+        for local, info in s.locals.items():
+            if is_version_fact(info.type):
+                s.locals[local] = LocalInfo(TOP, info.maybe_unbound, info.sources)
 
     def result_type(self, u: Uop, s: State) -> str:
         """The uop's transfer rule (its ``result`` or ``result_rule``, ir/uops.py)."""
@@ -242,7 +271,7 @@ class _Analyzer:
         return same, sorted(held)
 
     def guard(self, label: str, i: int, u: Uop, s: State, facts: TypeFacts | None) -> None:
-        gt = u.defn.guard_type
+        gt = u.defn.proven_type(u.imms)
         inputs = []
         alias = {v: self.aliases(v, s) for v in u.inputs}   # once per input
         for v in u.inputs:

@@ -24,7 +24,7 @@ from workbench.benchmarks.asv_bench.programs import SMALL_SIZES, shrink
 KERNELS = kernel_files()
 PROGRAMS = program_files()
 assert [p.stem for p in KERNELS] == sorted(KERNEL_NAMES) and len(KERNELS) == 8
-assert [p.stem for p in PROGRAMS] == sorted(PROGRAM_NAMES) and len(PROGRAMS) == 6
+assert [p.stem for p in PROGRAMS] == sorted(PROGRAM_NAMES) and len(PROGRAMS) == 7
 
 # Sizes the kernels and the larger programs run at in the fast suite: (full literal,
 # reduced literal) for each numeric argument in the script's main block -- one table,

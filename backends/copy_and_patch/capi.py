@@ -60,6 +60,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "PyList_Append": ("i", "pp"),
     "PyList_New": ("p", "q"),
     "PyTuple_New": ("p", "q"),
+    "_PyType_Lookup": ("p", "pp"),
     "PyErr_Fetch": ("v", "ppp"),
     "PyErr_Clear": ("v", ""),
     "PyErr_NormalizeException": ("v", "ppp"),
@@ -70,6 +71,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
 OBJECTS: frozenset[str] = frozenset({
     "_Py_TrueStruct", "_Py_FalseStruct", "_Py_NoneStruct",
     "PyLong_Type", "PyFloat_Type", "PyBool_Type", "PyList_Type", "PyTuple_Type",
+    "PyModule_Type",
 })
 
 

@@ -87,6 +87,8 @@ def uop_kind(name: str) -> tuple:
         # the runtime resumes a thrown-into frame in tier 1 (passes/suspend), so in
         # compiled code what was sent is a plain value: the uop is a copy of it
         k = COPY
+    elif d.is_guard and d.stencil:   # a guard with a C body of its own (a type version)
+        k = DIRECT_STENCIL
     elif d.is_guard:
         need = d.guard_type if d.guard_type in GUARD_KINDS.values() else None
         k, arg = (HELPER, None) if need is None else (GUARD, (need, f"_GUARD_{need.upper()}"))

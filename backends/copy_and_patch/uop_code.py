@@ -8,6 +8,7 @@ Split from the emitter (a mixin of `_Emitter`, like `calls` and `edges`).
 from __future__ import annotations
 
 import struct
+import sys
 
 from ir.core import Uop
 from ir.uops import U
@@ -57,6 +58,15 @@ class UopCode:
                 word = self.temp_base + self.ntemps + len(self.shadow)
                 self.put_op("_MOVE", [(self.operand(v), "")], (None, 8 * word), {}, site)
                 self.shadow[v] = word
+
+    def imm_word(self, imm) -> int:
+        """The hole value of an immediate: an int as it is, a name as the address of its
+        interned str (kept alive by the blob)."""
+        if type(imm) is int:
+            return imm & MASK64
+        if type(imm) is str:
+            return box_constant(sys.intern(imm), self.constants)
+        raise Unsupported(f"immediate {imm!r} has no machine word")
 
     def store_local(self, v: int, name: str, site: Site, dies: bool) -> None:
         """`_STORE_FAST`: a boxed local takes a reference (the value's own when it dies
@@ -165,6 +175,9 @@ class UopCode:
             values = {}
             if d.can_exit:
                 values[_EXIT] = self.exit_label(u, b, i)
+            if u.imms and "OPERAND" in d.stencil:   # immediates: OPERAND, OPERAND2
+                for hole, imm in zip((_OPERAND, V.OPERAND2), u.imms):
+                    values[hole] = self.imm_word(imm)
             out = self.operand(u.output) if u.output is not None else None
             self.put_op(stencil, ins, out, values, site)
             if out_rep == BOX and not boxed_result:

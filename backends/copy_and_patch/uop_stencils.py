@@ -81,13 +81,20 @@ STATUS_OK, STATUS_DEOPT, STATUS_ERROR = 0, 1, 2
 ERROR_STATUS = -(1 << 63)  # what an error stub returns
 
 PRELUDE = r"""
+/* CPython's internal headers too: the attribute uops read its object layouts (inline
+   values, dict keys, modules) through its own accessors (ir/attr_uops.py) */
+#define Py_BUILD_CORE 1
+#define NDEBUG 1
 #include <Python.h>
+#include "internal/pycore_object.h"
+#include "internal/pycore_dict.h"
+#include "internal/pycore_moduleobject.h"
 #include <stdint.h>
 #define STENCIL __attribute__((preserve_none))
 typedef STENCIL int64_t (*cont_t)(int64_t *f);
 typedef int64_t __attribute__((may_alias)) i64a;
 typedef double __attribute__((may_alias)) f64a;
-extern char _JIT_CONTINUE[], _JIT_TARGET[], _JIT_EXIT[], _JIT_OPERAND[],
+extern char _JIT_CONTINUE[], _JIT_TARGET[], _JIT_EXIT[], _JIT_OPERAND[], _JIT_OPERAND2[],
             _JIT_COLD[], _JIT_RESUME[];
 /* Frame offsets are small: with the small code model for these symbols a slot access is
    one `mov r, [r12 + disp32]` (an R_X86_64_32S hole) instead of `movabs rax, off` plus
@@ -110,6 +117,7 @@ extern char _JIT_SLOT0[] SMALL_SYM, _JIT_SLOT1[] SMALL_SYM, _JIT_SLOT2[] SMALL_S
 #define FB D(_JIT_SLOT1)
 #define FOUT D(_JIT_SLOT2)
 #define OPERAND ((int64_t)(intptr_t)_JIT_OPERAND)
+#define OPERAND2 ((int64_t)(intptr_t)_JIT_OPERAND2)  /* a uop's second immediate */
 #define AS_F(x) __builtin_bit_cast(double, (int64_t)(x))
 #define AS_I(x) __builtin_bit_cast(int64_t, (double)(x))
 /* A frame word as the object it holds, and back. */

@@ -35,24 +35,28 @@ INLINED = frozenset({
 })
 
 
-def local_values(fn: Function) -> dict[int, str]:
+def local_values(fn: Function, closures: dict[str, set[int]] | None = None) -> dict[int, str]:
     """value -> the label of the block in which it may be a Python local: defined by an
     inlined uop of that block and read only as an input of later inlined uops of the
     same block (never by a terminator, a successor's arguments, an exit, another
-    block, or a uop that runs its closure)."""
+    block, or a uop that runs its closure: one of another effect, or at an index
+    ``closures[label]`` names)."""
+    closures = closures or {}
     home: dict[int, tuple[str, int]] = {}
     escaped: set[int] = set()
     for b in fn.blocks:
+        forced = closures.get(b.label, ())
         for i, u in enumerate(b.uops[:-1]):
             if u.output is None:
                 continue
-            if u.output in home or u.defn.effect not in INLINED:
+            if u.output in home or u.defn.effect not in INLINED or i in forced:
                 escaped.add(u.output)
             home[u.output] = (b.label, i)
     for b in fn.blocks:
         last = len(b.uops) - 1
+        forced = closures.get(b.label, ())
         for i, u in enumerate(b.uops):
-            reads_local = i < last and u.defn.effect in INLINED
+            reads_local = i < last and u.defn.effect in INLINED and i not in forced
             for v in u.inputs:
                 h = home.get(v)
                 if not reads_local or h is None or h[0] != b.label or h[1] >= i:
@@ -184,11 +188,13 @@ def build(interp, cf, blk, seen_of, unbound, side_exit):
     ``run(vals, frame)`` executes every uop but the terminator. ``seen_of(k)`` is the
     profile set of uop ``k`` (None: not profiled)."""
     if cf.local_values is None:
-        cf.local_values = local_values(cf.fn)
+        cf.local_values = local_values(cf.fn, {b.label: b.closures for b in cf.blocks.values()
+                                               if b.closures})
     label = blk.label
     w = _Writer(blk, {v for v, h in cf.local_values.items() if h == label})
     for k, u in enumerate(blk.uops[:-1]):
-        lines = _uop_lines(w, interp, k, u, cf.local_index, seen_of(k), unbound, side_exit)
+        lines = None if k in blk.closures else \
+            _uop_lines(w, interp, k, u, cf.local_index, seen_of(k), unbound, side_exit)
         if lines is None:
             lines = [f"{w.const('step', k, blk.steps[k])}(vals, frame)"]
         w.emit(k, lines)

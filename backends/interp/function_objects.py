@@ -16,6 +16,7 @@ parameter list is the source's, with placeholder defaults that ``__defaults__`` 
 from __future__ import annotations
 
 import keyword
+import weakref
 from typing import Callable
 
 from ir.core import Function, Signature
@@ -33,6 +34,10 @@ class FunctionObjects:
         # which a call of the function object takes, when there is one, instead of enter
         self.fast = {} if fast is None else fast
         self.factories: dict[str, Callable] = {}
+        # function object -> its IR function, for those without closure cells: a call
+        # of one with all its positional arguments is a call of the IR function
+        # (what a specialized method call makes a _CALL_FUNCTION of)
+        self.plain: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def make(self, name: str, inputs: tuple) -> Callable:
         fn = self.functions[name]
@@ -47,7 +52,25 @@ class FunctionObjects:
         if nk:
             f.__kwdefaults__ = dict(zip(sig.kwdefaults, inputs[nd:nd + nk]))
         f.__module__ = self.module_name()
+        if not sig.free:
+            self.plain[f] = name
         return f
+
+    def direct_callee(self, f, nargs: int) -> str | None:
+        """The IR function a call ``f(*nargs arguments)`` runs exactly, if ``f`` is one
+        of ours whose parameters are all positional, no cells, and ``nargs`` of them."""
+        try:
+            name = self.plain.get(f)
+        except TypeError:   # not hashable / not weak-referenceable: not one of ours
+            return None
+        if name is None:
+            return None
+        fn = self.functions[name]
+        sig = signature_of(fn)
+        if sig.varargs or sig.varkw or sig.kwonly or sig.free or sig.kind != "function" \
+                or sig.positional != len(fn.params) or nargs != len(fn.params):
+            return None
+        return name
 
     def _factory(self, fn: Function, sig: Signature) -> Callable:
         params = fn.params[:sig.nparams]

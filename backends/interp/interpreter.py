@@ -24,6 +24,7 @@ from ir.cfg import natural_loops
 from ir.core import MODULE_FUNCTION, SUSPENDING_KINDS, Exit, Function, Module, Uop
 from ir.uops import DEOPT, Effect, Flag, U, missing_arguments
 
+from .attr_profile import attr_step, is_attr_site
 from .blockcode import HOT_BLOCK, build as build_block, index_at
 from .function_objects import FunctionObjects
 from .generators import Delegation, Suspension, make_generator
@@ -57,6 +58,7 @@ class CompiledBlock:
     is_header: bool = False
     moves: dict = field(default_factory=dict)  # id(Target) -> parallel copy into params
     sites: list = field(default_factory=list)  # per step: its profile set, or None
+    closures: set = field(default_factory=set)  # steps the block's code runs as closures
     run: Callable | None = None   # the generated function of the whole block (blockcode)
     line_index: dict = field(default_factory=dict)  # its source line -> uop index
 
@@ -255,12 +257,18 @@ def compile_function(interp: Interpreter, fn: Function, tier1: bool) -> Compiled
     blocks: dict[str, CompiledBlock] = {}
     prof = interp.profile if tier1 else None
     for b in fn.blocks:
-        steps, sites = [], []
+        steps, sites, closures = [], [], set()
         for idx, u in enumerate(b.uops[:-1]):
             site = (fn.name, b.label, idx)
             seen = prof.site(site) if prof is not None and u.defn.has(Flag.PROFILE) else None
             sites.append(seen)
-            steps.append(_compile_uop(interp, u, local_index, scratch, seen))
+            step = _compile_uop(interp, u, local_index, scratch, seen)
+            if prof is not None and is_attr_site(u.name):
+                # the attribute profile is the closure's: the block's code calls it
+                step = attr_step(step, u, prof.attrs.setdefault(site, {}),
+                                 interp.function_objects)
+                closures.add(idx)
+            steps.append(step)
         t = b.uops[-1]
         d = t.defn
         if d.effect is Effect.BRANCH:
@@ -281,7 +289,8 @@ def compile_function(interp: Interpreter, fn: Function, tier1: bool) -> Compiled
                     Delegation if t.name == U._YIELD_FROM_EXIT else Suspension)
         else:
             raise AssertionError(f"unknown terminator {t.name}")
-        blocks[b.label] = CompiledBlock(b.label, steps, b.uops, term, b.params, sites=sites)
+        blocks[b.label] = CompiledBlock(b.label, steps, b.uops, term, b.params, sites=sites,
+                                        closures=closures)
     for b in fn.blocks:
         for t in b.uops[-1].targets:
             if t.args:

@@ -39,6 +39,18 @@ def type_name(t: type) -> str:
 class Profile:
     types: dict[Site, set[tuple[type, ...]]] = field(default_factory=dict)
     exits: Counter = field(default_factory=Counter)
+    # attribute sites: receiver type -> what tier 1 found there (attr_profile.AttrSpec)
+    attrs: dict[Site, dict[type, object]] = field(default_factory=dict)
+
+    def attr_spec(self, key: Site):
+        """(the AttrSpec of a monomorphic attribute site, None) or (None, why not)."""
+        specs = self.attrs.get(key)
+        if not specs:
+            return None, "no attribute profile"
+        if len(specs) > 1:
+            return None, "polymorphic: " + " | ".join(sorted(t.__qualname__ for t in specs))
+        spec = next(iter(specs.values()))
+        return (spec, "") if spec.kind else (None, spec.why)
 
     def site(self, key: Site) -> set[tuple[type, ...]]:
         return self.types.setdefault(key, set())

@@ -12,7 +12,7 @@ from ir.uops import UOPS, U
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("ir", "passes", "backends", "workbench")
 # the uop table: where the names are defined
-TABLE_FILES = {"ir/uops.py", "ir/uops_language.py"}
+TABLE_FILES = {"ir/uops.py", "ir/uops_language.py", "ir/attr_uops.py"}
 LITERALS_ALLOWED: set[str] = set()
 
 

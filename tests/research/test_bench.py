@@ -63,7 +63,7 @@ def test_default_files_are_the_project_programs():
 
     files = [Path(f) for f in bench.default_files()]
     assert [f.stem for f in files] == sorted(KERNEL_NAMES) + sorted(PROGRAM_NAMES)
-    assert len(files) == 14
+    assert len(files) == 15
     programs = Path(workbench.__file__).resolve().parent / "benchmarks" / "programs"
     assert all(f.is_file() and f.is_relative_to(programs) for f in files), files
     assert [f.parent.name for f in files] == ["kernels"] * 8 + ["programs"] * 6

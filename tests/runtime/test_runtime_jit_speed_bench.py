@@ -45,11 +45,12 @@ def test_no_files_measures_the_project_programs(monkeypatch):
 
     seen = {}
     monkeypatch.setattr(jit_speed, "steady_state",
-                        lambda files, repeat: seen.setdefault("steady", files) and [])
+                        lambda files, repeat, configs=None: seen.setdefault("steady", files)
+                        and [])
     monkeypatch.setattr(jit_speed, "emission_speed",
                         lambda files, repeat: seen.setdefault("emission", files) and {})
     with contextlib.redirect_stdout(io.StringIO()):
         assert jit_speed.main(["--json", "--skip", "unicorn"]) == 0
     files = bench.default_files()
-    assert len(files) == 14
+    assert len(files) == 15
     assert seen == {"steady": files, "emission": files}

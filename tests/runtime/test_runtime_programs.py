@@ -26,7 +26,7 @@ def _path(name: str) -> Path:
 
 
 def test_the_programs_are_all_there_inside_the_package():
-    assert NAMES == sorted(PROGRAM_NAMES) and len(NAMES) == 6
+    assert NAMES == sorted(PROGRAM_NAMES) and len(NAMES) == 7
     assert [p.stem for p in KERNELS] == sorted(KERNEL_NAMES) and len(KERNELS) == 8
     assert sorted(PROGRAM_SIZES) == NAMES
     for folder in (PROGRAMS_DIR, KERNELS_DIR):

@@ -4,8 +4,8 @@ running time scales with the size of the IR.  Run them as modules, e.g.
 
 The project's own benchmark programs ship with the package (package data, not modules):
 ``programs/kernels/*.py`` (the reference kernels the tests and passes are measured on)
-and ``programs/*.py`` (larger programs: sorting, matrices, n-body, big ints,
-allocation, generators).  Each is a plain script in the frontend's subset whose
+and ``programs/*.py`` (larger programs: sorting, matrices, n-body over lists and over
+objects, big ints, allocation).  Each is a plain script in the frontend's subset whose
 ``if __name__ == "__main__":`` block prints a result.
 """
 
@@ -19,7 +19,7 @@ KERNELS_DIR = PROGRAMS_DIR / "kernels"
 KERNEL_NAMES = ("collatz", "fib_big", "fib_mod", "gcd_sum", "mandelbrot", "sieve",
                 "spectral_norm", "sum_loop")
 PROGRAM_NAMES = ("alloc_loop", "generators", "insertion_sort", "matmul", "nbody",
-                 "sum_squares_big")
+                 "nbody_classes", "sum_squares_big")
 
 
 def _files(folder: Path, names: tuple[str, ...]) -> list[Path]:

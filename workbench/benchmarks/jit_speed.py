@@ -96,7 +96,7 @@ def steady_workbench(bench_source: str, path: str, backend: str, passes: str,
     return _best(lambda: rt.interp.call(BENCH, []), repeat)
 
 
-def steady_state(files: list[str], repeat: int) -> list[dict]:
+def steady_state(files: list[str], repeat: int, configs=None) -> list[dict]:
     rows = []
     for path in files:
         source = split_main(Path(path).read_text())
@@ -105,7 +105,7 @@ def steady_state(files: list[str], repeat: int) -> list[dict]:
             continue
         base, expected = steady_cpython(source, repeat)
         row = {"file": path, "cpython": base, "configs": {}}
-        for backend, passes in CONFIGS:
+        for backend, passes in configs or CONFIGS:
             name = f"{backend}+{passes or 'none'}"
             try:
                 t, out = steady_workbench(source, path, backend, passes, repeat)
@@ -172,16 +172,24 @@ def unicorn_speed(path: str | None = None) -> dict:
     return out
 
 
+LABELS: dict[str, str] = {}   # pipeline -> the label --config gave it
+
+
 def _short(passes: str) -> str:
+    if passes in LABELS:
+        return LABELS[passes]
     return passes.replace("default,regalloc{algo=", "+").rstrip("}") or "none"
 
 
-def _print(report: dict) -> None:
+def _print(report: dict, configs=None) -> None:
+    configs = configs or CONFIGS
     if "steady" in report:
-        names = [f"{b}+{p or 'none'}" for b, p in CONFIGS]
+        names = [f"{b}+{p or 'none'}" for b, p in configs]
         print("steady state, native: best seconds per call of the main block, and the ratio "
               "to CPython's (below 1: faster)")
-        print(f"{'script':<14} {'cpython':>8}  " + "".join(f"{_short(p):>22}" for _, p in CONFIGS))
+        width = max([22] + [len(_short(p)) + 2 for _, p in configs])
+        print(f"{'script':<14} {'cpython':>8}  " + "".join(f"{_short(p):>{width}}"
+                                                            for _, p in configs))
         for row in report["steady"]:
             name = Path(row["file"]).stem
             if "skipped" in row:
@@ -190,8 +198,8 @@ def _print(report: dict) -> None:
             cells = []
             for n in names:
                 c = row["configs"][n]
-                cells.append(f"{'FAILED':>22}" if "error" in c else
-                             f"{c['seconds']:>13.4f}s {c['ratio']:>6.2f}x")
+                cells.append(f"{'FAILED':>{width}}" if "error" in c else
+                             f"{c['seconds']:>{width - 9}.4f}s {c['ratio']:>6.2f}x")
             print(f"{name:<14} {row['cpython']:>7.4f}s  " + "".join(cells))
         for row in report["steady"]:
             for n, c in row.get("configs", {}).items():
@@ -217,12 +225,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="timed calls/rounds (default 3)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of tables")
     ap.add_argument("--skip", default="", help="comma-separated: steady,emission,unicorn")
+    ap.add_argument("--config", action="append", metavar="[LABEL:]PASSES", default=None,
+                    help="a steady-state configuration: native with this pipeline ('' for "
+                         "none), shown as LABEL if given; repeat it for several, measured "
+                         "in the same run (default: none, default and default plus each "
+                         "allocator)")
     args = ap.parse_args(argv)
+    configs = None
+    if args.config is not None:
+        configs = []
+        for c in args.config:
+            label, colon, passes = c.partition(":")
+            if colon:
+                LABELS[passes] = label
+            configs.append(("native", passes if colon else c))
     files = args.files or default_files()
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     report: dict = {}
     if "steady" not in skip:
-        report["steady"] = steady_state(files, args.repeat)
+        report["steady"] = steady_state(files, args.repeat, configs=configs)
     if "emission" not in skip:
         report["emission"] = emission_speed(files, args.repeat)
     if "unicorn" not in skip:
@@ -230,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        _print(report)
+        _print(report, configs)
     return 0
 
 

@@ -358,6 +358,9 @@ class Runtime(GeneratorSteps):
             return self.run_tier2_interp(name, t2, args + unbound, 0)
 
         def exited(last_exit, args: list):
+            # taken, not kept: the exit's values are the caller's objects (a receiver,
+            # say), which the code object must not hold on to
+            jit.last_exit = None
             return self.resume_from_jit(name, t2, last_exit, args + unbound)
 
         # one generated function does all of it (NativeCode.invoker with a Caller)

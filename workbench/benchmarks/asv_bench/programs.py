@@ -36,6 +36,7 @@ SMALL_SIZES: dict[str, dict[str, str]] = {
     "insertion_sort": {"3_500": "60"},
     "matmul": {"160": "8"},
     "nbody": {"10, 10_000": "4, 30"},
+    "nbody_classes": {"10, 3_000": "4, 30"},
     "sum_squares_big": {"3_000_000": "300"},
 }
 
