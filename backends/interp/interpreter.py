@@ -32,6 +32,11 @@ UNBOUND = object()
 RECURSION_LIMIT = 1000
 
 
+class Abort(BaseException):
+    """The workbench's own way out of a running program (a spent warm-up budget): no
+    handler of the program catches it."""
+
+
 class SideExit(Exception):
     """Optimized code left through ``exit``; ``values`` holds what the exit names."""
 
@@ -49,6 +54,7 @@ class CompiledBlock:
     count: int = 0          # times entered (for stats: uops = count * len)
     is_header: bool = False
     moves: dict = field(default_factory=dict)  # id(Target) -> parallel copy into params
+    handler: str | None = None   # where an exception raised in this block goes
 
 
 @dataclass
@@ -160,43 +166,52 @@ class Interpreter:
         blk = blocks[label]
         loop_hook = self.loop_hook
         i = index
-        try:
-            while True:
-                blk.count += 1
-                steps = blk.steps
-                if i:
-                    steps = steps[i:]
-                for step in steps:
-                    step(vals, frame)
-                    i += 1
-                term = blk.term
-                kind = term[0]
-                if kind is Effect.BRANCH:
-                    t = term[2] if vals[term[1]] else term[3]
-                elif kind is Effect.JUMP:
-                    t = term[1]
-                elif kind is Effect.ENTRY:
-                    t = term[1][entry]
-                elif kind is Effect.RETURN:
-                    return vals[term[1]]
-                else:  # YIELD: a generator's frame suspends (backends/interp/generators)
-                    return Suspension(vals[term[1]], term[2].block)
-                blk = blocks[t.block]
-                if t.args:
-                    blk.moves[id(t)](vals)
+        while True:
+            try:
+                while True:
+                    blk.count += 1
+                    steps = blk.steps
+                    if i:
+                        steps = steps[i:]
+                    for step in steps:
+                        step(vals, frame)
+                        i += 1
+                    term = blk.term
+                    kind = term[0]
+                    if kind is Effect.BRANCH:
+                        t = term[2] if vals[term[1]] else term[3]
+                    elif kind is Effect.JUMP:
+                        t = term[1]
+                    elif kind is Effect.ENTRY:
+                        t = term[1][entry]
+                    elif kind is Effect.RETURN:
+                        return vals[term[1]]
+                    else:  # YIELD: a generator's frame suspends (backends/interp/generators)
+                        return Suspension(vals[term[1]], term[2].block)
+                    blk = blocks[t.block]
+                    if t.args:
+                        blk.moves[id(t)](vals)
+                    i = 0
+                    if blk.is_header and loop_hook is not None:
+                        done, result = loop_hook(cf, blk.label, frame)
+                        if done:
+                            return result
+            except SideExit as se:
+                se.block, se.index = blk.label, i
+                raise
+            except Abort:
+                raise
+            except BaseException as e:
+                if blk.handler is None:
+                    if isinstance(e, Exception):
+                        uop = blk.uops[min(i, len(blk.uops) - 1)]
+                        frames = e.__dict__.setdefault("_wb_frames", [])
+                        frames.append((cf.fn.name, uop.line))
+                    raise
+                # the block's handler takes over, with the exception as its parameter
+                blk = blocks[blk.handler]
+                vals[blk.params[0]] = e
                 i = 0
-                if blk.is_header and loop_hook is not None:
-                    done, result = loop_hook(cf, blk.label, frame)
-                    if done:
-                        return result
-        except SideExit as se:
-            se.block, se.index = blk.label, i
-            raise
-        except Exception as e:
-            uop = blk.uops[min(i, len(blk.uops) - 1)]
-            frames = e.__dict__.setdefault("_wb_frames", [])
-            frames.append((cf.fn.name, uop.line))
-            raise
 
 
 def compile_function(interp: Interpreter, fn: Function, tier1: bool) -> CompiledFunction:
@@ -228,7 +243,8 @@ def compile_function(interp: Interpreter, fn: Function, tier1: bool) -> Compiled
             term = (Effect.ENTRY, list(t.targets))
         else:
             raise AssertionError(f"unknown terminator {t.name}")
-        blocks[b.label] = CompiledBlock(b.label, steps, b.uops, term, b.params)
+        blocks[b.label] = CompiledBlock(b.label, steps, b.uops, term, b.params,
+                                        handler=b.handler)
     for b in fn.blocks:
         for t in b.uops[-1].targets:
             if t.args:

@@ -12,10 +12,10 @@ import copy
 import io
 from dataclasses import dataclass, field
 
-from backends.interp.interpreter import Interpreter
+from backends.interp.interpreter import Abort, Interpreter
 from backends.interp.profile import Profile
-from ir.cfg import natural_loops
-from ir.core import MODULE_FUNCTION, Block, Function, Module, Target, Uop
+from ir.cfg import natural_loops, reverse_postorder
+from ir.core import MODULE_FUNCTION, Block, Exit, Function, Module, Target, Uop
 from ir.uops import U
 from passes.base import Pass, PassContext
 from passes.manager import Instrumentation, PassManager
@@ -23,7 +23,7 @@ from passes.manager import Instrumentation, PassManager
 IMMUTABLE = (int, float, bool, str, type(None))
 
 
-class _BudgetSpent(Exception):
+class _BudgetSpent(Abort):
     pass
 
 
@@ -81,6 +81,29 @@ def add_entry_dispatcher(fn: Function) -> list[str]:
     return targets
 
 
+def exit_protected_blocks(fn: Function) -> bool:
+    """Each block with an exception handler becomes ``_EXIT_TRY``: tier 1 runs it, so an
+    exception raised there finds its handler with the frame's exact objects (the exit
+    hands them over), and the code re-enters compiled code at the next loop header
+    (OSR). The handlers are then reachable from nothing compiled, and dce drops them.
+    The generic IR keeps no value across blocks, so the exit names none."""
+    changed = False
+    for b in fn.blocks:
+        if b.handler is None:
+            continue
+        line = b.uops[0].line
+        none = fn.new_value()
+        b.uops = [Uop(U._EXIT_TRY, exit=Exit(b.label, 0), line=line),
+                  Uop(U._LOAD_CONST, output=none, imms=(None,), line=line),
+                  Uop(U._RETURN, [none], line=line)]
+        b.handler = None
+        changed = True
+    if changed:   # handlers reachable from no compiled code: not entries, no loops
+        live = set(reverse_postorder(fn))
+        fn.blocks = [b for b in fn.blocks if b.label in live]
+    return changed
+
+
 @dataclass
 class Optimized:
     fn: Function
@@ -100,6 +123,7 @@ def optimize(module: Module, fn: Function, passes: list[Pass], profile: Profile 
     appended to it as ``(n, pass, what)``.  Without a list the count is per call.
     """
     opt = copy.deepcopy(fn)
+    exit_protected_blocks(opt)
     entries = add_entry_dispatcher(opt)
     ctx = PassContext(module=module, profile=profile,
                       constant_globals=constant_globals(module, fn.name, globals_ or {}),
