@@ -202,11 +202,13 @@ class Interpreter:
             except Abort:
                 raise
             except BaseException as e:
+                # The traceback's frame of this call: once, where the exception first
+                # passed (a handler that re-raises it keeps that line, as CPython's).
+                if isinstance(e, Exception) and e.__dict__.get("_wb_at") != id(vals):
+                    uop = blk.uops[min(i, len(blk.uops) - 1)]
+                    e.__dict__.setdefault("_wb_frames", []).append((cf.fn.name, uop.line))
+                    e._wb_at = id(vals)
                 if blk.handler is None:
-                    if isinstance(e, Exception):
-                        uop = blk.uops[min(i, len(blk.uops) - 1)]
-                        frames = e.__dict__.setdefault("_wb_frames", [])
-                        frames.append((cf.fn.name, uop.line))
                     raise
                 # the block's handler takes over, with the exception as its parameter
                 blk = blocks[blk.handler]

@@ -94,7 +94,7 @@ class Handlers:
         and continue: their loop's), innermost first; the handler is then the one
         around the outermost construct left."""
         stack = self.unwinding
-        saved = list(stack)
+        saved, handler = list(stack), self.handler
         for k in range(len(saved) - 1, depth - 1, -1):
             c = saved[k]
             del stack[k:]
@@ -109,6 +109,7 @@ class Handlers:
                 self.end_handler(c)
                 self.protect(c.outside)
         stack[:] = saved
+        self.handler = handler   # for what follows the jump (the current block keeps its)
 
     def end_handler(self, c: Cleanup) -> None:
         if c.kind == "except":
