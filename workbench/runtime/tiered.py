@@ -289,6 +289,8 @@ class Runtime:
                 except Refused as e:
                     info.refused += 1
                     info.refusal = str(e)
+                    r = Refused
+                if r is Refused:   # outside the except clause: the program's code runs
                     return self.run_tier2_interp(name, t2, list(args) + unbound, 0)
                 info.runs += 1
                 if r is EXITED:
@@ -342,8 +344,11 @@ class Runtime:
         t2.info.interp_runs += 1
         try:
             return self.interp.execute(t2.code, frame, t2.code.entry, entry=entry)
-        except SideExit as se:
-            return self.resume_tier1(name, t2, se, frame)
+        except SideExit as e:
+            se = e
+        # Tier 1 resumes outside the except clause: inside it, the SideExit would be the
+        # exception being handled (sys.exc_info(), __context__) for the program's code.
+        return self.resume_tier1(name, t2, se, frame)
 
     def count_exit(self, name: str, t2: Tier2, ex) -> None:
         self.trace.side_exits += 1
