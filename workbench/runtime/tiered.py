@@ -91,10 +91,21 @@ class Tier2:
     codemap: object | None = None    # backends.tracing.CodeMap (unicorn)
     version: int = 1                 # 1 for a function's first tier-2 code, then 2, ...
     cold_sites: frozenset = frozenset()  # tier-1 (block, index) of its _EXIT_COLD exits
+    # Exits where tier 1 takes over an exception's way to its handler: _EXIT_TRY, and a
+    # uop that may raise (x // 0) in a protected block. Not failed speculations.
+    handler_sites: frozenset = frozenset()
+    tier1: Function | None = None
 
     def __post_init__(self):
         self.cold_sites = frozenset((u.exit.block, u.exit.index)
                                     for _, _, u in self.opt.fn.uops() if u.name == U._EXIT_COLD)
+        protected = set()
+        if self.tier1 is not None:
+            protected = {b.label for b in self.tier1.blocks if b.handler is not None}
+        self.handler_sites = frozenset(
+            (u.exit.block, u.exit.index) for _, _, u in self.opt.fn.uops()
+            if u.exit is not None and (u.name == U._EXIT_TRY or (
+                u.exit.block in protected and u.defn.has(Flag.EXIT_MAY_RAISE))))
 
 
 @dataclass
@@ -169,7 +180,8 @@ class Runtime:
             # A suspended frame is resumed by the tier-1 driver (backends/interp/generators).
             self.tier2[name] = None
             return None
-        if any(u.defn.has(Flag.TIER1_ONLY) for _, _, u in fn.uops()):
+        if any(u.defn.has(Flag.TIER1_ONLY) for b in fn.blocks if b.handler is None
+               for u in b.uops):   # (a protected block that has one runs in tier 1)
             self.tier2[name] = None   # what the passes cannot optimize stays in tier 1
             return None
         opt = optimize(self.module, fn, self.pipeline, self.profile, self.interp.globals,
@@ -177,7 +189,7 @@ class Runtime:
                        bisect_log=self.bisect_log if self.bisect_limit is not None else None)
         code = compile_function(self.interp, opt.fn, tier1=False)
         t2 = Tier2(opt, code, {label: i for i, label in enumerate(opt.entries)},
-                   version=self.reoptimized[name] + self.warmed[name] + 1)
+                   version=self.reoptimized[name] + self.warmed[name] + 1, tier1=fn)
         if self.backend in JIT_BACKENDS:
             self.compile_jit(t2)
         self.tier2[name] = t2
@@ -354,6 +366,8 @@ class Runtime:
         self.trace.side_exits += 1
         site = (name, ex.block, ex.index)
         self.trace.exits_by_site[site] += 1
+        if (ex.block, ex.index) in t2.handler_sites:
+            return
         if (ex.block, ex.index) in t2.cold_sites:
             # Not a failed speculation: the profile that re-optimization reads is being
             # collected by tier 1 right now, so this must not mark the site unstable.
