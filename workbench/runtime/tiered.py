@@ -152,6 +152,7 @@ class Runtime:
         self.cold_exits: Counter = Counter()
         self.trace = TraceCounts()
         self.retired: list[tuple[str, Tier2]] = []  # invalidated code, still counted
+        self.resuming: set[int] = set()   # id() of the frames tier 1 finishes after exits
         # With a JIT backend, hot code goes to tier 2 even with an empty pipeline: its
         # generic uops become machine code calling runtime helpers, the baseline that
         # `trace` compares optimized pipelines with (slow natively: a ctypes callback
@@ -321,6 +322,8 @@ class Runtime:
         t2 = self.get_tier2(cf.fn.name)
         if t2 is None or label not in t2.entry_index:
             return False, None
+        if id(frame) in self.resuming:   # tier 1 after an exit: re-enter from there
+            return True, _Reenter(label, t2)
         try:
             return True, self.run_tier2(cf.fn.name, t2, frame, t2.entry_index[label])
         except Exception as e:
@@ -333,6 +336,12 @@ class Runtime:
 
     def run_tier2(self, name: str, t2: Tier2, frame: list, entry: int) -> object:
         """Run optimized code; on a side exit, finish the call in tier 1."""
+        done, r = self.enter_tier2(name, t2, frame, entry)
+        return r if done else self.finish_in_tier1(name, frame, r)
+
+    def enter_tier2(self, name: str, t2: Tier2, frame: list, entry: int) -> tuple:
+        """(True, the result) or, after a side exit, (False, where tier 1 resumes: label,
+        index and values), the frame holding the locals."""
         if t2.jit is not None:
             locals_ = self.interp.compile(name).fn.locals
             values = {local: v for local, v in zip(locals_, frame) if v is not UNBOUND}
@@ -347,9 +356,16 @@ class Runtime:
                 t2.info.runs += 1
                 if result[0] == "return":
                     t2.info.returns += 1
-                    return result[1]
-                return self.resume_from_jit(name, t2, result, frame)
-        return self.run_tier2_interp(name, t2, frame, entry)
+                    return True, result[1]
+                return False, self.exit_from_jit(name, t2, result, frame)
+        t2.info.interp_runs += 1
+        try:
+            return True, self.interp.execute(t2.code, frame, t2.code.entry, entry=entry)
+        except SideExit as e:
+            se = e
+        # Tier 1 resumes outside the except clause: inside it, the SideExit would be the
+        # exception being handled (sys.exc_info(), __context__) for the program's code.
+        return False, self.exit_tier2_interp(name, t2, se, frame)
 
     def run_tier2_interp(self, name: str, t2: Tier2, frame: list, entry: int) -> object:
         """``t2`` in the tier-2 interpreter; on a side exit, finish the call in tier 1."""
@@ -358,9 +374,28 @@ class Runtime:
             return self.interp.execute(t2.code, frame, t2.code.entry, entry=entry)
         except SideExit as e:
             se = e
-        # Tier 1 resumes outside the except clause: inside it, the SideExit would be the
-        # exception being handled (sys.exc_info(), __context__) for the program's code.
-        return self.resume_tier1(name, t2, se, frame)
+        return self.finish_in_tier1(name, frame, self.exit_tier2_interp(name, t2, se, frame))
+
+    def finish_in_tier1(self, name: str, frame: list, where: tuple) -> object:
+        """Tier 1 from a side exit to the end of the call. A hot loop header it reaches
+        enters tier 2 again from here (``on_loop_header`` answers ``_Reenter``), not from
+        a call nested in this one: a loop whose exceptions keep leaving compiled code for
+        their handlers runs at a constant depth of the Python stack."""
+        cf1 = self.interp.compile(name)
+        key = id(frame)
+        while True:
+            label, index, vals = where
+            self.resuming.add(key)
+            try:
+                r = self.interp.execute(cf1, frame, label, index, vals)
+            finally:
+                self.resuming.discard(key)
+            if type(r) is not _Reenter:
+                return r
+            t2 = r.t2
+            done, where = self.enter_tier2(name, t2, frame, t2.entry_index[r.label])
+            if done:
+                return where
 
     def count_exit(self, name: str, t2: Tier2, ex) -> None:
         self.trace.side_exits += 1
@@ -379,7 +414,9 @@ class Runtime:
         if self.profile.exits[site] % MAX_EXITS == 0 and self.tier2.get(name) is t2:
             self.invalidate(name)
 
-    def resume_tier1(self, name: str, t2: Tier2, se: SideExit, frame: list) -> object:
+    def exit_tier2_interp(self, name: str, t2: Tier2, se: SideExit, frame: list) -> tuple:
+        """The tier-2 interpreter left through ``se``: the frame gets the exit's locals;
+        where tier 1 resumes (label, index, values)."""
         ex = se.exit
         for u in t2.code.blocks[se.block].uops[se.index + 1:]:
             self.trace.not_run[(name, u.name)] += 1
@@ -391,11 +428,11 @@ class Runtime:
         vals = [None] * cf1.nvals
         for k, v in ex.values:
             vals[k] = se.vals[v]
-        return self.interp.execute(cf1, frame, ex.block, ex.index, vals)
+        return ex.block, ex.index, vals
 
-    def resume_from_jit(self, name: str, t2: Tier2, result: tuple, frame: list) -> object:
-        """Machine code left through exit ``result[1]``: the same resumption as
-        ``resume_tier1``, from the runner's boxed values and locals."""
+    def exit_from_jit(self, name: str, t2: Tier2, result: tuple, frame: list) -> tuple:
+        """Machine code left through exit ``result[1]``: the same as
+        ``exit_tier2_interp``, from the runner's boxed values and locals."""
         _, index, values, locals_ = result
         ex = t2.jit.blob.exits[index]
         t2.info.exits += 1
@@ -407,7 +444,11 @@ class Runtime:
         vals = [None] * cf1.nvals
         for k, v in values.items():
             vals[k] = v
-        return self.interp.execute(cf1, frame, ex.block, ex.index, vals)
+        return ex.block, ex.index, vals
+
+    def resume_from_jit(self, name: str, t2: Tier2, result: tuple, frame: list) -> object:
+        """Machine code left through an exit: finish the call in tier 1."""
+        return self.finish_in_tier1(name, frame, self.exit_from_jit(name, t2, result, frame))
 
     # -- what optimized code executed -----------------------------------------
 
@@ -457,6 +498,16 @@ class Runtime:
         live = [(n, t2) for n, t2 in sorted(self.tier2.items()) if t2 is not None]
         return live + self.retired
 
+
+
+class _Reenter:
+    """What tier 1, finishing a call after a side exit, returns at a hot loop header: run
+    ``t2`` from there (``Runtime.finish_in_tier1``)."""
+
+    __slots__ = ("label", "t2")
+
+    def __init__(self, label: str, t2: Tier2):
+        self.label, self.t2 = label, t2
 
 
 class _SkipNextFrame(list):
