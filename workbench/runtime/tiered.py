@@ -95,6 +95,7 @@ class Tier2:
     # uop that may raise (x // 0) in a protected block. Not failed speculations.
     handler_sites: frozenset = frozenset()
     tier1: Function | None = None
+    starts_in_tier1: bool = False
 
     def __post_init__(self):
         self.cold_sites = frozenset((u.exit.block, u.exit.index)
@@ -102,6 +103,10 @@ class Tier2:
         protected = set()
         if self.tier1 is not None:
             protected = {b.label for b in self.tier1.blocks if b.handler is not None}
+        # A call would leave at once through _EXIT_TRY (the body starts in a protected
+        # block that can raise): calls stay in tier 1, and its loops enter by OSR.
+        first = self.opt.fn.block(self.opt.fn.entry.uops[-1].targets[0].block)
+        self.starts_in_tier1 = first.uops[0].name == U._EXIT_TRY
         self.handler_sites = frozenset(
             (u.exit.block, u.exit.index) for _, _, u in self.opt.fn.uops()
             if u.exit is not None and (u.name == U._EXIT_TRY or (
@@ -263,7 +268,7 @@ class Runtime:
         if name == MODULE_FUNCTION or self.calls[name] < HOT_CALLS:
             return self.interp.call_tier1(name, args)
         t2 = self.get_tier2(name)
-        if t2 is None:
+        if t2 is None or t2.starts_in_tier1:
             return self.interp.call_tier1(name, args)
         if hasattr(t2.jit, "invoker"):
             # from now on calls of `name` skip this method (until its code is dropped)
