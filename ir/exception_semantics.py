@@ -89,6 +89,20 @@ def before_with(mgr) -> tuple:
     return exit_, t.__enter__.__get__(mgr, t)()
 
 
+def before_async_with(mgr) -> tuple:
+    """``async with mgr``: (the bound ``__aexit__``, what ``__aenter__()`` returned, to be
+    awaited), as CPython's BEFORE_ASYNC_WITH."""
+    t = type(mgr)
+    if not _has(t, "__aenter__"):
+        raise TypeError(f"'{t.__name__}' object does not support the asynchronous context "
+                        f"manager protocol")
+    if not _has(t, "__aexit__"):
+        raise TypeError(f"'{t.__name__}' object does not support the asynchronous context "
+                        f"manager protocol (missed __aexit__ method)")
+    exit_ = t.__aexit__.__get__(mgr, t)
+    return exit_, t.__aenter__.__get__(mgr, t)()
+
+
 def _has(t: type, name: str) -> bool:
     return any(name in k.__dict__ for k in t.__mro__)
 

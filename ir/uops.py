@@ -656,6 +656,9 @@ define(UopDef("_ACTIVE_EXCEPTION", output=True, flags=E, impl=X.active_exception
 define(UopDef("_BEFORE_WITH", inputs=("mgr",), output=True, flags=E, result="tuple",
                impl=X.before_with,
                doc="with mgr: (bound __exit__, the result of __enter__)"))
+define(UopDef("_BEFORE_ASYNC_WITH", inputs=("mgr",), output=True, flags=E,
+               result="tuple", impl=X.before_async_with,
+               doc="async with mgr: (bound __aexit__, __aenter__() to await)"))
 define(UopDef("_WITH_EXCEPT_START", inputs=("exit", "exc"), output=True, flags=E,
                impl=X.with_except_start,
                doc="exit(type(exc), exc, exc.__traceback__): true suppresses exc"))

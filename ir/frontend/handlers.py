@@ -20,7 +20,7 @@ class Cleanup:
     """What leaving a construct early must do: ``kind`` is "finally" (run ``data``, the
     finally body), "except" (end a handler: ``data`` = (prev local, as-name)),
     "finally-exc" (the finally of an exception: ``data`` = prev local) or "with"
-    (``data`` = the local holding the bound ``__exit__``). ``inner``: the handler
+    (``data`` = the local holding the bound ``__exit__``, and whether it is awaited). ``inner``: the handler
     inside the construct; ``outside``: the one around it."""
 
     kind: str
@@ -125,9 +125,13 @@ class Handlers:
         self.store_name(name, self.emit(U._LOAD_CONST, imms=(None,)))
         self.delete_name(ast.Name(name, ast.Del()))
 
-    def call_exit(self, exit_local: str) -> None:
+    def call_exit(self, how: tuple[str, bool]) -> None:
+        """``__exit__(None, None, None)`` (awaited for ``async with``)."""
+        exit_local, is_async = how
         none = self.emit(U._LOAD_CONST, imms=(None,))
-        self.emit(U._CALL, [self.load_local(exit_local), none, none, none], ((),))
+        r = self.emit(U._CALL, [self.load_local(exit_local), none, none, none], ((),))
+        if is_async:
+            self.awaited(None, r)
 
     # -- statements -----------------------------------------------------------
 
@@ -235,9 +239,16 @@ class Handlers:
             self.reraise(nexc)
 
     def stmt_With(self, node: ast.With) -> None:
-        self.with_items(node, node.items)
+        self.with_items(node, node.items, False)
 
-    def with_items(self, node: ast.With, items: list[ast.withitem]) -> None:
+    def stmt_AsyncWith(self, node: ast.AsyncWith) -> None:
+        self.with_items(node, node.items, True)
+
+    def awaited(self, node, v: int) -> int:
+        return self.delegate(node, self.emit(U._GET_AWAITABLE, [v]))
+
+    def with_items(self, node, items: list[ast.withitem], is_async: bool) -> None:
+        """``with`` (``async with``: ``__aenter__``/``__aexit__``, each result awaited)."""
         if not items:
             self.body(node.body)
             return
@@ -245,28 +256,32 @@ class Handlers:
         outer = self.handler
         mgr = self.expr(item.context_expr)
         self.at(item.context_expr)
-        pair = self.emit(U._BEFORE_WITH, [mgr])
+        pair = self.emit(U._BEFORE_ASYNC_WITH if is_async else U._BEFORE_WITH, [mgr])
         exit_local = self.temp("exit")
         self.store_local(exit_local, self.emit(U._BINARY_SUBSCR,
                                                [pair, self.emit(U._LOAD_CONST, imms=(0,))]))
         value = self.emit(U._BINARY_SUBSCR, [pair, self.emit(U._LOAD_CONST, imms=(1,))])
+        if is_async:
+            value = self.awaited(item.context_expr, value)
         w, exc = self.handler_block()
         after = self.new_block()
         self.protect(w.label)
         if item.optional_vars is not None:
             self.assign(item.optional_vars, value)
-        self.unwinding.append(Cleanup("with", w.label, outer, exit_local))
-        self.with_items(node, items[1:])
+        self.unwinding.append(Cleanup("with", w.label, outer, (exit_local, is_async)))
+        self.with_items(node, items[1:], is_async)
         self.unwinding.pop()
         self.protect(outer)
         self.at(node)
-        self.call_exit(exit_local)
+        self.call_exit((exit_local, is_async))
         self.jump(after.label)
         # the body raised: __exit__(type, value, traceback); true suppresses
         cleanup, cexc = self.handler_block()
         prev, saved = self.start_handler(w, exc, cleanup.label)
         self.at(node)
         r = self.emit(U._WITH_EXCEPT_START, [self.load_local(exit_local), exc])
+        if is_async:
+            r = self.awaited(node, r)
         suppress, again = self.new_block(), self.new_block()
         self.emit(U._BRANCH, [self.emit(U._TO_BOOL, [r])],
                   targets=(suppress.label, again.label))

@@ -28,7 +28,7 @@ CMP_TOKENS = {
 UNARY_TOKENS = {ast.USub: "neg", ast.UAdd: "pos", ast.Invert: "invert"}
 
 UNSUPPORTED_NAMES = {
-    ast.AsyncFor: "async for", ast.AsyncWith: "async with",
+    ast.AsyncFor: "async for",
     ast.Match: "match statement",
     ast.TryStar: "try/except* statement",
 }

@@ -2,8 +2,8 @@
 try/except with types, tuples of types and an as-name (bound, then unbound), else,
 finally overriding return/break/continue, nested try, bare raise, raise from, implicit
 chaining, sys.exc_info()/sys.exception() in handlers, user exception classes, with on a
-class-based and a contextlib.contextmanager manager (suppressing or not), try/finally
-in generators (close, throw), exceptions escaping to the top level (exit status and the
+class-based and a contextlib.contextmanager manager (suppressing or not), async with,
+try/finally in generators (close, throw), exceptions escaping to the top level (exit status and the
 last traceback line, chained), and exceptions caught in hot loops that are compiled."""
 
 import pytest
@@ -302,6 +302,47 @@ class open_thing:
 w = gen_with()
 print(next(w))
 w.close()
+''',
+    "async_with": '''
+import asyncio
+
+class AM:
+    def __init__(self, name, suppress=False):
+        self.name, self.suppress = name, suppress
+    async def __aenter__(self):
+        print("aenter", self.name)
+        await asyncio.sleep(0)
+        return self.name.upper()
+    async def __aexit__(self, t, v, tb):
+        print("aexit", self.name, t.__name__ if t else None, v)
+        return self.suppress
+
+async def main():
+    async with AM("a") as x:
+        print("inside", x)
+    async with AM("b", True):
+        raise ValueError("suppressed")
+    try:
+        async with AM("c") as c, AM("d"):
+            raise KeyError(c)
+    except KeyError as e:
+        print("caught", e)
+    for i in range(3):
+        async with AM(str(i)):
+            if i == 1:
+                continue
+            if i == 2:
+                return "returned"
+
+async def bad():
+    async with 3:
+        pass
+
+print(asyncio.run(main()))
+try:
+    asyncio.run(bad())
+except TypeError as e:
+    print(e)
 ''',
     "hot_loops": '''
 def work(n):
