@@ -378,6 +378,34 @@ def guarded(rows, n):
 
 print(work(5000), lookups(3000), guarded([[i * 0.5] for i in range(50)], 4000))
 ''',
+    "hot_calls": '''
+def safe_get(d, k):
+    try:
+        return d[k]
+    except KeyError:
+        return -1
+
+def later(xs, i):
+    n = len(xs)
+    j = i % (n + 2)
+    try:
+        v = xs[j]
+    except IndexError as e:
+        v = len(str(e))
+    finally:
+        n += 1
+    return v + n
+
+def driver(m):
+    d = {1: 10, 2: 20}
+    xs = [1, 2, 3]
+    total = 0
+    for i in range(m):
+        total += safe_get(d, i % 4) + later(xs, i)
+    return total
+
+print(driver(3000))
+''',
     "escapes_chained": '''
 class Failure(Exception):
     pass
