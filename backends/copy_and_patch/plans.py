@@ -78,7 +78,7 @@ def uop_kind(name: str) -> tuple:
     arg = None
     if name == U._NOP or d.effect is Effect.SPILL:
         k = NOP
-    elif name == U._EXIT_COLD:
+    elif name in (U._EXIT_COLD, U._EXIT_TRY):   # always exits: a plain jump
         k = EXIT_COLD
     elif d.is_guard:
         need = d.guard_type if d.guard_type in GUARD_KINDS.values() else None
