@@ -24,10 +24,53 @@ _incref.argtypes = (ctypes.py_object,)
 _incref.restype = None
 
 
+class _StackItem(ctypes.Structure):
+    _fields_ = [("exc_value", ctypes.c_void_p), ("previous_item", ctypes.c_void_p)]
+
+
+class _ThreadState(ctypes.Structure):
+    """The head of CPython 3.11's ``PyThreadState`` (Include/cpython/pystate.h), up to
+    ``exc_info``: the slot of the running generator (or of the thread)."""
+
+    _fields_ = [("prev", ctypes.c_void_p), ("next", ctypes.c_void_p),
+                ("interp", ctypes.c_void_p)] + [
+        (n, ctypes.c_int) for n in ("_initialized", "_static", "recursion_remaining",
+                                    "recursion_limit", "recursion_headroom", "tracing",
+                                    "tracing_what")] + [
+        (n, ctypes.c_void_p) for n in ("cframe", "c_profilefunc", "c_tracefunc",
+                                       "c_profileobj", "c_traceobj", "curexc_type",
+                                       "curexc_value", "curexc_traceback")] + [
+        ("exc_info", ctypes.POINTER(_StackItem))]
+
+
+_thread_state = ctypes.pythonapi.PyThreadState_Get
+_thread_state.restype = ctypes.POINTER(_ThreadState)
+
+
+def _own_slot():
+    """What CPython's PUSH_EXC_INFO saves: the innermost slot's exception (a generator
+    that handles none has its own empty slot, though its caller's shows through)."""
+    v = _thread_state().contents.exc_info.contents.exc_value
+    return None if not v else ctypes.cast(v, ctypes.py_object).value
+
+
+def _slot_is_readable() -> bool:
+    if sys.version_info[:2] != (3, 11):
+        return False
+    probe = ValueError("probe")
+    try:
+        raise probe
+    except ValueError:
+        return _thread_state().contents.exc_info.contents.exc_value == id(probe)
+
+
+_PREVIOUS = _own_slot if _slot_is_readable() else sys.exception
+
+
 def push_exc_info(exc):
     """A handler starts: ``exc`` becomes the exception being handled; the previous one
     (or None) is returned, for ``pop_except`` to restore."""
-    prev = sys.exception()
+    prev = _PREVIOUS()
     _set_handled(exc)
     return prev
 

@@ -344,6 +344,35 @@ try:
 except TypeError as e:
     print(e)
 ''',
+    "generator_exc_state": '''
+import sys
+def g():
+    try:
+        raise KeyError("in gen")
+    except KeyError:
+        pass
+    yield sys.exception()
+    yield sys.exception()
+it = g()
+try:
+    raise ValueError("caller")
+except ValueError:
+    print(next(it))
+print(next(it))
+def h():
+    print("h sees", sys.exception())
+    try:
+        raise TypeError
+    except TypeError:
+        print("inner", repr(sys.exception()))
+    print("h after", sys.exception())
+    yield 1
+try:
+    raise OSError("outer")
+except OSError:
+    list(h())
+print(sys.exception())
+''',
     "hot_loops": '''
 def work(n):
     total = 0
