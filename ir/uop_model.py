@@ -1,6 +1,6 @@
 """What a uop is (``UopDef``, its flags, immediates and effect), the table they live in
 (``UOPS``, the checked names ``U``, ``define``), and what every definition must satisfy
-(``validate``).  The definitions themselves are in ir/uops.py."""
+(``validate``).  The definitions themselves are in ir/uops.py (and ir/uops_language.py)."""
 
 from __future__ import annotations
 
@@ -73,7 +73,6 @@ class Effect(enum.Enum):
     YIELD = "yield"              # suspend a generator, to resume at the target block
     ENTRY = "entry"              # dispatch to the entry point the runtime asks for
     COPY = "copy"                # output = input (a register move or a reload)
-    SPILL = "spill"              # no value semantics: the allocator's bookkeeping
     NOP = "nop"
 
 

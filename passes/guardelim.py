@@ -40,7 +40,8 @@ from ir.uops import Flag, U
 from .analysis import UNALLOCATED
 from .base import Option, Pass, PassContext
 from .dse import Tier1Liveness
-from .typeprop import ENTRY, analyze, concrete, facts_of
+from .typefacts import concrete
+from .typeprop import ENTRY, analyze, facts_of
 
 GUARDABLE = ("int", "float", "bool", "list")   # types a single _GUARD_TOS_* checks
 LOOP_WEIGHT = 8          # a block in a loop runs this many times more than outside

@@ -14,7 +14,6 @@ changed the function, every cached analysis it does not ``preserve`` is dropped.
 from __future__ import annotations
 
 import difflib
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ class Instrumentation:
     time_passes: bool = False
     stats: bool = False
     verify_each: bool = False
+    debug: bool = False   # a broken pass raises its own exception, not a one-line PassError
 
 
 @dataclass
@@ -91,7 +91,7 @@ class PassManager:
             except WorkbenchError:
                 raise
             except (Exception, SystemExit) as e:  # a broken pass (a plugin?) is named
-                if os.environ.get("WORKBENCH_DEBUG"):
+                if inst.debug:
                     raise
                 raise PassError(f"pass '{p.spec()}' failed on @{fn.name}: "
                                 f"{type(e).__name__}: {e}") from e

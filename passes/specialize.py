@@ -25,7 +25,7 @@ from ir.uops import COMPARISONS, UOPS, Flag, U, When, base_binop, family, guard_
 
 from .analysis import UNALLOCATED
 from .base import Option, Pass, PassContext
-from .typeprop import const_type
+from .typefacts import const_type
 
 
 CONSTANT_GLOBAL_TYPES = (int, float, bool, str, type(None))

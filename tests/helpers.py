@@ -118,9 +118,17 @@ WORKBENCH = _executable("workbench")
 PYTHON = sys.executable  # the python3 the workbench runs on
 
 
+CHECKOUT = Path(__file__).resolve().parents[1]   # the repository these tests belong to
+
+
 def plain_env(**extra: str) -> dict[str, str]:
+    """The environment of a subprocess: ours, without FORCE_COLOR, with this checkout
+    first on PYTHONPATH, so a ``workbench`` started here runs this checkout's code even
+    where the installed package is another one's (a second worktree)."""
     env = dict(os.environ)
     env.pop("FORCE_COLOR", None)
+    env["PYTHONPATH"] = os.pathsep.join([str(CHECKOUT)] + ([env["PYTHONPATH"]]
+                                                           if env.get("PYTHONPATH") else []))
     env.update(extra)
     return env
 

@@ -40,3 +40,16 @@ def test_the_graph_sees_what_it_should(tmp_path):
     assert g.cycles() == [["ir.a", "ir.b"]]
     assert [(i.module, i.lazy) for i in g.local_imports()] == [("ir.b", False), ("ir.c", True)]
     assert [i.module for i in g.layer_violations()] == ["passes.p"]
+
+
+MAX_LINES = 600
+
+
+def test_no_source_file_exceeds_600_lines():
+    """One file, one job: every Python file of the project (packages, tests, notebooks'
+    helpers; not hidden folders) stays within MAX_LINES lines."""
+    root = import_graph.ROOT
+    long = sorted(f"{p.relative_to(root)}: {n}" for p in root.rglob("*.py")
+                  if not any(part.startswith(".") for part in p.relative_to(root).parts)
+                  and (n := len(p.read_text().splitlines())) > MAX_LINES)
+    assert long == []

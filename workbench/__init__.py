@@ -6,7 +6,8 @@ benchmarks); heavy modules are imported where they are used.
 
 __version__ = "0.1.0"
 
-_API = ("load", "from_source", "Program", "PipelineResult", "Trace", "ProgramError")
+_API = ("load", "from_source", "toolchain", "Program", "PipelineResult", "Trace",
+        "ProgramError")
 
 
 def __getattr__(name):  # PEP 562: ``import workbench as wb; wb.load(...)`` stays cheap

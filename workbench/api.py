@@ -25,6 +25,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from backends.copy_and_patch import cache, compiler
 from backends.copy_and_patch.emitter import compile as emit
 from backends.tracing import asm_listing
 from ir.core import MODULE_FUNCTION
@@ -65,6 +66,16 @@ def load(path: str | Path) -> "Program":
 def from_source(source: str, filename: str = "<notebook>.py") -> "Program":
     """A program from Python source text (e.g. written in a notebook cell)."""
     return Program(filename, source)
+
+
+def toolchain(clang: str | list[str] | None = None,
+              stencil_cache: str | Path | None = None) -> None:
+    """How stencils are built from now on (the CLI's ``--clang`` / ``--stencil-cache``):
+    ``clang`` a clang >= 19 (a command line or an argv; None: the ziglang wheel's),
+    ``stencil_cache`` the folder they are kept in (None: ~/.cache/uop-workbench/stencils).
+    The library reads no environment variable: this is the way to set them."""
+    compiler.use_compiler(clang)
+    cache.use_cache_dir(stencil_cache)
 
 
 @dataclass
@@ -138,9 +149,10 @@ class Program:
     # -- passes -----------------------------------------------------------------------
     def pipeline(self, passes: str = "default", function: str | None = None,
                  verify: bool = True, profile: bool = True,
-                 bisect_limit: int | None = None) -> "PipelineResult":
+                 bisect_limit: int | None = None, debug: bool = False) -> "PipelineResult":
         """Run ``passes`` over one function (default: the first one that is not
-        ``<module>``) as ``workbench pipeline`` does, keeping the IR after each pass."""
+        ``<module>``) as ``workbench pipeline`` does, keeping the IR after each pass.
+        ``debug``: a broken pass raises its own exception (else a one-line PassError)."""
         plist = parse_pipeline(passes or "")
         module = self._fresh()
         if function is None:
@@ -151,7 +163,7 @@ class Program:
         if plist and profile and MODULE_FUNCTION in [f.name for f in module.functions]:
             prof, values = warm_up(module)
         snapshots: list[str] = []
-        inst = Instrumentation(print_after_all=True, stats=True, verify_each=verify)
+        inst = Instrumentation(print_after_all=True, stats=True, verify_each=verify, debug=debug)
         pm = PassManager(plist, inst, out=lambda s: snapshots.append(s.split("\n", 1)[1]))
         ctx = PassContext(module=module, profile=prof, explain=[],
                           constant_globals=constant_globals(module, fn.name, values),
@@ -183,11 +195,13 @@ class Program:
         return out.getvalue()
 
     def run(self, backend: str = "interp", passes: str | None = "default",
-            boxed: bool = False) -> str:
+            boxed: bool = False, debug: bool = False) -> str:
         """Run the program; returns its stdout (exactly CPython's). A program exception
         raises ``ProgramError`` with CPython's traceback text. ``boxed``: compiled code
-        keeps every value a ``PyObject *`` (CPython 3.15's model, no unboxing)."""
-        return self._execute(self._runtime(backend, passes, boxed=boxed))
+        keeps every value a ``PyObject *`` (CPython 3.15's model, no unboxing).
+        ``debug``: a broken pass or emitter raises instead of being reported or of
+        falling back to the interpreter."""
+        return self._execute(self._runtime(backend, passes, boxed=boxed, debug=debug))
 
     def run_cpython(self) -> str:
         """The same program under this CPython (the reference for differential runs)."""

@@ -327,4 +327,12 @@ def build_parser(commands: dict[str, Callable]) -> argparse.ArgumentParser:
                          help="a bug of ours shows its traceback, and an emitter failure "
                               "stops the run instead of falling back to the interpreter "
                               "(also WORKBENCH_DEBUG=1)")
+        cmd.add_argument("--clang", default=os.environ.get("WORKBENCH_CLANG") or None,
+                         metavar="COMMAND",
+                         help="compile stencils with this clang >= 19 (a command line) "
+                              "instead of the ziglang wheel's (also WORKBENCH_CLANG)")
+        cmd.add_argument("--stencil-cache", default=os.environ.get("WORKBENCH_CACHE_DIR") or None,
+                         metavar="DIR",
+                         help="where built stencils are kept (default "
+                              "~/.cache/uop-workbench/stencils; also WORKBENCH_CACHE_DIR)")
     return p

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from backends.copy_and_patch import cache, compiler
 from backends.tracing import FullTrace, asm_listing
 from ir.core import MODULE_FUNCTION
 from ir.errors import WorkbenchError
@@ -66,7 +67,8 @@ def cmd_pipeline(args) -> int:
     inst = Instrumentation(print_after_all=args.print_after_all,
                            print_after=set(args.print_after or []),
                            print_changed=args.print_changed, time_passes=args.time_passes,
-                           stats=args.stats, verify_each=args.verify_each)
+                           stats=args.stats, verify_each=args.verify_each,
+                           debug=args.debug)
     err = sys.stderr
     # As LLVM `opt`: the dumps and diffs of the instrumentation go to stderr, the final
     # IR to stdout (so `--print-after P f.py > out.uop` still writes the result).
@@ -285,7 +287,8 @@ def cmd_bench(args) -> int:
 def cmd_fuzz(args) -> int:
     """Differential fuzzing against CPython (workbench.fuzz)."""
     # lazy: the tools load per command (startup of run)
-    from .fuzz.campaign import Settings, run_campaign, run_cluster_campaign
+    from .fuzz.campaign import Settings, run_campaign
+    from .fuzz.cluster import run_cluster_campaign  # lazy: as above
     from .fuzz.generator import FEATURES  # lazy: as above
 
     _load_plugins(args)
@@ -368,6 +371,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    # the environment is read here, at the edge (arguments.py: the flags' defaults); the
+    # library takes the switches as arguments
+    if args.clang is not None:
+        compiler.use_compiler(args.clang)
+    if args.stencil_cache is not None:
+        cache.use_cache_dir(args.stencil_cache)
     if os.environ.get("WORKBENCH_CRASH_REPORT"):  # a child of --isolate (workbench.isolate)
         from .isolate import child_setup  # lazy: only a child of --isolate needs it
 

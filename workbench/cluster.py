@@ -18,6 +18,7 @@ import logging
 import os
 from dataclasses import dataclass
 
+from backends.copy_and_patch import cache, compiler
 from ir.errors import WorkbenchError
 
 
@@ -50,6 +51,20 @@ def parse_spec(text: str) -> Spec:
     raise WorkbenchError(f"--cluster {text}: expected local, local:N or tcp://HOST:PORT")
 
 
+def toolchain() -> tuple:
+    """This process's stencil compiler and cache folder (the library's settings, which
+    the CLI made from --clang / --stencil-cache), as a task takes them to its worker."""
+    return compiler.chosen_compiler(), cache.chosen_cache_dir()
+
+
+def run_with_toolchain(settings: tuple, fn, *args):
+    """``fn(*args)`` in a worker process, with the submitting process's ``toolchain``."""
+    clang, stencils = settings
+    compiler.use_compiler(clang)
+    cache.use_cache_dir(stencils)
+    return fn(*args)
+
+
 class Pool:
     """Tasks on the cluster of a ``distributed.Client``."""
 
@@ -62,9 +77,11 @@ class Pool:
         return max(1, sum(self.client.nthreads().values()))
 
     def submit(self, fn, *args, near: list[str] | None = None):
-        """A future of ``fn(*args)``; ``near``: preferably on these workers."""
+        """A future of ``fn(*args)``; ``near``: preferably on these workers.  The task
+        builds stencils as this process does (``toolchain``: --clang, --stencil-cache)."""
         kw = {"workers": near, "allow_other_workers": True} if near else {}
-        return self.client.submit(fn, *args, pure=False, **kw)
+        return self.client.submit(run_with_toolchain, toolchain(), fn, *args, pure=False,
+                                  **kw)
 
     def wait(self, futures: list, timeout: float) -> list:
         """Those of ``futures`` done within ``timeout`` s (waiting for the first)."""

@@ -37,7 +37,7 @@ def build(force: bool = False) -> BuildReport:
 
     source = uop_stencils.stencil_source()
     key = cache.library_key(source)
-    path = cache.cache_dir() / f"{key}.pickle"
+    path = cache.library_path(key)
     if force:
         cache._memory.pop(key, None)
         path.unlink(missing_ok=True)

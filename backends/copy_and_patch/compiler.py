@@ -1,7 +1,8 @@
 """Run clang on a stencil source: C text in, ELF relocatable object (bytes) out.
 
-The compiler is `$WORKBENCH_CLANG` (a system clang >= 19, which `preserve_none` needs) or
-else the clang inside the PyPI `ziglang` package, so nothing but pip is required.
+The compiler is the one `use_compiler` named (a system clang >= 19, which `preserve_none`
+needs; the CLI passes `--clang` / `$WORKBENCH_CLANG`) or else the clang inside the PyPI
+`ziglang` package, so nothing but pip is required.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
-import os
 import re
 import shlex
 import shutil
@@ -49,10 +49,29 @@ class StencilBuildError(Exception):
     """clang failed or the object file cannot be turned into stencils."""
 
 
+_command: tuple[str, ...] | None = None   # use_compiler's; None: the ziglang wheel's
+
+
+def use_compiler(command: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """Compile stencils with `command` from now on: a system clang >= 19, as an argv or
+    one string split as a shell splits it; None (or empty): the `ziglang` wheel's.
+    Returns the previous setting, to restore it with."""
+    global _command
+    if isinstance(command, str):
+        command = shlex.split(command)
+    old, _command = _command, tuple(command) if command else None
+    return old
+
+
+def chosen_compiler() -> tuple[str, ...] | None:
+    """What `use_compiler` chose (None: the ziglang wheel's)."""
+    return _command
+
+
 def clang_command() -> list[str]:
     """The argv prefix that runs the C compiler."""
-    if custom := os.environ.get("WORKBENCH_CLANG"):
-        return shlex.split(custom)
+    if _command is not None:
+        return list(_command)
     return [sys.executable, "-m", "ziglang", "cc"]
 
 
@@ -66,11 +85,11 @@ def _executable(command: list[str]) -> Path:
         spec = importlib.util.find_spec("ziglang")
         if spec is None or spec.origin is None:
             raise StencilBuildError("the ziglang package is not installed "
-                                    "(pip install ziglang, or set WORKBENCH_CLANG)")
+                                    "(pip install ziglang, or name a clang: --clang / WORKBENCH_CLANG)")
         return Path(spec.origin).parent / "zig"
     found = shutil.which(command[0])
     if found is None:
-        raise StencilBuildError(f"compiler not found: {command[0]!r} (WORKBENCH_CLANG)")
+        raise StencilBuildError(f"compiler not found: {command[0]!r} (--clang / WORKBENCH_CLANG)")
     return Path(found).resolve()
 
 

@@ -9,10 +9,11 @@ The emitter then only fills in the hole values of each stencil it places.
 
 from __future__ import annotations
 
-from ir.uops import UOPS, Effect, U
+from ir.uops import UOPS, U
 
 from . import uop_stencils as S
-from .uop_stencils import CMP_NAMES, Variant
+from .uop_stencils import CMP_NAMES
+from .variants import Variant
 
 
 WORD_TYPES = ("int", "float", "bool")
@@ -76,7 +77,7 @@ def uop_kind(name: str) -> tuple:
     them per uop before (the first that holds decides)."""
     d = UOPS[name]
     arg = None
-    if name == U._NOP or d.effect is Effect.SPILL:
+    if name == U._NOP:
         k = NOP
     elif name in (U._EXIT_COLD, U._EXIT_TRY):   # always exits: a plain jump
         k = EXIT_COLD

@@ -380,7 +380,7 @@ def _compile_uop(interp: Interpreter, u: Uop, local_index: dict[str, int], scrat
         def step(vals, frame):
             vals[o] = vals[a]
         return step
-    if e in (Effect.NOP, Effect.SPILL):
+    if e is Effect.NOP:
         def step(vals, frame):
             pass
         return step

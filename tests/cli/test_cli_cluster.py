@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
+import distributed  # noqa: F401  (the test extra installs Dask: without it these fail, never skip)
 from helpers import PYTHON, one_line_error, plain_env
-
-pytest.importorskip("distributed")
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "reliability" / "data"
@@ -80,23 +79,23 @@ def test_a_crash_in_a_cluster_task_is_a_mismatch(tmp_path):
     is a mismatch of that configuration, and the next task gets a fresh loop."""
     import faulthandler
 
-    from workbench.fuzz import campaign
+    from workbench.fuzz import campaign, cluster
 
     settings = campaign.Settings(backends=("interp",), pipelines=("", "segv"),
                                  loads=(str(DATA / "crash_pass.py"),))
     dump = faulthandler.is_enabled()  # pytest's: the forked loop would print the crash
     faulthandler.disable()
     try:
-        kind, seed, runs, found, skipped = campaign.cluster_task(("program", 9), settings)
+        kind, seed, runs, found, skipped = cluster.cluster_task(("program", 9), settings)
         assert (kind, seed, runs, skipped) == ("done", 9, 2, False)
         [m] = found
         assert (m.passes, m.got.status) == ("segv", -11) and m.ref.status == 0
-        again = campaign.cluster_task(("program", 10), settings)
+        again = cluster.cluster_task(("program", 10), settings)
         assert again[2] == 2 and len(again[3]) == 1
     finally:
-        for w in campaign._IDLE:
+        for w in cluster._IDLE:
             w.kill()
-        campaign._IDLE.clear()
+        cluster._IDLE.clear()
         if dump:
             faulthandler.enable(file=sys.__stderr__)
 

@@ -6,7 +6,7 @@ result, and the same program runs on interp, native and unicorn, equal to CPytho
 its side exit taken where the result does not fit in 64 bits.
 
 The new C body means new stencils: the emitter builds only the variants a function
-needs (uop_stencils.variant_library), so the rebuild is the few stencils of this
+needs (variants.variant_library), so the rebuild is the few stencils of this
 program, into the JIT tests' private cache."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import io
 
 import pytest
 
+from backends.copy_and_patch import cache
 from helpers import compile_program, run_cpython
 from ir.parser import parse_function
 from ir.uops import (DEOPT, UOPS, Effect, Flag, U, UopDef, When, define, fits_int64,
@@ -53,11 +54,12 @@ POWER_INT = UopDef(
 
 
 @pytest.fixture
-def power_uop(tmp_path, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "stencils"))
+def power_uop(tmp_path):
+    old = cache.use_cache_dir(tmp_path / "stencils")
     define(POWER_INT)
     yield POWER_INT
     undefine(POWER_INT.name)
+    cache.use_cache_dir(old)
 
 
 PROGRAM = """

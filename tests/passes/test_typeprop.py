@@ -17,7 +17,8 @@ from ir.printer import print_function
 from passes.base import PassContext
 from passes.manager import Instrumentation, PassManager
 from passes.pipeline import parse_pipeline
-from passes.typeprop import BOTTOM, TOP, ENTRY, TypeProp, analyze, const_type, join, meet
+from passes.typefacts import BOTTOM, TOP, const_type, join, meet
+from passes.typeprop import ENTRY, TypeProp, analyze
 
 CONSTS = {"MOD": 1_000_000_007}
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import one_line_error, run_cli
+from helpers import one_line_error, plain_env, run_cli
 
 DATA = Path(__file__).resolve().parent / "data"
 BAD_PASSES = str(DATA / "bad_passes.py")
@@ -243,6 +243,18 @@ def test_raising_plugin_pass_is_named(prog, command):
     error = user_error(r)
     assert error.startswith("pass 'boom' failed on @")
     assert error.endswith(": ValueError: boom went the pass")
+
+
+@pytest.mark.parametrize("how", ["--debug", "WORKBENCH_DEBUG=1"])
+def test_debug_shows_a_raising_pass_s_own_traceback(prog, how):
+    """--debug (or WORKBENCH_DEBUG=1, read by the CLI only) reaches the pass manager:
+    the pass's own exception, not the one-line PassError."""
+    flags = ["--debug"] if how == "--debug" else []
+    env = plain_env() if flags else plain_env(WORKBENCH_DEBUG="1")
+    r = run_cli("pipeline", "--load", BAD_PASSES, "--passes", "boom", *flags, "prog.py",
+                cwd=prog, env=env)
+    assert r.returncode == 1 and "Traceback" in r.stderr
+    assert r.stderr.rstrip().splitlines()[-1] == "ValueError: boom went the pass"
 
 
 def test_good_plugin_is_listed(prog):

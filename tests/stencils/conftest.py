@@ -4,6 +4,7 @@ import types
 
 import pytest
 
+from backends.copy_and_patch import cache
 from backends.copy_and_patch.entry_shim import ENTRY_SHIM_SOURCE
 from backends.copy_and_patch.patcher import layout, link
 from backends.copy_and_patch.stencil import HoleValue as V
@@ -70,18 +71,19 @@ def cache_dir(tmp_path_factory):
 
 
 @pytest.fixture
-def private_cache(cache_dir, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(cache_dir))
-    return cache_dir
+def private_cache(cache_dir):
+    old = cache.use_cache_dir(cache_dir)
+    yield cache_dir
+    cache.use_cache_dir(old)
 
 
 @pytest.fixture(scope="session")
 def library(cache_dir):
-    from backends.copy_and_patch.cache import build_library
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("WORKBENCH_CACHE_DIR", str(cache_dir))
-        return build_library(STENCILS_C)
+    old = cache.use_cache_dir(cache_dir)
+    try:
+        return cache.build_library(STENCILS_C)
+    finally:
+        cache.use_cache_dir(old)
 
 # Programs: (stencil name, hole values) in order. A str value is a label: the code address
 # of the stencil of that name in the program, or an address passed to `link_program`.

@@ -28,6 +28,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from .expressions import MODULI, Expressions, Scope, Var
+
 BUDGET = 6000           # statements executed, roughly, by one program
 MIN_HOT = 100           # driver loop iterations (tier-up needs 20 calls / 50 arrivals)
 
@@ -38,27 +40,6 @@ FEATURES = ("bigint", "float", "nan", "bool", "list", "tuple", "while", "recursi
 # operand inside a larger expression (they compile to control flow; elsewhere they
 # appear only as a whole assignment's value or a condition).  deadfault: the value
 # computed by a statement that raises after tier-up is never used.
-
-INT_LITERALS = [0, 1, 2, 3, 5, 7, 10, -1, -2, -3, -7, 13, 100, 255, 1000, -1000,
-                2 ** 31 - 1, 2 ** 32, 2 ** 53 + 1, 2 ** 62, 2 ** 63 - 1, -2 ** 63, 2 ** 63,
-                2 ** 64 + 3, 10 ** 20, -(10 ** 19)]
-SMALL_INTS = [0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, -1, -2, -3, -5, 17, 31]
-FLOAT_LITERALS = ["0.0", "-0.0", "0.5", "1.5", "-2.25", "3.0", "0.1", "1e-300", "1e300",
-                  "1.7976931348623157e308", "5e-324", "1e16", "-7.75", "100.0"]
-SPECIAL_FLOATS = ["float('inf')", "float('-inf')", "float('nan')"]
-MODULI = [97, 1000003, 1000000007, 2 ** 61 - 1, 2 ** 64, 2 ** 64 + 13, 10 ** 20,
-          2 ** 127 - 1, 2 ** 63]
-CMP = ["<", "<=", ">", ">=", "==", "!="]
-
-
-@dataclass
-class Var:
-    name: str
-    kind: str        # int | big | float | num | bool | list
-    level: int       # loop depth where it was defined
-    role: str = "tmp"  # tmp | acc | loop | param | global
-    length: int = 0  # lists: an upper bound of the length
-
 
 @dataclass
 class Func:
@@ -71,25 +52,7 @@ class Func:
     depth: int = 0                                          # recursive: deepest useful n
 
 
-class _Scope:
-    """Variables visible at a point; a nested block gets a child that it discards."""
-
-    def __init__(self, parent: "_Scope | None" = None):
-        self.parent = parent
-        self.vars: dict[str, Var] = {}
-        self.iterated: set[str] = set() if parent is None else set(parent.iterated)
-
-    def all(self) -> list[Var]:
-        out = self.parent.all() if self.parent else []
-        names = {v.name for v in self.vars.values()}
-        return [v for v in out if v.name not in names] + list(self.vars.values())
-
-    def add(self, v: Var) -> Var:
-        self.vars[v.name] = v
-        return v
-
-
-class Generator:
+class Generator(Expressions):
     def __init__(self, seed: int, exclude: frozenset[str] | set[str] = frozenset()):
         self.seed = seed
         self.rng = random.Random(seed)
@@ -121,230 +84,8 @@ class Generator:
     def pick(self, seq):
         return self.rng.choice(seq)
 
-    def vars_of(self, scope: _Scope, *kinds: str) -> list[Var]:
+    def vars_of(self, scope: Scope, *kinds: str) -> list[Var]:
         return [v for v in scope.all() if v.kind in kinds]
-
-    # -- literals ---------------------------------------------------------------
-
-    def int_lit(self) -> str:
-        r = self.rng.random()
-        if r < 0.7 or "bigint" in self.exclude:
-            v = self.pick(SMALL_INTS)
-        else:
-            self.features.add("bigint")
-            v = self.pick(INT_LITERALS)
-        return f"({v})" if v < 0 else str(v)
-
-    def float_lit(self) -> str:
-        if not self.exclude & {"float", "nan"} and self.rng.random() < 0.12:
-            self.features.add("nan")
-            return self.pick(SPECIAL_FLOATS)
-        s = self.pick(FLOAT_LITERALS)
-        return f"({s})" if s.startswith("-") else s
-
-    # -- expressions ------------------------------------------------------------
-
-    def expr(self, kind: str, scope: _Scope, depth: int = 2, top: bool = False) -> str:
-        """An expression of ``kind``; ``top``: the whole value of an assignment or a
-        condition, where control-flow expressions are always fine."""
-        self._top = top
-        if depth <= 0 or self.rng.random() < 0.3:
-            return self.atom(kind, scope)
-        return getattr(self, "expr_" + kind)(scope, depth - 1)
-
-    _top = False
-
-    def cf(self) -> bool:
-        """May this expression compile to control flow (if/else, and/or, a<b<c)?
-        Call first thing in a production, before generating operands."""
-        top, self._top = self._top, False
-        if top:
-            return True
-        if "cfexpr" in self.exclude:
-            return False
-        self.features.add("cfexpr")
-        return True
-
-    def atom(self, kind: str, scope: _Scope) -> str:
-        if kind == "num":
-            kind = self.pick(["int", "int", "float", "bool"] if "float" not in self.exclude
-                             else ["int", "bool"])
-            cands = self.vars_of(scope, kind, "num")
-        elif kind == "big":
-            cands = self.vars_of(scope, "big", "int")
-        elif kind == "float" and "float" in self.exclude:
-            return self.atom("int", scope)
-        else:
-            cands = self.vars_of(scope, kind)
-        if cands and self.rng.random() < 0.75:
-            return self.pick(cands).name
-        if kind in ("int", "big"):
-            return self.int_lit()
-        if kind == "float":
-            return self.float_lit()
-        if kind == "bool":
-            return self.pick(["True", "False"])
-        if kind == "list":
-            return "[" + ", ".join(self.int_lit() for _ in range(self.rng.randint(1, 4))) + "]"
-        raise AssertionError(kind)
-
-    def safe_int_divisor(self, scope: _Scope, depth: int) -> str:
-        a = self.expr("int", scope, depth)
-        return self.pick([f"({a} % 7 + 1)", f"(abs({a}) + 1)", f"({a} | 1)",
-                          str(self.pick([2, 3, 7, 10, -3, -1, 13]))]).replace("(-", "(-")
-
-    def safe_float_divisor(self, scope: _Scope, depth: int) -> str:
-        return f"(abs({self.expr('num', scope, depth)}) + 0.5)"
-
-    def expr_int(self, scope: _Scope, d: int) -> str:
-        cf = self.cf()
-        r = self.rng.random()
-        e = lambda: self.expr("int", scope, d)  # noqa: E731
-        lists = self.vars_of(scope, "list")
-        if r < 0.30:
-            return f"({e()} {self.pick(['+', '-', '*', '+', '-'])} {e()})"
-        if r < 0.40:
-            return f"({e()} {self.pick(['//', '%'])} {self.safe_int_divisor(scope, d)})"
-        if r < 0.48:
-            return f"({e()} {self.pick(['&', '|', '^'])} {e()})"
-        if r < 0.54:
-            shift = self.pick([str(self.rng.randint(0, 70)), f"({e()} % 16)"])
-            return f"({e()} {self.pick(['<<', '>>'])} {shift})"
-        if r < 0.60:
-            return self.pick([f"(-{e()})", f"(~{e()})", f"abs({e()})"])
-        if r < 0.65:
-            return f"{self.pick(['min', 'max'])}({e()}, {e()})"
-        if r < 0.68:
-            return f"({e()} ** {self.rng.randint(0, 3)})"
-        if r < 0.76 and lists and "list" not in self.exclude:
-            lst = self.pick(lists).name
-            self.features.add("list")
-            return self.pick([f"len({lst})", f"{lst}[{e()} % len({lst})]", f"{lst}[-1]",
-                              f"{lst}[-({e()} % len({lst})) - 1]"])
-        if r < 0.80 and "float" not in self.exclude:
-            f = self.expr("float", scope, d)
-            return f"int(max(-1e15, min(1e15, {f})))"
-        if r < 0.85 and "bool" not in self.exclude:
-            self.features.add("bool")
-            return f"({self.expr('bool', scope, d)} + {e()})"
-        if r < 0.90 and cf:
-            return f"({e()} if {self.expr('bool', scope, d)} else {e()})"
-        call = self.call_expr("int", scope, d)
-        return call or f"({e()} + {e()})"
-
-    def expr_big(self, scope: _Scope, d: int) -> str:
-        r = self.rng.random()
-        e = lambda: self.expr("big", scope, d)  # noqa: E731
-        if r < 0.4:
-            return f"({e()} {self.pick(['+', '-'])} {self.expr('int', scope, d)})"
-        if r < 0.55:
-            return f"({e()} // {self.safe_int_divisor(scope, d)})"
-        if r < 0.65:
-            return f"({e()} >> {self.rng.randint(0, 40)})"
-        if r < 0.75:
-            return f"{self.pick(['max', 'min'])}({e()}, {e()})"
-        if r < 0.85:
-            lists = self.vars_of(scope, "list")
-            if lists:
-                return f"sum({self.pick(lists).name})"
-        return self.call_expr("big", scope, d) or self.expr("int", scope, d)
-
-    def expr_float(self, scope: _Scope, d: int) -> str:
-        if "float" in self.exclude:
-            return self.expr("int", scope, d)
-        self.features.add("float")
-        cf = self.cf()
-        r = self.rng.random()
-        f = lambda: self.expr("float", scope, d)  # noqa: E731
-        if r < 0.30:
-            return f"({f()} {self.pick(['+', '-', '*'])} {f()})"
-        if r < 0.42:
-            return f"({f()} {self.pick(['/', '/', '//', '%'])} {self.safe_float_divisor(scope, d)})"
-        if r < 0.52:
-            return f"({f()} {self.pick(['+', '-', '*'])} {self.expr('int', scope, d)})"
-        if r < 0.58:
-            return f"({self.expr('int', scope, d)} / {self.safe_int_divisor(scope, d)})"
-        if r < 0.64:
-            return f"float({self.expr('int', scope, d)})"
-        if r < 0.72:
-            return self.pick([f"abs({f()})", f"(-{f()})", f"round({f()}, 2)",
-                              f"(abs({f()}) ** 0.5)"])
-        if r < 0.78:
-            return f"{self.pick(['min', 'max'])}({f()}, {f()})"
-        if r < 0.86 and cf:
-            return f"({f()} if {self.expr('bool', scope, d)} else {f()})"
-        return self.call_expr("float", scope, d) or f"({f()} * 0.5)"
-
-    def expr_num(self, scope: _Scope, d: int) -> str:
-        cf = self.cf()
-        r = self.rng.random()
-        n = lambda: self.expr("num", scope, d)  # noqa: E731
-        if r < 0.35:
-            return self.expr(self.pick(["int", "float", "bool"]), scope, d)
-        if r < 0.6:
-            return f"({n()} {self.pick(['+', '-', '*'])} {n()})"
-        if r < 0.68 and "float" not in self.exclude:
-            return f"({n()} / {self.safe_float_divisor(scope, d)})"
-        if r < 0.76 and cf:
-            return f"({n()} {self.pick(['and', 'or'])} {n()})"
-        if r < 0.86 and cf:
-            self.features.add("polymorphic")
-            return f"({n()} if {self.expr('bool', scope, d)} else {n()})"
-        if r < 0.92:
-            return f"{self.pick(['min', 'max'])}({n()}, {n()})"
-        return self.call_expr("num", scope, d) or n()
-
-    def expr_bool(self, scope: _Scope, d: int) -> str:
-        cf = self.cf()
-        r = self.rng.random()
-        if r < 0.35:
-            k = self.pick(["int", "int", "float", "num", "big"])
-            return f"({self.expr(k, scope, d)} {self.pick(CMP)} {self.expr(k, scope, d)})"
-        if r < 0.45 and cf:
-            a, b, c = (self.expr("int", scope, d) for _ in range(3))
-            return f"({a} {self.pick(CMP[:4])} {b} {self.pick(CMP[:4])} {c})"
-        if r < 0.55:
-            return f"({self.expr('int', scope, d)} % {self.rng.randint(2, 9)} == " \
-                   f"{self.rng.randint(0, 1)})"
-        if r < 0.65:
-            return f"(not {self.expr('bool', scope, d)})"
-        if r < 0.75 and cf:
-            op = self.pick(["and", "or"])
-            return f"({self.expr('bool', scope, d)} {op} {self.expr('bool', scope, d)})"
-        if r < 0.82:
-            lists = self.vars_of(scope, "list")
-            if lists:
-                return f"({self.expr('int', scope, d)} {self.pick(['in', 'not in'])} " \
-                       f"{self.pick(lists).name})"
-        if r < 0.88:
-            f = self.expr("float", scope, d)
-            return f"({f} != {f})" if self.rng.random() < 0.5 else f"bool({f})"
-        return f"bool({self.expr('int', scope, d)})"
-
-    def expr_list(self, scope: _Scope, d: int) -> str:
-        return self.atom("list", scope)
-
-    def call_expr(self, kind: str, scope: _Scope, d: int) -> str | None:
-        """A call to an earlier function returning ``kind`` (cheap ones only in loops)."""
-        ok = {"int": ("int",), "big": ("big", "int"), "float": ("float",),
-              "num": ("int", "float", "num")}[kind]
-        limit = max(1, self.budget_left // 4)
-        cands = [f for f in self.funcs if f.ret in ok and f.cost <= limit]
-        if not cands or self.rng.random() < 0.5:
-            return None
-        f = self.pick(cands)
-        self.spend(f.cost)
-        return f"{f.name}({', '.join(self.arg(k, scope, d) for k in f.params)})"
-
-    def arg(self, kind: str, scope: _Scope, d: int) -> str:
-        if kind == "list":
-            lists = self.vars_of(scope, "list")
-            return self.pick(lists).name if lists else self.atom("list", scope)
-        if kind == "num" and "float" not in self.exclude and self.on("polymorphic", 0.4):
-            i = self.pick(self.loop_vars).name if self.loop_vars else self.int_lit()
-            # an int most of the time, a float every few calls
-            return f"({i} * (1 + ({i} % {self.rng.randint(2, 11)} == 0) * 0.5))"
-        return self.expr(kind, scope, max(d, 0))
 
     # -- budget -----------------------------------------------------------------
 
@@ -357,7 +98,7 @@ class Generator:
 
     # -- statements -------------------------------------------------------------
 
-    def block(self, scope: _Scope, ind: str, budget: int, n_min: int = 1, n_max: int = 5,
+    def block(self, scope: Scope, ind: str, budget: int, n_min: int = 1, n_max: int = 5,
               lines: list[str] | None = None) -> list[str]:
         out = [] if lines is None else lines
         saved = self.budget_left
@@ -373,7 +114,7 @@ class Generator:
         self.budget_left = saved
         return out, used
 
-    def stmt(self, scope: _Scope, ind: str, out: list[str]) -> None:
+    def stmt(self, scope: Scope, ind: str, out: list[str]) -> None:
         r = self.rng.random()
         self.spend(1)
         accs = [v for v in scope.all() if v.role == "acc"]
@@ -414,12 +155,12 @@ class Generator:
     def written_globals_here(self) -> list[str]:
         return sorted(self.cur.global_writes) if self.cur is not None else []
 
-    def print_args(self, scope: _Scope) -> str:
+    def print_args(self, scope: Scope) -> str:
         vs = [v for v in scope.all() if v.kind != "list"]
         self.rng.shuffle(vs)
         return ", ".join([repr(self.fresh("p"))] + [v.name for v in vs[:3]])
 
-    def assign_tmp(self, scope: _Scope, ind: str, out: list[str]) -> None:
+    def assign_tmp(self, scope: Scope, ind: str, out: list[str]) -> None:
         kinds = ["int", "int", "int", "float", "num", "bool", "big"]
         kinds = [k for k in kinds if not (k in ("float", "num") and "float" in self.exclude)]
         kind = self.pick(kinds)
@@ -428,7 +169,7 @@ class Generator:
         out.append(f"{ind}{name} = {e}")
         scope.add(Var(name, kind, self.loop_depth))
 
-    def acc_update(self, acc: Var, scope: _Scope, ind: str, out: list[str]) -> None:
+    def acc_update(self, acc: Var, scope: Scope, ind: str, out: list[str]) -> None:
         n = acc.name
         if acc.kind == "big":
             e = self.expr("int", scope, 2)
@@ -447,22 +188,22 @@ class Generator:
                                   f"{ind}{n} = {n} * 1.0001 + {e}",
                                   f"{ind}{n} = max({n}, {e})", f"{ind}{n} = min({n}, {e})"]))
 
-    def if_stmt(self, scope: _Scope, ind: str, out: list[str]) -> None:
+    def if_stmt(self, scope: Scope, ind: str, out: list[str]) -> None:
         c = self.expr("bool", scope, 2, top=True) if self.rng.random() < 0.8 else \
             self.expr(self.pick(["int", "float", "list"]), scope, 1)
         budget = max(1, self.budget_left)
         out.append(f"{ind}if {c}:")
-        lines, used = self.block(_Scope(scope), ind + "    ", budget, 1, 3)
+        lines, used = self.block(Scope(scope), ind + "    ", budget, 1, 3)
         out.extend(lines)
         total = used
         if self.rng.random() < 0.3:
             out.append(f"{ind}elif {self.expr('bool', scope, 1)}:")
-            lines, used = self.block(_Scope(scope), ind + "    ", budget, 1, 2)
+            lines, used = self.block(Scope(scope), ind + "    ", budget, 1, 2)
             out.extend(lines)
             total = max(total, used)
         if self.rng.random() < 0.5:
             out.append(f"{ind}else:")
-            lines, used = self.block(_Scope(scope), ind + "    ", budget, 1, 3)
+            lines, used = self.block(Scope(scope), ind + "    ", budget, 1, 3)
             out.extend(lines)
             total = max(total, used)
         self.spend(total)
@@ -473,9 +214,9 @@ class Generator:
         options = [t for t in (2, 3, 5, 8, 12, 20, 30, 50, 60, 80, 120) if t * 2 <= left]
         return self.pick(options) if options else 1
 
-    def loop(self, scope: _Scope, ind: str, out: list[str]) -> None:
+    def loop(self, scope: Scope, ind: str, out: list[str]) -> None:
         t = self.trip()
-        inner = _Scope(scope)
+        inner = Scope(scope)
         body_ind = ind + "    "
         kind = self.rng.random()
         lists = [v for v in self.vars_of(scope, "list") if v.length <= t and v.length > 0]
@@ -533,11 +274,11 @@ class Generator:
             out.append(f"{body_ind}{self.acc_or_pass(scope)}")
         self.spend(t * max(used, 1))
 
-    def acc_or_pass(self, scope: _Scope) -> str:
+    def acc_or_pass(self, scope: Scope) -> str:
         accs = [v for v in scope.all() if v.role == "acc" and v.kind == "big"]
         return f"{accs[0].name} += 1" if accs else "pass"
 
-    def range_call(self, t: int, scope: _Scope) -> str:
+    def range_call(self, t: int, scope: Scope) -> str:
         r = self.rng.random()
         if r < 0.35:
             return f"range({t})"
@@ -561,7 +302,7 @@ class Generator:
             return f"range({start}, {start} + {t} * {s}, {s})"
         return f"range({start} + {t} * {s}, {start}, -{s})"
 
-    def list_stmt(self, scope: _Scope, ind: str, out: list[str]) -> None:
+    def list_stmt(self, scope: Scope, ind: str, out: list[str]) -> None:
         lists = [v for v in self.vars_of(scope, "list") if v.role != "param"]
         r = self.rng.random()
         if not lists or r < 0.25:
@@ -588,7 +329,7 @@ class Generator:
         out.append(f"{ind}{name} = {lst.name}[{idx}]")
         scope.add(Var(name, "big", self.loop_depth))
 
-    def tuple_stmt(self, scope: _Scope, ind: str, out: list[str]) -> None:
+    def tuple_stmt(self, scope: Scope, ind: str, out: list[str]) -> None:
         self.features.add("tuple")
         r = self.rng.random()
         if r < 0.4:
@@ -630,7 +371,7 @@ class Generator:
                 f.global_writes.add(g.name)
                 self.written_globals.add(g.name)
         self.cur = f
-        scope = _Scope()
+        scope = Scope()
         for gv in self.globals:
             scope.add(gv)
         pnames = []
@@ -652,7 +393,7 @@ class Generator:
         self.cur = None
         return f
 
-    def accumulators(self, scope: _Scope, ind: str, lines: list[str]) -> None:
+    def accumulators(self, scope: Scope, ind: str, lines: list[str]) -> None:
         kinds = ["big", "int"] + ([] if "float" in self.exclude else ["float"])
         for _ in range(self.rng.randint(1, 3)):
             k = self.pick(kinds)
@@ -663,7 +404,7 @@ class Generator:
             lines.append(f"{ind}{name} = {init}")
             scope.add(Var(name, k, 0, "acc"))
 
-    def return_expr(self, ret: str, scope: _Scope) -> str:
+    def return_expr(self, ret: str, scope: Scope) -> str:
         accs = [v for v in scope.all() if v.role == "acc"]
         matching = [v for v in accs if (v.kind == ret) or (ret == "big" and v.kind == "int")
                     or (ret == "num" and v.kind in ("int", "float"))]
@@ -699,7 +440,7 @@ class Generator:
         f = Func(name, ["rdepth", "int"], "big", cost, body, depth=depth)
         return f
 
-    def fault(self, scope: _Scope, ind: str, lines: list[str], pnames: list[str],
+    def fault(self, scope: Scope, ind: str, lines: list[str], pnames: list[str],
               kinds: list[str]) -> None:
         """A statement that raises once a value reaches a point after tier-up."""
         ints = [p for p, k in zip(pnames, kinds) if k == "int"]
@@ -709,7 +450,7 @@ class Generator:
         k = self.rng.randint(120, 400)
         lines.extend(self.fault_lines(p, k, scope, ind))
 
-    def fault_lines(self, i: str, k: int, scope: _Scope, ind: str) -> list[str]:
+    def fault_lines(self, i: str, k: int, scope: Scope, ind: str) -> list[str]:
         """Raises when ``i`` reaches ``k`` (or passes it), computed every iteration
         before that without raising."""
         e = self.expr("int", scope, 1)
@@ -770,7 +511,7 @@ class Generator:
         in_main = rng.random() < 0.5
         ind = "    " if in_main else ""
         body: list[str] = []
-        scope = _Scope()
+        scope = Scope()
         for gv in self.globals:
             scope.add(gv)
         self.accumulators(scope, ind, body)
@@ -780,7 +521,7 @@ class Generator:
         scope.add(Var(lst, "list", 0, length=n))
         i = self.fresh("i")
         body.append(f"{ind}for {i} in range({hot}):")
-        inner = _Scope(scope)
+        inner = Scope(scope)
         ivar = inner.add(Var(i, "int", 1, "loop"))
         self.driver = ivar
         self.loop_depth = 1

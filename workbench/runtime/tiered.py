@@ -192,7 +192,8 @@ class Runtime:
             return None
         opt = optimize(self.module, fn, self.pipeline, self.profile, self.interp.globals,
                        verify=self.verify, bisect_limit=self.bisect_limit,
-                       bisect_log=self.bisect_log if self.bisect_limit is not None else None)
+                       bisect_log=self.bisect_log if self.bisect_limit is not None else None,
+                       debug=self.debug)
         code = compile_function(self.interp, opt.fn, tier1=False)
         t2 = Tier2(opt, code, {label: i for i, label in enumerate(opt.entries)},
                    version=self.reoptimized[name] + self.warmed[name] + 1, tier1=fn)

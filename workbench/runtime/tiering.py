@@ -139,7 +139,7 @@ class Optimized:
 
 def optimize(module: Module, fn: Function, passes: list[Pass], profile: Profile | None,
              globals_: dict | None, verify: bool = False, bisect_limit: int | None = None,
-             bisect_log: list | None = None) -> Optimized:
+             bisect_log: list | None = None, debug: bool = False) -> Optimized:
     """The tier-2 copy of ``fn``: dispatcher added, pipeline run.
 
     ``bisect_limit`` allows at most that many transformations (``PassContext.allow``).
@@ -147,6 +147,7 @@ def optimize(module: Module, fn: Function, passes: list[Pass], profile: Profile 
     passes one list for the whole run: one counter across all the functions it
     optimizes, in the order it optimizes them); the allowed transformations are
     appended to it as ``(n, pass, what)``.  Without a list the count is per call.
+    ``debug``: a pass that raises shows its own exception, not a one-line PassError.
     """
     opt = copy.deepcopy(fn)
     entries = add_entry_dispatcher(opt)
@@ -158,11 +159,11 @@ def optimize(module: Module, fn: Function, passes: list[Pass], profile: Profile 
         ctx.transformations = len(bisect_log)
     # Blocks with exception handlers are settled once their uops are specialized.
     k = next((i + 1 for i, p in enumerate(passes) if p.name == "specialize"), 0)
-    manager = PassManager(passes[:k], Instrumentation(verify_each=verify))
-    manager.run_function(opt, ctx)
+    inst = Instrumentation(verify_each=verify, debug=debug)
+    PassManager(passes[:k], inst).run_function(opt, ctx)
     if exit_protected_blocks(opt, entries):
         ctx.invalidate(opt)
-    PassManager(passes[k:], Instrumentation(verify_each=verify)).run_function(opt, ctx)
+    PassManager(passes[k:], inst).run_function(opt, ctx)
     loaded = {u.imms[0] for _, _, u in fn.uops() if u.name == U._LOAD_GLOBAL}
     assumed = {k: v for k, v in ctx.constant_globals.items() if k in loaded}
     return Optimized(opt, entries, assumed)
