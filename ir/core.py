@@ -82,18 +82,25 @@ class Uop:
 
 @dataclass(slots=True)
 class Block:
+    """``handler``: the block an exception raised by any of its uops goes to (CPython's
+    exception table, per block); the handler takes one parameter, the exception. The
+    handler edge is a CFG edge from every faulting point, so ``successors`` lists it
+    (last); it carries no arguments: what a handler reads lives in the frame."""
+
     label: str
     uops: list[Uop] = field(default_factory=list)
     params: list[int] = field(default_factory=list)
+    handler: str | None = None
 
     @property
     def terminator(self) -> Uop:
         return self.uops[-1]
 
     def successors(self) -> list[str]:
-        if not self.uops:
-            return []
-        return [t.block for t in self.uops[-1].targets]
+        out = [t.block for t in self.uops[-1].targets] if self.uops else []
+        if self.handler is not None and self.handler not in out:
+            out.append(self.handler)
+        return out
 
 
 FUNCTION_KINDS = ("function", "generator", "coroutine", "class")

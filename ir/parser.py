@@ -361,6 +361,8 @@ def parse_module(text: str, filename: str = "<string>", *, header: bool = True) 
                     while p.accept("punct", ","):
                         block.params.append(p.value_def(fn, defined))
                     p.take("punct", ")")
+            if p.accept("ident", "except"):
+                block.handler = p.take("label_ref", what="a handler block like ^bb1").text[1:]
             p.take("punct", ":")
             p.done()
             fn.blocks.append(block)

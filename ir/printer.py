@@ -92,6 +92,8 @@ class Printer:
         head = b.label
         if b.params:
             head += "(" + ", ".join(self.value_def(p) for p in b.params) + ")"
+        if b.handler is not None:
+            head += f" except ^{b.handler}"
         lines = [head + ":"]
         line = None
         for u in b.uops:

@@ -36,6 +36,7 @@ import operator
 
 # ir.uops is where code imports the table and its model from (re-exported: noqa F401)
 from . import constructs as C
+from . import exception_semantics as X
 from .semantics import (BINOPS, BUILTIN_RESULT, CMPOPS, ITER_SEQ_RESULT, UNOPS, base_binop,
                         call_builtin, call_function, call_method, index_result,
                         load_fast_check, load_global, missing_arguments, range_arg,
@@ -513,5 +514,36 @@ define(UopDef("_LIST_APPEND", inputs=("list", "value"), output=True, flags=Flag.
 from . import uops_language  # noqa: E402,F401
 
 from . import attr_uops  # noqa: E402,F401  (the specialized attribute uops: their own module)
+
+# --------------------------------------------------------------------------- exceptions
+#
+# try/except/finally and with (ir/exception_semantics.py): a block names its handler
+# (Block.handler), which receives the exception as its one parameter.
+
+define(UopDef("_PUSH_EXC_INFO", inputs=("exc",), output=True, flags=E,
+               impl=X.push_exc_info,
+               doc="a handler starts: exc is being handled; the previous one comes out"))
+define(UopDef("_POP_EXCEPT", inputs=("prev",), flags=E, impl=X.pop_except,
+               doc="a handler ends: prev is being handled again"))
+define(UopDef("_CHECK_EXC_MATCH", inputs=("exc", "types"), output=True, flags=E,
+               result="bool", impl=X.check_exc_match,
+               doc="except types: does the clause catch exc?"))
+define(UopDef("_RERAISE", inputs=("exc",), flags=E, impl=X.reraise,
+               doc="raise exc again, its context and traceback untouched"))
+define(UopDef("_ACTIVE_EXCEPTION", output=True, flags=E, impl=X.active_exception,
+               doc="bare raise: the exception being handled (RuntimeError if none)"))
+define(UopDef("_BEFORE_WITH", inputs=("mgr",), output=True, flags=E, result="tuple",
+               impl=X.before_with,
+               doc="with mgr: (bound __exit__, the result of __enter__)"))
+define(UopDef("_BEFORE_ASYNC_WITH", inputs=("mgr",), output=True, flags=E,
+               result="tuple", impl=X.before_async_with,
+               doc="async with mgr: (bound __aexit__, __aenter__() to await)"))
+define(UopDef("_WITH_EXCEPT_START", inputs=("exit", "exc"), output=True, flags=E,
+               impl=X.with_except_start,
+               doc="exit(type(exc), exc, exc.__traceback__): true suppresses exc"))
+define(UopDef("_EXIT_TRY", flags=G | D, effect=Effect.GUARD, impl=lambda: False,
+               doc="always exit: a block with an exception handler runs in tier 1 "
+                   "(tiering puts it in place of the block; not a failed speculation)"))
+
 
 table_loaded()

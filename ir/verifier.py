@@ -52,6 +52,23 @@ def verify_function(fn: Function, functions: set[str] | None = None,
                 defs[u.output] = (b.label, i)
 
     idom = dominators(fn)
+    # A handler edge leaves from every faulting point of its block, so a value a
+    # protected block defines may not be there yet: blocks the handler dominates may
+    # not read it.
+    unsafe: dict[int, str] = {}
+    for b in fn.blocks:
+        h = b.handler
+        if h is None:
+            continue
+        if h not in blocks:
+            fail(f"unknown handler block ^{h}", b.label)
+        if h == fn.entry.label:
+            fail("the entry block cannot be a handler", b.label)
+        if len(blocks[h].params) != 1:
+            fail(f"handler ^{h} must take one parameter (the exception)", b.label)
+        for u in b.uops:
+            if u.output is not None:
+                unsafe[u.output] = h
     for b in fn.blocks:
         if not b.uops:
             fail("empty block", b.label)
@@ -102,6 +119,9 @@ def verify_function(fn: Function, functions: set[str] | None = None,
                 elif b.label in idom and not dominates(idom, db, b.label):  # if reachable
                     fail(f"%{v} is used where its definition (in {db}) does not dominate",
                          where)
+                elif v in unsafe and b.label in idom and dominates(idom, unsafe[v], b.label):
+                    fail(f"%{v} is defined in a block protected by ^{unsafe[v]} and used "
+                         f"where that handler reaches", where)
 
 
 def verify_module(m: Module, after_pass: str | None = None) -> None:

@@ -165,7 +165,11 @@ class DCE(Pass):
         refused_uops: set[int] = set()
         refused_params: set[int] = set()
         asked = False
+        handlers = {b.handler for b in fn.blocks if b.handler is not None}
         for b in fn.blocks:
+            if b.label in handlers:   # the exception comes in on the handler edge
+                refused_params.update(b.params)
+                continue
             for i, p in enumerate(b.params):
                 if (b.label, i) not in live_params:
                     asked = True

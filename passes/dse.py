@@ -82,7 +82,7 @@ class Tier1Liveness:
             events[i] = ev
             summary[i] = (gen, kill)
             if b.uops:
-                succ[i] = [index[t.block] for t in b.uops[-1].targets if t.block in index]
+                succ[i] = [index[s] for s in b.successors() if s in index]
         preds: list[list[int]] = [[] for _ in range(nb)]
         for i in range(nb):
             for s in succ[i]:
@@ -90,13 +90,15 @@ class Tier1Liveness:
         live_in, live_out = solve_backward(succ, preds, summary)
         # Per block: the event indices and the live set just before each event.
         self.at: list[tuple[list[int], list[int], int]] = []
-        for i in range(nb):
+        for i, b in enumerate(tier1.blocks):
             ev = events[i]
             cur = live_out[i]
+            # what the handler reads is live at every point of a protected block
+            h = live_in[index[b.handler]] if b.handler in index else 0
             before = [0] * len(ev)
             for k in range(len(ev) - 1, -1, -1):
                 _, g, kl = ev[k]
-                cur = (cur & ~kl) | g
+                cur = (cur & ~kl) | g | h
                 before[k] = cur
             self.at.append(([e[0] for e in ev], before, live_out[i]))
         self._sets: dict[int, frozenset[str]] = {}
@@ -131,8 +133,10 @@ class Tier1Liveness:
 
     @staticmethod
     def generic(fn: Function) -> bool:
-        """Tier-1 code: no block parameters, no side exits."""
-        return not any(b.params or any(u.exit is not None for u in b.uops) for b in fn.blocks)
+        """Tier-1 code: no block parameters (but a handler's exception), no side exits."""
+        handlers = {b.handler for b in fn.blocks}
+        return not any((b.params and not (b.label in handlers and len(b.params) == 1))
+                       or any(u.exit is not None for u in b.uops) for b in fn.blocks)
 
     @staticmethod
     def remember(fn: Function, ctx: PassContext) -> None:
@@ -261,6 +265,10 @@ class DSE(Pass):
     def dead_stores(self, fn: Function, ctx: PassContext) -> bool:
         order = ctx.get("cfg", fn).rpo
         if not order:
+            return False
+        if any(b.handler is not None for b in fn.blocks):
+            # A handler may read any store before a faulting point; the runtime hands
+            # such blocks to tier 1 before this pass runs (tiering.exit_protected_blocks).
             return False
         blocks = fn.block_map()
         lid = {x: i for i, x in enumerate(fn.locals)}

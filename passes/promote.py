@@ -11,7 +11,8 @@ parameters, whose arguments are all one value, and dead ones are removed, as in
 Braun et al.):
 
 - Only locals never read by ``_LOAD_FAST_CHECK`` (definitely assigned wherever
-  read) are promoted.
+  read) are promoted, and none live into an exception handler (the handler edge
+  leaves from any faulting point and carries no arguments: those stay in the frame).
 - The frame is where values enter: a promoted local live at the function entry
   (a parameter) is loaded there, and that ``_LOAD_FAST`` is its first definition.
   Optimized code that starts with an ``_ENTRY`` dispatcher may be entered at any
@@ -92,6 +93,11 @@ class Promote(PromoteCleanup, Pass):
         # A promoted local live where the function starts must be a parameter.
         first = disp.uops[-1].targets[0].block if disp is not None else fn.entry.label
         cands -= {x for x in live_in[first] if x not in fn.params}
+        # A handler is entered from any faulting point of its blocks, by an edge that
+        # carries no arguments: a local live into a handler stays in the frame.
+        for b in fn.blocks:
+            if b.handler is not None:
+                cands -= live_in.get(b.handler, set())
         promoted = [x for x in sorted(cands, key=order.__getitem__)
                     if ctx.allow(f"promote local {x} to SSA values")]
         if not promoted:

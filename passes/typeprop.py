@@ -148,6 +148,13 @@ class _Analyzer:
                 locs[name] = LocalInfo(TOP, True, src)
         return State(locs)
 
+    def handler_state(self, target: str) -> State:
+        """State on a handler edge: it leaves from any faulting point of its block, so
+        nothing is known of the locals, nor of the exception."""
+        src = self.sources(("osr", target))
+        return State({name: LocalInfo(TOP, True, src) for name in self.fn.locals},
+                     params=(TOP,))
+
     def sources(self, src: tuple) -> frozenset:
         return frozenset({src}) if self.explain else NO_SOURCES
 
@@ -185,6 +192,8 @@ class _Analyzer:
                 out = self.edges(label, i, u, s)
                 for _, st in out:
                     self.leave(st)
+                if b.handler is not None:
+                    out = list(out) + [(b.handler, self.handler_state(b.handler))]
                 return out
             if k == 1:
                 self.guard(label, i, u, s, facts)

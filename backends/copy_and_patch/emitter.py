@@ -19,8 +19,9 @@ proven int/float/bool are boxed: `PyObject *` words with CPython's reference cou
 the `_INCREF`/`_DECREF` stencils there, on edges, at entries for the frame locals and at
 returns); guards on them are type tests; generic uops call the C API from their stencils;
 uops whose work is Python-level call a Python runtime helper (`HelperSite`, run by
-backends.native.helpers); `_EXIT_COLD` (code tier 1 never ran) is a plain jump to its exit
-stub. Every exit and every place that can fail records what it must release
+backends.native.helpers); `_EXIT_COLD` (code tier 1 never ran) and `_EXIT_TRY` (a
+protected block that may raise) are plain jumps to their exit
+stubs. Every exit and every place that can fail records what it must release
 (`CodeBlob.exit_releases`, `CodeBlob.errors`), so the runner leaves reference counts exact.
 
 `boxed=True` compiles with every value boxed (CPython 3.15's model: no unboxing), so the

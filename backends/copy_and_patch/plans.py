@@ -79,8 +79,8 @@ def uop_kind(name: str) -> tuple:
     arg = None
     if name == U._NOP:
         k = NOP
-    elif name in (U._EXIT_COLD, U._YIELD_EXIT, U._YIELD_FROM_EXIT):
-        # always leave through the exit; a yield's exit hands the runner the yielded
+    elif name in (U._EXIT_COLD, U._EXIT_TRY, U._YIELD_EXIT, U._YIELD_FROM_EXIT):
+        # always leave through the exit (a plain jump); a yield's exit hands the runner the yielded
         # value and the frame (passes/suspend), the runtime gives them to the driver
         k = EXIT_COLD
     elif name == U._RESUME_VALUE:

@@ -40,6 +40,11 @@ _BRANCH, _JUMP, _ENTRY, _RETURN = Effect.BRANCH, Effect.JUMP, Effect.ENTRY, Effe
 RECURSION_LIMIT = 1000
 
 
+class Abort(BaseException):
+    """The workbench's own way out of a running program (a spent warm-up budget): no
+    handler of the program catches it."""
+
+
 class SideExit(Exception):
     """Optimized code left through ``exit``; ``values`` holds what the exit names."""
 
@@ -61,6 +66,7 @@ class CompiledBlock:
     closures: set = field(default_factory=set)  # steps the block's code runs as closures
     run: Callable | None = None   # the generated function of the whole block (blockcode)
     line_index: dict = field(default_factory=dict)  # its source line -> uop index
+    handler: str | None = None   # where an exception raised in this block goes
 
 
 @dataclass
@@ -179,61 +185,72 @@ class Interpreter:
         blk = blocks[label]
         loop_hook = self.loop_hook
         i = index
-        try:
-            while True:
-                blk.count += 1
-                run = blk.run
-                if run is None and blk.count >= HOT_BLOCK:
-                    run = self.build_block(cf, blk)
-                if run is not None and not i:
-                    i = -1    # the generated code's traceback tells which uop raised
-                    run(vals, frame)
-                    i = len(blk.steps)
-                else:
-                    steps = blk.steps
-                    if i:
-                        steps = steps[i:]
-                    for step in steps:
-                        step(vals, frame)
-                        i += 1
-                term = blk.term
-                kind = term[0]
-                if kind is _BRANCH:
-                    t = term[2] if vals[term[1]] else term[3]
-                elif kind is _JUMP:
-                    t = term[1]
-                elif kind is _ENTRY:
-                    t = term[1][entry]
-                elif kind is _RETURN:
-                    return vals[term[1]]
-                elif kind is Effect.YIELD:  # a generator's frame suspends (generators.py)
-                    return Suspension(vals[term[1]], term[2].block)
-                elif kind is Effect.DELEGATE:   # ... delegating to an iterator
-                    return Delegation(vals[term[1]], term[2].block)
-                else:  # SUSPEND: optimized code's yield saves the frame through its exit
-                    for slot, v in term[3]:
-                        frame[slot] = vals[v]
-                    return term[4](vals[term[1]], term[2])
-                blk = blocks[t.block]
-                if t.args:
-                    blk.moves[id(t)](vals)
+        while True:
+            try:
+                while True:
+                    blk.count += 1
+                    run = blk.run
+                    if run is None and blk.count >= HOT_BLOCK:
+                        run = self.build_block(cf, blk)
+                    if run is not None and not i:
+                        i = -1    # the generated code's traceback tells which uop raised
+                        run(vals, frame)
+                        i = len(blk.steps)
+                    else:
+                        steps = blk.steps
+                        if i:
+                            steps = steps[i:]
+                        for step in steps:
+                            step(vals, frame)
+                            i += 1
+                    term = blk.term
+                    kind = term[0]
+                    if kind is _BRANCH:
+                        t = term[2] if vals[term[1]] else term[3]
+                    elif kind is _JUMP:
+                        t = term[1]
+                    elif kind is _ENTRY:
+                        t = term[1][entry]
+                    elif kind is _RETURN:
+                        return vals[term[1]]
+                    elif kind is Effect.YIELD:  # a generator's frame suspends (generators.py)
+                        return Suspension(vals[term[1]], term[2].block)
+                    elif kind is Effect.DELEGATE:   # ... delegating to an iterator
+                        return Delegation(vals[term[1]], term[2].block)
+                    else:  # SUSPEND: optimized code's yield saves the frame through its exit
+                        for slot, v in term[3]:
+                            frame[slot] = vals[v]
+                        return term[4](vals[term[1]], term[2])
+                    blk = blocks[t.block]
+                    if t.args:
+                        blk.moves[id(t)](vals)
+                    i = 0
+                    if blk.is_header and loop_hook is not None:
+                        done, result = loop_hook(cf, blk.label, frame)
+                        if done:
+                            return result
+            except SideExit as se:
+                if i < 0:
+                    i = self.raised_at(blk, se)
+                se.block, se.index = blk.label, i
+                raise
+            except Abort:
+                raise
+            except BaseException as e:
+                if i < 0:
+                    i = self.raised_at(blk, e)
+                # The traceback's frame of this call: once, where the exception first
+                # passed (a handler that re-raises it keeps that line, as CPython's).
+                if isinstance(e, Exception) and e.__dict__.get("_wb_at") != id(vals):
+                    uop = blk.uops[min(i, len(blk.uops) - 1)]
+                    e.__dict__.setdefault("_wb_frames", []).append((cf.fn.name, uop.line))
+                    e._wb_at = id(vals)
+                if blk.handler is None:
+                    raise
+                # the block's handler takes over, with the exception as its parameter
+                blk = blocks[blk.handler]
+                vals[blk.params[0]] = e
                 i = 0
-                if blk.is_header and loop_hook is not None:
-                    done, result = loop_hook(cf, blk.label, frame)
-                    if done:
-                        return result
-        except SideExit as se:
-            if i < 0:
-                i = self.raised_at(blk, se)
-            se.block, se.index = blk.label, i
-            raise
-        except Exception as e:
-            if i < 0:
-                i = self.raised_at(blk, e)
-            uop = blk.uops[min(i, len(blk.uops) - 1)]
-            frames = e.__dict__.setdefault("_wb_frames", [])
-            frames.append((cf.fn.name, uop.line))
-            raise
 
     def build_block(self, cf: CompiledFunction, blk: CompiledBlock) -> Callable:
         sites = blk.sites
@@ -290,7 +307,7 @@ def compile_function(interp: Interpreter, fn: Function, tier1: bool) -> Compiled
         else:
             raise AssertionError(f"unknown terminator {t.name}")
         blocks[b.label] = CompiledBlock(b.label, steps, b.uops, term, b.params, sites=sites,
-                                        closures=closures)
+                                        closures=closures, handler=b.handler)
     for b in fn.blocks:
         for t in b.uops[-1].targets:
             if t.args:

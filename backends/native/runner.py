@@ -300,9 +300,14 @@ def _with_caller(lines: list[str], args: list[str], fills: list[str], caller: Ca
     for line in body:
         if line.strip() in fills:        # a parameter's conversion may refuse the frame
             ind = line[:len(line) - len(line.lstrip())]
-            out += ["    " + ind + "try:", "    " + ind + "    " + line.strip(),
+            # refused outside the except clause: tier 1 then runs the program's code,
+            # which must not see Refused as the exception being handled
+            out += ["    " + ind + "_refusal = None", "    " + ind + "try:",
+                    "    " + ind + "    " + line.strip(),
                     "    " + ind + "except Refused as e:",
-                    "    " + ind + f"    return refused(e, {arglist})"]
+                    "    " + ind + "    _refusal = e",
+                    "    " + ind + "if _refusal is not None:",
+                    "    " + ind + f"    return refused(_refusal, {arglist})"]
         elif line.strip() == "return EXITED":
             continue   # the caller finishes the exit, after the frame is restored
         else:

@@ -12,6 +12,7 @@ from .comprehensions import Comprehensions
 from .data import DataExpressions
 from .expressions import Expressions
 from .functions import Functions
+from .handlers import Cleanup, Handlers
 from .loops import LoopLabels, Loops
 from .simple import SimpleStatements
 from .statements import Statements
@@ -20,7 +21,7 @@ from .syntax import FrontendError, describe, unsupported
 
 
 class FunctionBuilder(Expressions, DataExpressions, Calls, Comprehensions, Statements,
-                      SimpleStatements, Loops, Functions):
+                      SimpleStatements, Loops, Functions, Handlers):
     """Emits the uops of one function, block by block."""
 
     def __init__(self, module_compiler, name: str, params: list[str],
@@ -35,6 +36,8 @@ class FunctionBuilder(Expressions, DataExpressions, Calls, Comprehensions, State
         self.loops: list[LoopLabels] = []
         self.renames: list[dict[str, str]] = []   # comprehension scopes (comprehensions.py)
         self.line: int | None = line
+        self.handler: str | None = None       # the handler of the blocks started now
+        self.unwinding: list[Cleanup] = []    # what return/break/continue leave (handlers.py)
         self.block = self.new_block()
         self.fn.blocks.append(self.block)
 
@@ -46,6 +49,7 @@ class FunctionBuilder(Expressions, DataExpressions, Calls, Comprehensions, State
         return b
 
     def start(self, b: Block) -> None:
+        b.handler = self.handler
         self.fn.blocks.append(b)
         self.block = b
 
@@ -61,6 +65,7 @@ class FunctionBuilder(Expressions, DataExpressions, Calls, Comprehensions, State
             # Code after a terminator (after break/return) is unreachable; it goes in
             # a fresh block that pruning removes.
             self.block = self.new_block()
+            self.block.handler = self.handler
             self.fn.blocks.append(self.block)
         return out
 
@@ -152,6 +157,7 @@ class FunctionBuilder(Expressions, DataExpressions, Calls, Comprehensions, State
         """
         fn = self.fn
         home = {u.output: b.label for b in fn.blocks for u in b.uops if u.output is not None}
+        home.update((p, b.label) for b in fn.blocks for p in b.params)
         crossing = sorted({v for b in fn.blocks for u in b.uops for v in u.inputs
                            if home[v] != b.label})
         temps = {v: self.temp("v") for v in crossing}

@@ -37,6 +37,12 @@ def mark_checked_loads(fn: Function) -> None:
                 cur.add(u.imms[0])  # after a successful load it is bound
         return frozenset(cur)
 
+    # A handler edge leaves from any point of its block: what is surely bound there is
+    # what was bound on entry, less what the block deletes.
+    inn: dict[str, frozenset[str]] = {b: everything for b in order}
+    deleted = {b: frozenset(u.imms[0] for u in blocks[b].uops if u.name == U._DELETE_FAST)
+               for b in order}
+
     def block_in(label: str) -> frozenset[str]:
         if label == order[0]:
             return entry_in
@@ -44,13 +50,19 @@ def mark_checked_loads(fn: Function) -> None:
         for p in preds[label]:
             if p in out:
                 acc = acc & out[p]
+                if blocks[p].handler == label:
+                    acc = acc & (inn[p] - deleted[p])
         return acc
 
     changed = True
     while changed:
         changed = False
         for label in order:
-            new = transfer(label, block_in(label), False)
+            got = block_in(label)
+            if got != inn[label]:
+                inn[label] = got
+                changed = True
+            new = transfer(label, got, False)
             if new != out[label]:
                 out[label] = new
                 changed = True
@@ -64,6 +76,11 @@ def renumber(fn: Function) -> None:
     values: dict[int, int] = {}
     for b in fn.blocks:
         b.label = labels[b.label]
+        if b.handler is not None:
+            b.handler = labels[b.handler]
+        for p in b.params:   # a handler's exception
+            values[p] = len(values)
+        b.params = [values[p] for p in b.params]
         for u in b.uops:
             u.inputs = [values[v] for v in u.inputs]
             for t in u.targets:

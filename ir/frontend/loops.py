@@ -13,6 +13,7 @@ from ..uops import U
 class LoopLabels:
     head: str        # where ``continue`` goes
     exit: str        # where ``break`` goes
+    depth: int = 0   # the cleanups (handlers.py) outside the loop
 
 
 class Loops:
@@ -20,7 +21,7 @@ class Loops:
 
     def loop(self, head: Block, body: Block, orelse: list[ast.stmt], exit: Block,
              stmts: list[ast.stmt], else_block: Block | None) -> None:
-        self.loops.append(LoopLabels(head.label, exit.label))
+        self.loops.append(LoopLabels(head.label, exit.label, len(self.unwinding)))
         self.body(stmts)
         self.loops.pop()
         self.jump(head.label)
@@ -123,8 +124,10 @@ class Loops:
         self.assign(node.target, item)
 
     def stmt_Break(self, node: ast.Break) -> None:
+        self.unwind(self.loops[-1].depth)
         self.jump(self.loops[-1].exit)
 
     def stmt_Continue(self, node: ast.Continue) -> None:
+        self.unwind(self.loops[-1].depth)
         self.jump(self.loops[-1].head)
 

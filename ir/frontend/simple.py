@@ -1,4 +1,4 @@
-"""Simple statements: ``import``, ``del``, ``assert``, ``raise`` and starred targets."""
+"""Simple statements: ``import``, ``del``, ``assert`` and starred targets."""
 
 from __future__ import annotations
 
@@ -83,14 +83,6 @@ class SimpleStatements:
         self.emit(U._RAISE, [exc])
         self.jump(done.label)
         self.start(done)
-
-    def stmt_Raise(self, node: ast.Raise) -> None:
-        if node.exc is None:
-            raise self.fail(node, "bare raise")
-        exc = self.expr(node.exc)
-        inputs = [exc] if node.cause is None else [exc, self.expr(node.cause)]
-        self.at(node)
-        self.emit(U._RAISE, inputs)
 
     def unpack_starred(self, target: ast.Tuple | ast.List, value: int) -> None:
         """``a, *b, c = v``: ``_UNPACK_EX`` gives the items and the middle list."""

@@ -129,6 +129,9 @@ class Statements:
         else:
             v = self.expr(node.value)
         self.at(node)
+        if self.unwinding:   # the finally bodies, __exit__ calls and handler ends left
+            self.unwind(0)
+            self.at(node)
         self.emit(U._RETURN, [v])
 
     def stmt_If(self, node: ast.If) -> None:

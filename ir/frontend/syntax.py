@@ -28,10 +28,9 @@ CMP_TOKENS = {
 UNARY_TOKENS = {ast.USub: "neg", ast.UAdd: "pos", ast.Invert: "invert"}
 
 UNSUPPORTED_NAMES = {
-    ast.Try: "try statement", ast.With: "with statement",
-    ast.AsyncFor: "async for", ast.AsyncWith: "async with",
+    ast.AsyncFor: "async for",
     ast.Match: "match statement",
-    ast.TryStar: "try statement",
+    ast.TryStar: "try/except* statement",
 }
 
 

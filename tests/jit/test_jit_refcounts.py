@@ -1,5 +1,6 @@
 """Reference counts stay exact: objects that flow through compiled code (loads and stores
-of list items, side exits, re-optimization, errors, calls and returns) end with the
+of list items, side exits, re-optimization, errors, exceptions caught in a compiled loop,
+calls and returns) end with the
 counts CPython gives them, natively and in Unicorn, with values unboxed and `boxed`.
 
 Each program builds its objects at run time (no constants, which the IR holds too) and
@@ -105,6 +106,23 @@ DATA = build(300)
 print(boom(DATA, 300))
 print(boom(DATA, 301))
 """,
+    # exceptions caught inside a compiled loop: an index past the end exits to tier 1,
+    # which raises it into the handler; the loop goes on in machine code (OSR)
+    "caught": BUILD + """
+def caught(data, n):
+    t = 0.0
+    misses = 0
+    for k in range(n):
+        try:
+            row = data[k % 53]
+            t = t + row[0]
+        except IndexError:
+            misses = misses + 1
+    return t + misses
+
+DATA = build(50)
+print(caught(DATA, 3000))
+""",
 }
 
 
@@ -160,7 +178,7 @@ def workbench_counts(source: str, names, backend: str, passes: str, boxed: bool)
 
 
 NAMES = {"items": ("DATA", "OUT"), "calls": ("DATA",), "exits": ("XS", "T"),
-         "error": ("DATA",)}
+         "error": ("DATA",), "caught": ("DATA",)}
 
 
 @pytest.mark.parametrize("boxed", [False, True], ids=["unboxed", "boxed"])

@@ -15,12 +15,34 @@ from ir.limits import deep_recursion
 
 
 def format_program_error(exc: BaseException, filename: str) -> str:
-    """A CPython-style traceback built from the frames the interpreter recorded."""
-    lines = ["Traceback (most recent call last):\n"]
+    """A CPython-style traceback built from the frames the interpreter recorded, after
+    those of the exceptions it was raised from or while handling (as CPython prints
+    ``__cause__`` and ``__context__``)."""
     try:
         source = Path(filename).read_text(encoding="utf-8").splitlines()
     except OSError:
         source = []
+    parts: list[str] = []
+    seen: set[int] = set()
+
+    def chain(e: BaseException) -> None:
+        seen.add(id(e))
+        cause, context = e.__cause__, e.__context__
+        if cause is not None and id(cause) not in seen:
+            chain(cause)
+            parts.append("\nThe above exception was the direct cause of the following "
+                         "exception:\n\n")
+        elif context is not None and not e.__suppress_context__ and id(context) not in seen:
+            chain(context)
+            parts.append("\nDuring handling of the above exception, another exception "
+                         "occurred:\n\n")
+        parts.append(_format_one(e, filename, source))
+    chain(exc)
+    return "".join(parts)
+
+
+def _format_one(exc: BaseException, filename: str, source: list[str]) -> str:
+    lines = ["Traceback (most recent call last):\n"]
     frames = list(reversed(getattr(exc, "_wb_frames", [])))
     repeats = 0
     for i, (func, line) in enumerate(frames):

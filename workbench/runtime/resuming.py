@@ -71,6 +71,8 @@ class GeneratorSteps:
             except Refused as e:
                 info.refused += 1
                 info.refusal = str(e)
+                r = None
+            if r is None:   # outside the except clause: the program's code runs
                 return self.run_tier2_interp(name, t2, frame, entry)
             info.runs += 1
             kind = r[0]

@@ -53,7 +53,7 @@ from backends.native.direct import DirectCalls
 from backends.native.resume import resumer
 from backends.native.runner import Caller, NativeCode, Refused
 from backends.tracing import CodeMap, Cost
-from ir.core import MODULE_FUNCTION, Function, Module
+from ir.core import MODULE_FUNCTION, SUSPENDING_KINDS, Function, Module
 from ir.uops import Flag, U
 from passes.pipeline import parse_pipeline
 from passes.suspend import SUSPENDS, resume_points
@@ -104,6 +104,11 @@ class Tier2:
     resume: object | None = None         # native: backends.native.resume's step function
     # a generator's resume points (its entry, the blocks after plain yields) -> _ENTRY index
     resume_index: dict = field(default_factory=dict)
+    # Exits where tier 1 takes over an exception's way to its handler: _EXIT_TRY, and a
+    # uop that may raise (x // 0) in a protected block. Not failed speculations.
+    handler_sites: frozenset = frozenset()
+    tier1: Function | None = None
+    starts_in_tier1: bool = False
 
     def __post_init__(self):
         self.cold_sites = frozenset((u.exit.block, u.exit.index)
@@ -125,6 +130,17 @@ class Tier2:
         if self._codemap is None and self.linked is not None:
             self._codemap = CodeMap(*self.linked)
         return self._codemap
+        protected = set()
+        if self.tier1 is not None:
+            protected = {b.label for b in self.tier1.blocks if b.handler is not None}
+        # A call would leave at once through _EXIT_TRY (the body starts in a protected
+        # block that can raise): calls stay in tier 1, and its loops enter by OSR.
+        first = self.opt.fn.block(self.opt.fn.entry.uops[-1].targets[0].block)
+        self.starts_in_tier1 = first.uops[0].name == U._EXIT_TRY
+        self.handler_sites = frozenset(
+            (u.exit.block, u.exit.index) for _, _, u in self.opt.fn.uops()
+            if u.exit is not None and (u.name == U._EXIT_TRY or (
+                u.exit.block in protected and u.defn.has(Flag.EXIT_MAY_RAISE))))
 
 
 @dataclass
@@ -174,6 +190,7 @@ class Runtime(GeneratorSteps):
         self.cold_exits: Counter = Counter()
         self.trace = TraceCounts()
         self.retired: list[tuple[str, Tier2]] = []  # invalidated code, still counted
+        self.resuming: set[int] = set()   # id() of the frames tier 1 finishes after exits
         # With a JIT backend, hot code goes to tier 2 even with an empty pipeline: its
         # generic uops become machine code calling runtime helpers, the baseline that
         # `trace` compares optimized pipelines with (slow natively: a ctypes callback
@@ -322,7 +339,7 @@ class Runtime(GeneratorSteps):
 
     def stay_in_tier1(self, name: str) -> None:
         """``name`` has no tier-2 code and never will (``tier2[name]`` is None: a
-        generator, a TIER1_ONLY uop, MAX_REOPTIMIZE spent): its calls go straight to
+        TIER1_ONLY uop, MAX_REOPTIMIZE spent, ...): its calls go straight to
         tier 1 and its loop headers stop reporting arrivals, so the code that stays in
         tier 1 pays nothing for the tier-up it will not take."""
         interp = self.interp
@@ -378,6 +395,8 @@ class Runtime(GeneratorSteps):
             return False, None
         if label not in t2.entry_index:
             return False, None
+        if id(frame) in self.resuming:   # tier 1 after an exit: re-enter from there
+            return True, _Reenter(label, t2)
         try:
             return True, self.run_tier2(cf.fn.name, t2, frame, t2.entry_index[label])
         except Exception as e:
@@ -390,6 +409,12 @@ class Runtime(GeneratorSteps):
 
     def run_tier2(self, name: str, t2: Tier2, frame: list, entry: int) -> object:
         """Run optimized code; on a side exit, finish the call in tier 1."""
+        done, r = self.enter_tier2(name, t2, frame, entry)
+        return r if done else self.finish_in_tier1(name, frame, r)
+
+    def enter_tier2(self, name: str, t2: Tier2, frame: list, entry: int) -> tuple:
+        """(True, the result) or, after a side exit, (False, where tier 1 resumes: label,
+        index and values), the frame holding the locals."""
         if t2.jit is not None:
             locals_ = self.interp.compile(name).fn.locals
             values = {local: v for local, v in zip(locals_, frame) if v is not UNBOUND}
@@ -404,24 +429,55 @@ class Runtime(GeneratorSteps):
                 t2.info.runs += 1
                 if result[0] == "return":
                     t2.info.returns += 1
-                    return result[1]
+                    return True, result[1]
                 if id(t2.jit.blob.exits[result[1]]) in t2.suspends:
-                    return self.suspended(name, t2, result, frame)
-                return self.resume_from_jit(name, t2, result, frame)
-        return self.run_tier2_interp(name, t2, frame, entry)
+                    return True, self.suspended(name, t2, result, frame)
+                return False, self.exit_from_jit(name, t2, result, frame)
+        t2.info.interp_runs += 1
+        try:
+            return True, self.interp.execute(t2.code, frame, t2.code.entry, entry=entry)
+        except SideExit as e:
+            se = e
+        # Tier 1 resumes outside the except clause: inside it, the SideExit would be the
+        # exception being handled (sys.exc_info(), __context__) for the program's code.
+        return False, self.exit_tier2_interp(name, t2, se, frame)
 
     def run_tier2_interp(self, name: str, t2: Tier2, frame: list, entry: int) -> object:
         """``t2`` in the tier-2 interpreter; on a side exit, finish the call in tier 1."""
         t2.info.interp_runs += 1
         try:
             return self.interp.execute(t2.code, frame, t2.code.entry, entry=entry)
-        except SideExit as se:
-            return self.resume_tier1(name, t2, se, frame)
+        except SideExit as e:
+            se = e
+        return self.finish_in_tier1(name, frame, self.exit_tier2_interp(name, t2, se, frame))
+
+    def finish_in_tier1(self, name: str, frame: list, where: tuple) -> object:
+        """Tier 1 from a side exit to the end of the call. A hot loop header it reaches
+        enters tier 2 again from here (``on_loop_header`` answers ``_Reenter``), not from
+        a call nested in this one: a loop whose exceptions keep leaving compiled code for
+        their handlers runs at a constant depth of the Python stack."""
+        cf1 = self.interp.compile(name)
+        key = id(frame)
+        while True:
+            label, index, vals = where
+            self.resuming.add(key)
+            try:
+                r = self.interp.execute(cf1, frame, label, index, vals)
+            finally:
+                self.resuming.discard(key)
+            if type(r) is not _Reenter:
+                return r
+            t2 = r.t2
+            done, where = self.enter_tier2(name, t2, frame, t2.entry_index[r.label])
+            if done:
+                return where
 
     def count_exit(self, name: str, t2: Tier2, ex) -> None:
         self.trace.side_exits += 1
         site = (name, ex.block, ex.index)
         self.trace.exits_by_site[site] += 1
+        if (ex.block, ex.index) in t2.handler_sites:
+            return
         if (ex.block, ex.index) in t2.cold_sites:
             # Not a failed speculation: the profile that re-optimization reads is being
             # collected by tier 1 right now, so this must not mark the site unstable.
@@ -433,7 +489,9 @@ class Runtime(GeneratorSteps):
         if self.profile.exits[site] % MAX_EXITS == 0 and self.tier2.get(name) is t2:
             self.invalidate(name)
 
-    def resume_tier1(self, name: str, t2: Tier2, se: SideExit, frame: list) -> object:
+    def exit_tier2_interp(self, name: str, t2: Tier2, se: SideExit, frame: list) -> tuple:
+        """The tier-2 interpreter left through ``se``: the frame gets the exit's locals;
+        where tier 1 resumes (label, index, values)."""
         ex = se.exit
         for u in t2.code.blocks[se.block].uops[se.index + 1:]:
             self.trace.not_run[(name, u.name)] += 1
@@ -445,11 +503,11 @@ class Runtime(GeneratorSteps):
         vals = [None] * cf1.nvals
         for k, v in ex.values:
             vals[k] = se.vals[v]
-        return self.interp.execute(cf1, frame, ex.block, ex.index, vals)
+        return ex.block, ex.index, vals
 
-    def resume_from_jit(self, name: str, t2: Tier2, result: tuple, frame: list) -> object:
-        """Machine code left through exit ``result[1]``: the same resumption as
-        ``resume_tier1``, from the runner's boxed values and locals."""
+    def exit_from_jit(self, name: str, t2: Tier2, result: tuple, frame: list) -> tuple:
+        """Machine code left through exit ``result[1]``: the same as
+        ``exit_tier2_interp``, from the runner's boxed values and locals."""
         _, index, values, locals_ = result
         ex = t2.jit.blob.exits[index]
         t2.info.exits += 1
@@ -461,7 +519,11 @@ class Runtime(GeneratorSteps):
         vals = [None] * cf1.nvals
         for k, v in values.items():
             vals[k] = v
-        return self.interp.execute(cf1, frame, ex.block, ex.index, vals)
+        return ex.block, ex.index, vals
+
+    def resume_from_jit(self, name: str, t2: Tier2, result: tuple, frame: list) -> object:
+        """Machine code left through an exit: finish the call in tier 1."""
+        return self.finish_in_tier1(name, frame, self.exit_from_jit(name, t2, result, frame))
 
     # -- what optimized code executed -----------------------------------------
 
@@ -512,6 +574,16 @@ class Runtime(GeneratorSteps):
         live = [(n, t2) for n, t2 in sorted(self.tier2.items()) if t2 is not None]
         return live + self.retired
 
+
+
+class _Reenter:
+    """What tier 1, finishing a call after a side exit, returns at a hot loop header: run
+    ``t2`` from there (``Runtime.finish_in_tier1``)."""
+
+    __slots__ = ("label", "t2")
+
+    def __init__(self, label: str, t2: Tier2):
+        self.label, self.t2 = label, t2
 
 
 class _SkipNextFrame(list):

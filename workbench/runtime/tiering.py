@@ -11,11 +11,11 @@ import contextlib
 import io
 from dataclasses import dataclass, field
 
-from backends.interp.interpreter import Interpreter
+from backends.interp.interpreter import Abort, Interpreter
 from backends.interp.profile import Profile
-from ir.cfg import natural_loops
+from ir.cfg import natural_loops, reverse_postorder
 from ir.core import MODULE_FUNCTION, Block, Exit, Function, Module, Target, Uop
-from ir.uops import U
+from ir.uops import Effect, Flag, U
 from passes.base import Pass, PassContext
 from passes.manager import Instrumentation, PassManager
 from passes.suspend import lower_yields, suspends
@@ -23,7 +23,7 @@ from passes.suspend import lower_yields, suspends
 IMMUTABLE = (int, float, bool, str, type(None))
 
 
-class _BudgetSpent(Exception):
+class _BudgetSpent(Abort):
     pass
 
 
@@ -104,6 +104,55 @@ def add_entry_dispatcher(fn: Function) -> list[str]:
     return targets
 
 
+# Uops that never raise in compiled code: a failed check leaves through a side exit,
+# where tier 1 runs the generic uop (and raises, into the handler, if it must).
+_NEVER_RAISE = frozenset({Effect.GUARD, Effect.CHECKED, Effect.LOAD_CONST, Effect.LOAD_FAST,
+                          Effect.STORE_FAST, Effect.COPY, Effect.NOP, Effect.JUMP,
+                          Effect.BRANCH, Effect.ENTRY, Effect.RETURN})
+
+
+def may_raise(u: Uop) -> bool:
+    d = u.defn
+    return not (d.effect in _NEVER_RAISE or d.has(Flag.PURE))
+
+
+def exit_protected_blocks(fn: Function, entries: list[str]) -> bool:
+    """Exception handlers run in tier 1. A block with a handler in which some uop may
+    still raise (after specialization) becomes ``_EXIT_TRY``: tier 1 runs it, so an
+    exception finds its handler with the frame's exact objects (the exit hands them
+    over), and the code re-enters compiled code at the next loop header (OSR). A block
+    in which nothing raises any more keeps its compiled code and drops the edge: what
+    fails there is a side exit, and tier 1 raises into the handler. Handlers are then
+    reachable from nothing compiled; they go, and so do entries into replaced blocks
+    (the function's own entry stays). The generic IR keeps no value across blocks, so
+    the exit names none."""
+    changed = False
+    replaced = set()
+    for b in fn.blocks:
+        if b.handler is None:
+            continue
+        b.handler = None
+        changed = True
+        if not any(may_raise(u) for u in b.uops):
+            continue
+        line = b.uops[0].line
+        none = fn.new_value()
+        b.uops = [Uop(U._EXIT_TRY, exit=Exit(b.label, 0), line=line),
+                  Uop(U._LOAD_CONST, output=none, imms=(None,), line=line),
+                  Uop(U._RETURN, [none], line=line)]
+        replaced.add(b.label)
+    if not changed:
+        return False
+    disp = fn.entry.uops[-1]
+    if disp.name == U._ENTRY:
+        keep = [k for k, t in enumerate(disp.targets) if k == 0 or t.block not in replaced]
+        disp.targets = [disp.targets[k] for k in keep]
+        entries[:] = [entries[k] for k in keep]
+    live = set(reverse_postorder(fn))
+    fn.blocks = [b for b in fn.blocks if b.label in live]
+    return True
+
+
 @dataclass
 class Optimized:
     fn: Function
@@ -131,7 +180,13 @@ def optimize(module: Module, fn: Function, passes: list[Pass], profile: Profile 
     if bisect_log is not None:
         ctx.log = bisect_log
         ctx.transformations = len(bisect_log)
-    PassManager(passes, Instrumentation(verify_each=verify, debug=debug)).run_function(opt, ctx)
+    # Blocks with exception handlers are settled once their uops are specialized.
+    k = next((i + 1 for i, p in enumerate(passes) if p.name == "specialize"), 0)
+    inst = Instrumentation(verify_each=verify, debug=debug)
+    PassManager(passes[:k], inst).run_function(opt, ctx)
+    if exit_protected_blocks(opt, entries):
+        ctx.invalidate(opt)
+    PassManager(passes[k:], inst).run_function(opt, ctx)
     loaded = {u.imms[0] for _, _, u in fn.uops() if u.name == U._LOAD_GLOBAL}
     assumed = {k: v for k, v in ctx.constant_globals.items() if k in loaded}
     return Optimized(opt, entries, assumed)
