@@ -162,6 +162,8 @@ class Runtime(GeneratorSteps):
             raise ValueError(f"backend must be one of {BACKENDS}")
         self.module = module
         self.backend = backend
+        if backend in JIT_BACKENDS:
+            import_jit_modules(backend)
         # ``boxed``: compiled code keeps every value a PyObject * (CPython 3.15's model)
         self.boxed = boxed
         self.unicorn_mode = unicorn_mode
@@ -574,6 +576,20 @@ class Runtime(GeneratorSteps):
         live = [(n, t2) for n, t2 in sorted(self.tier2.items()) if t2 is not None]
         return live + self.retired
 
+
+
+def import_jit_modules(backend: str) -> None:
+    """Import now what compiling for ``backend`` may import later: the workbench's own
+    imports must happen before the program runs, or its ``sys.modules`` changes under it
+    (a loop over ``sys.modules`` while a function gets hot would fail). Only a JIT run
+    pays for it: the ELF reader (a stencil cache miss), Unicorn and capstone."""
+    # lazy: only a JIT backend needs it (pyelftools, ~50 ms)
+    import backends.copy_and_patch.elf_reader  # noqa: F401
+    if backend == "unicorn":
+        import capstone  # noqa: F401  # lazy: only Unicorn runs need it
+        import unicorn.unicorn_py3.arch.intel  # noqa: F401  # lazy: only Unicorn runs need it
+
+        import backends.unicorn_rt.runner  # noqa: F401  # lazy: only Unicorn runs need it
 
 
 class _Reenter:
