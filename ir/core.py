@@ -245,8 +245,8 @@ class Function:
         atomic immediates are immutable and shared, as deepcopy shares them; the frozen
         signature is shared too."""
         new = Function(self.name, list(self.params), list(self.locals),
-                       [Block(b.label, [_copy_uop(u, memo) for u in b.uops], list(b.params))
-                        for b in self.blocks],
+                       [Block(b.label, [_copy_uop(u, memo) for u in b.uops], list(b.params),
+                              b.handler) for b in self.blocks],
                        dict(self.types), dict(self.locs), self.line, self.signature,
                        self._next_value, None)
         memo[id(self)] = new

@@ -18,6 +18,23 @@ def functions():
         yield from compile_source(generate(seed), "gen.py").functions
     for k in KERNELS:
         yield from compile_source(k.read_text(), k.name).functions
+    yield from compile_source(HANDLERS, "handlers.py").functions   # blocks with handlers
+
+
+HANDLERS = '''
+def f(xs):
+    total = 0
+    for x in xs:
+        try:
+            total += 10 // x
+        except ZeroDivisionError as e:
+            total -= 1
+        finally:
+            total += 1
+    with open(__file__) as fh:
+        total += len(fh.readline())
+    return total
+'''
 
 
 def mutable_parts(fn: Function):
