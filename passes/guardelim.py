@@ -332,9 +332,11 @@ def block_weights(fn: Function, ctx: PassContext | None = None) -> dict[str, flo
         # yield counts as the edge to where it resumes, so its tier-1 loops are loops
         cut = copy.copy(term)
         cut.targets = term.targets[:1]
-        entry = Block(fn.entry.label, fn.entry.uops[:-1] + [cut], fn.entry.params)
+        entry = Block(fn.entry.label, fn.entry.uops[:-1] + [cut], fn.entry.params,
+                      fn.entry.handler)
         rest = [b if b.uops[-1].name not in SUSPENDS else
-                Block(b.label, b.uops[:-1] + [_jump(b.uops[-1].exit.block)], b.params)
+                Block(b.label, b.uops[:-1] + [_jump(b.uops[-1].exit.block)], b.params,
+                      b.handler)
                 for b in fn.blocks[1:]]
         g = Function(fn.name, fn.params, fn.locals, [entry] + rest, line=fn.line)
     depth: dict[str, int] = {}

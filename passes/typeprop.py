@@ -493,7 +493,8 @@ def analyze(fn: Function, osr: str = "sound", assume: dict | None = None,
 def _snapshot(fn: Function) -> Function:
     """``fn`` with its own block and uop lists (the uops themselves shared)."""
     return Function(fn.name, list(fn.params), list(fn.locals),
-                    [Block(b.label, list(b.uops), list(b.params)) for b in fn.blocks],
+                    [Block(b.label, list(b.uops), list(b.params), b.handler)
+                     for b in fn.blocks],
                     line=fn.line)
 
 

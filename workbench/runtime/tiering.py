@@ -8,6 +8,7 @@ boundary with its state in the frame, so call entry and OSR are one mechanism.
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 from dataclasses import dataclass, field
 
@@ -70,25 +71,6 @@ def constant_globals(module: Module, fn_name: str, values: dict) -> dict:
     written = globals_written_by_functions(module)
     return {k: v for k, v in values.items()
             if type(v) in IMMUTABLE and k not in written and not k.startswith("__")}
-
-
-def clone(fn: Function) -> Function:
-    """A copy of ``fn`` that the passes may change without touching ``fn``: what
-    ``copy.deepcopy`` gives, at a fraction of its cost (every list, block, uop, target
-    and exit new; immediates, immutable tuples, shared)."""
-    def uop(u: Uop) -> Uop:
-        e = u.exit
-        return Uop(u.name, list(u.inputs), u.output, u.imms,
-                   [Target(t.block, list(t.args)) for t in u.targets],
-                   None if e is None else Exit(e.block, e.index, list(e.values),
-                                               list(e.locals)),
-                   u.line)
-    out = Function(fn.name, list(fn.params), list(fn.locals),
-                   [Block(b.label, [uop(u) for u in b.uops], list(b.params))
-                    for b in fn.blocks],
-                   dict(fn.types), dict(fn.locs), fn.line, fn.signature)
-    out._next_value = fn._next_value
-    return out
 
 
 def add_entry_dispatcher(fn: Function) -> list[str]:
@@ -172,7 +154,7 @@ def optimize(module: Module, fn: Function, passes: list[Pass], profile: Profile 
     appended to it as ``(n, pass, what)``.  Without a list the count is per call.
     ``debug``: a pass that raises shows its own exception, not a one-line PassError.
     """
-    opt = clone(fn)
+    opt = copy.deepcopy(fn)   # Function.__deepcopy__: every mutable part new
     entries = add_entry_dispatcher(opt)
     ctx = PassContext(module=module, profile=profile,
                       constant_globals=constant_globals(module, fn.name, globals_ or {}),
