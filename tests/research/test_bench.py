@@ -66,7 +66,7 @@ def test_default_files_are_the_project_programs():
     assert len(files) == 15
     programs = Path(workbench.__file__).resolve().parent / "benchmarks" / "programs"
     assert all(f.is_file() and f.is_relative_to(programs) for f in files), files
-    assert [f.parent.name for f in files] == ["kernels"] * 8 + ["programs"] * 6
+    assert [f.parent.name for f in files] == ["kernels"] * 8 + ["programs"] * 7
 
 
 def test_missing_default_program_is_an_error(tmp_path, monkeypatch, capsys):

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from dataclasses import dataclass, field
 
 from backends.copy_and_patch.emitter import Unsupported, compile as emit
 from backends.copy_and_patch.uop_stencils import STK_DEPTH
@@ -52,16 +51,15 @@ from backends.interp.profile import Profile
 from backends.native.direct import DirectCalls
 from backends.native.resume import resumer
 from backends.native.runner import Caller, NativeCode, Refused
-from backends.tracing import CodeMap, Cost
-from ir.core import MODULE_FUNCTION, SUSPENDING_KINDS, Function, Module
-from ir.uops import Flag, U
+from backends.tracing import Cost
+from ir.core import MODULE_FUNCTION, SUSPENDING_KINDS, Module
+from ir.uops import Flag
 from passes.pipeline import parse_pipeline
-from passes.suspend import SUSPENDS, resume_points
 
 from .names import BACKENDS, JIT_BACKENDS
 from .resuming import GeneratorSteps
-
-from .tiering import Optimized, optimize
+from .tier2_code import JitInfo, Tier2, TraceCounts
+from .tiering import optimize
 
 HOT_CALLS = 20          # calls before a function is optimized
 HOT_LOOP = 50           # loop-header arrivals before OSR
@@ -69,85 +67,6 @@ MAX_EXITS = 8           # side exits through one site before re-optimizing
 MAX_REOPTIMIZE = 4      # then the function stays in tier 1
 
 WORD_TYPES = ("int", "float", "bool")
-
-
-@dataclass
-class JitInfo:
-    """Where one tier-2 version of a function ran, and what its machine code did."""
-
-    where: str                       # "native", "unicorn" or "interp"
-    reason: str | None = None        # why the emitter refused it (where == "interp")
-    runs: int = 0                    # calls into machine code
-    returns: int = 0
-    exits: int = 0
-    yields: int = 0                  # runs that suspended a generator's frame
-    refused: int = 0                 # calls the runner refused (ran in the interpreter)
-    refusal: str | None = None       # the last refusal's reason
-    interp_runs: int = 0             # runs of this version in the tier-2 interpreter
-
-
-@dataclass
-class Tier2:
-    opt: Optimized
-    code: CompiledFunction
-    entry_index: dict[str, int]      # tier-1 label -> _ENTRY target index
-    info: JitInfo = field(default_factory=lambda: JitInfo("interp"))
-    jit: object | None = None        # NativeCode | UnicornCode
-    jit_fn: Function | None = None   # the IR the machine code was compiled from
-    version: int = 1                 # 1 for a function's first tier-2 code, then 2, ...
-    cold_sites: frozenset = frozenset()  # tier-1 (block, index) of its _EXIT_COLD exits
-    # Unicorn: (blob, base, code) of the machine code, which `codemap` decodes
-    linked: tuple | None = None
-    _codemap: CodeMap | None = field(default=None, repr=False)
-    suspends: frozenset = frozenset()    # id() of the exits of its _YIELD(_FROM)_EXITs
-    delegates: frozenset = frozenset()   # ... of its _YIELD_FROM_EXITs
-    resume: object | None = None         # native: backends.native.resume's step function
-    # a generator's resume points (its entry, the blocks after plain yields) -> _ENTRY index
-    resume_index: dict = field(default_factory=dict)
-    # Exits where tier 1 takes over an exception's way to its handler: _EXIT_TRY, and a
-    # uop that may raise (x // 0) in a protected block. Not failed speculations.
-    handler_sites: frozenset = frozenset()
-    tier1: Function | None = None
-    starts_in_tier1: bool = False
-
-    def __post_init__(self):
-        self.cold_sites = frozenset((u.exit.block, u.exit.index)
-                                    for _, _, u in self.opt.fn.uops() if u.name == U._EXIT_COLD)
-        self.suspends = frozenset(id(u.exit) for _, _, u in self.opt.fn.uops()
-                                  if u.name in SUSPENDS)
-        self.delegates = frozenset(id(u.exit) for _, _, u in self.opt.fn.uops()
-                                   if u.name == U._YIELD_FROM_EXIT)
-        if self.suspends:
-            self.resume_index = {label: self.entry_index[label]
-                                 for label in [self.opt.entries[0]] + resume_points(self.opt.fn)
-                                 if label in self.entry_index}
-
-    @property
-    def codemap(self) -> CodeMap | None:
-        """backends.tracing.CodeMap of the Unicorn-run code, decoded (capstone) the first
-        time a trace or a report asks: a plain run never does, and the decoding took a
-        quarter of a Unicorn run of a small program."""
-        if self._codemap is None and self.linked is not None:
-            self._codemap = CodeMap(*self.linked)
-        return self._codemap
-        protected = set()
-        if self.tier1 is not None:
-            protected = {b.label for b in self.tier1.blocks if b.handler is not None}
-        # A call would leave at once through _EXIT_TRY (the body starts in a protected
-        # block that can raise): calls stay in tier 1, and its loops enter by OSR.
-        first = self.opt.fn.block(self.opt.fn.entry.uops[-1].targets[0].block)
-        self.starts_in_tier1 = first.uops[0].name == U._EXIT_TRY
-        self.handler_sites = frozenset(
-            (u.exit.block, u.exit.index) for _, _, u in self.opt.fn.uops()
-            if u.exit is not None and (u.name == U._EXIT_TRY or (
-                u.exit.block in protected and u.defn.has(Flag.EXIT_MAY_RAISE))))
-
-
-@dataclass
-class TraceCounts:
-    side_exits: int = 0
-    exits_by_site: Counter = field(default_factory=Counter)
-    not_run: Counter = field(default_factory=Counter)  # (fn, uop) skipped by exits mid-block
 
 
 class Runtime(GeneratorSteps):
@@ -218,7 +137,8 @@ class Runtime(GeneratorSteps):
         if name in self.tier2:
             return self.tier2[name]
         fn = self.interp.functions[name]
-        if any(u.defn.has(Flag.TIER1_ONLY) for _, _, u in fn.uops()):
+        if any(u.defn.has(Flag.TIER1_ONLY) for b in fn.blocks if b.handler is None
+               for u in b.uops):   # (a protected block that has one runs in tier 1)
             self.tier2[name] = None   # what the passes cannot optimize stays in tier 1
             return None
         # No collection while compiling: the passes and the emitter make many short-lived
@@ -234,7 +154,7 @@ class Runtime(GeneratorSteps):
                            else None, debug=self.debug)
             code = compile_function(self.interp, opt.fn, tier1=False)
             t2 = Tier2(opt, code, {label: i for i, label in enumerate(opt.entries)},
-                       version=self.reoptimized[name] + self.warmed[name] + 1)
+                       version=self.reoptimized[name] + self.warmed[name] + 1, tier1=fn)
             if self.backend in JIT_BACKENDS:
                 self.compile_jit(t2)
         finally:
@@ -325,6 +245,8 @@ class Runtime(GeneratorSteps):
         t2 = self.get_tier2(name)
         if t2 is None:
             self.stay_in_tier1(name)
+            return self.interp.call_tier1(name, args)
+        if t2.starts_in_tier1:
             return self.interp.call_tier1(name, args)
         if hasattr(t2.jit, "invoker"):
             # from now on calls of `name` skip this method (until its code is dropped)
