@@ -117,33 +117,29 @@ def check_exc_match(exc, types) -> bool:
     return isinstance(exc, types)
 
 
-def before_with(mgr) -> tuple:
-    """``with mgr``: (the bound ``__exit__``, what ``__enter__`` returned), looked up on
-    the type as CPython's BEFORE_WITH does, with its errors."""
+def _bind_manager(mgr, enter: str, exit_: str, protocol: str) -> tuple:
+    """(the bound exit method, what the enter method returned), both looked up on the
+    type as CPython's BEFORE_WITH / BEFORE_ASYNC_WITH do, with their errors."""
     t = type(mgr)
-    enter = getattr(t, "__enter__", None) if _has(t, "__enter__") else None
-    if enter is None:
-        raise TypeError(f"'{t.__name__}' object does not support the context manager "
-                        f"protocol")
-    if not _has(t, "__exit__"):
-        raise TypeError(f"'{t.__name__}' object does not support the context manager "
-                        f"protocol (missed __exit__ method)")
-    exit_ = t.__exit__.__get__(mgr, t)
-    return exit_, t.__enter__.__get__(mgr, t)()
+    if not _has(t, enter):
+        raise TypeError(f"'{t.__name__}' object does not support the {protocol}")
+    if not _has(t, exit_):
+        raise TypeError(f"'{t.__name__}' object does not support the {protocol} "
+                        f"(missed {exit_} method)")
+    bound_exit = getattr(t, exit_).__get__(mgr, t)
+    return bound_exit, getattr(t, enter).__get__(mgr, t)()
+
+
+def before_with(mgr) -> tuple:
+    """``with mgr``: (the bound ``__exit__``, what ``__enter__`` returned)."""
+    return _bind_manager(mgr, "__enter__", "__exit__", "context manager protocol")
 
 
 def before_async_with(mgr) -> tuple:
     """``async with mgr``: (the bound ``__aexit__``, what ``__aenter__()`` returned, to be
-    awaited), as CPython's BEFORE_ASYNC_WITH."""
-    t = type(mgr)
-    if not _has(t, "__aenter__"):
-        raise TypeError(f"'{t.__name__}' object does not support the asynchronous context "
-                        f"manager protocol")
-    if not _has(t, "__aexit__"):
-        raise TypeError(f"'{t.__name__}' object does not support the asynchronous context "
-                        f"manager protocol (missed __aexit__ method)")
-    exit_ = t.__aexit__.__get__(mgr, t)
-    return exit_, t.__aenter__.__get__(mgr, t)()
+    awaited)."""
+    return _bind_manager(mgr, "__aenter__", "__aexit__",
+                         "asynchronous context manager protocol")
 
 
 def _has(t: type, name: str) -> bool:
